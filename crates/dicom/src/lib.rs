@@ -1,0 +1,1 @@
+//! DICOM for Medlens: indexing, pixel decoding, display pipeline, model input, export.
