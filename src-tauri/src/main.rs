@@ -1,0 +1,6 @@
+// Prevents an extra console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    medlens_app::run();
+}

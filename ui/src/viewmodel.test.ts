@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { dragWindow, fitZoom, formatDate, formatName, formatWindow, initialView, reduce } from "./viewmodel";
+
+describe("view model", () => {
+  const opened = reduce(initialView(), { type: "open", sliceCount: 20 });
+  it("slices clamp to the series", () => {
+    expect(reduce(opened, { type: "slice", delta: -1 }).slice).toBe(0);
+    expect(reduce(opened, { type: "slice", delta: 9 }).slice).toBe(9);
+    expect(reduce(opened, { type: "slice", delta: 99 }).slice).toBe(19);
+    expect(reduce(opened, { type: "setSlice", slice: -5 }).slice).toBe(0);
+  });
+  it("cine wraps around", () => {
+    const last = reduce(opened, { type: "setSlice", slice: 19 });
+    expect(reduce(last, { type: "cineTick" }).slice).toBe(0);
+    expect(reduce(opened, { type: "play", playing: true }).playing).toBe(true);
+    const single = reduce(initialView(), { type: "open", sliceCount: 1 });
+    expect(reduce(single, { type: "play", playing: true }).playing).toBe(false);
+  });
+  it("W/L drag: right widens, down raises the level; width never below 1", () => {
+    const w = { center: 40, width: 400 };
+    const d = dragWindow(w, 10, 5);
+    expect(d.width).toBeGreaterThan(400);
+    expect(d.center).toBeGreaterThan(40);
+    expect(dragWindow({ center: 0, width: 2 }, -1000, 0).width).toBe(1);
+    const s = reduce(opened, { type: "wlDrag", dx: 1, dy: 0 });
+    expect(s.windowLabel).toBe("manual");
+  });
+  it("zoom from fit, around an anchor, and back to fit / 1:1", () => {
+    const z = reduce(opened, { type: "zoom", factor: 2, fitZoom: 1.5, anchor: { x: 100, y: 0 } });
+    expect(z.zoom).toBe(3);
+    expect(z.panX).toBe(-100); // the point under the cursor stays put
+    expect(reduce(z, { type: "fit" }).zoom).toBeNull();
+    expect(reduce(z, { type: "oneToOne" })).toMatchObject({ zoom: 1, panX: 0, panY: 0 });
+    expect(reduce(opened, { type: "zoom", factor: 1e9, fitZoom: 1 }).zoom).toBe(64);
+  });
+  it("fps is bounded", () => {
+    expect(reduce(opened, { type: "fps", fps: 500 }).fps).toBe(60);
+    expect(reduce(opened, { type: "fps", fps: 0 }).fps).toBe(1);
+  });
+  it("fit zoom", () => {
+    expect(fitZoom(800, 600, 256, 256)).toBeCloseTo(600 / 256);
+    expect(fitZoom(0, 600, 256, 256)).toBe(1);
+  });
+  it("formats overlays", () => {
+    expect(formatWindow({ center: 40, width: 400 })).toBe("W 400 L 40");
+    expect(formatWindow({ center: 40.25, width: 400 })).toBe("W 400 L 40.3");
+    expect(formatDate("20240131")).toBe("2024-01-31");
+    expect(formatName("Doe^John^Q")).toBe("Doe, John Q");
+    expect(formatName("")).toBe("(no name)");
+  });
+});

@@ -1,0 +1,145 @@
+// The viewport's view model: an immutable state and a reducer. No DOM here.
+import type { Window } from "./types";
+import { sanitizeWindow } from "./windowing";
+
+export interface ViewState {
+  slice: number; // 0-based
+  sliceCount: number;
+  window: Window;
+  windowLabel: string; // "file: BRAIN", "preset: Lung", "auto", "manual"
+  fileWindowIndex: number;
+  invert: boolean;
+  /** Screen pixels per image pixel; null = fit to the viewport. */
+  zoom: number | null;
+  panX: number; // screen pixels, from the centred position
+  panY: number;
+  playing: boolean;
+  fps: number;
+}
+
+export type ViewAction =
+  | { type: "open"; sliceCount: number; slice?: number }
+  | { type: "slice"; delta: number }
+  | { type: "setSlice"; slice: number }
+  | { type: "cineTick" }
+  | { type: "setWindow"; window: Window; label: string; fileWindowIndex?: number }
+  | { type: "wlDrag"; dx: number; dy: number }
+  | { type: "invert" }
+  | { type: "zoom"; factor: number; fitZoom: number; anchor?: { x: number; y: number } }
+  | { type: "pan"; dx: number; dy: number }
+  | { type: "fit" }
+  | { type: "oneToOne" }
+  | { type: "play"; playing: boolean }
+  | { type: "fps"; fps: number }
+  | { type: "reset" };
+
+export const MIN_ZOOM = 0.05;
+export const MAX_ZOOM = 64;
+
+export function initialView(): ViewState {
+  return {
+    slice: 0,
+    sliceCount: 0,
+    window: { center: 128, width: 256 },
+    windowLabel: "",
+    fileWindowIndex: -1,
+    invert: false,
+    zoom: null,
+    panX: 0,
+    panY: 0,
+    playing: false,
+    fps: 10,
+  };
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/** W/L drag: horizontal changes width, vertical changes center, in steps proportional to the width. */
+export function dragWindow(w: Window, dx: number, dy: number): Window {
+  const step = Math.max(w.width / 256, 0.01);
+  return sanitizeWindow({ center: w.center + dy * step, width: Math.max(1, w.width + dx * step) });
+}
+
+export function reduce(s: ViewState, a: ViewAction): ViewState {
+  switch (a.type) {
+    case "open":
+      return {
+        ...s,
+        sliceCount: a.sliceCount,
+        slice: clamp(a.slice ?? 0, 0, Math.max(0, a.sliceCount - 1)),
+        zoom: null,
+        panX: 0,
+        panY: 0,
+        playing: false,
+        invert: false,
+      };
+    case "slice":
+      return { ...s, slice: clamp(s.slice + a.delta, 0, Math.max(0, s.sliceCount - 1)) };
+    case "setSlice":
+      return { ...s, slice: clamp(a.slice, 0, Math.max(0, s.sliceCount - 1)) };
+    case "cineTick":
+      return s.sliceCount > 0 ? { ...s, slice: (s.slice + 1) % s.sliceCount } : s;
+    case "setWindow":
+      return {
+        ...s,
+        window: sanitizeWindow(a.window),
+        windowLabel: a.label,
+        fileWindowIndex: a.fileWindowIndex ?? s.fileWindowIndex,
+      };
+    case "wlDrag":
+      return { ...s, window: dragWindow(s.window, a.dx, a.dy), windowLabel: "manual" };
+    case "invert":
+      return { ...s, invert: !s.invert };
+    case "zoom": {
+      const current = s.zoom ?? a.fitZoom;
+      const zoom = clamp(current * a.factor, MIN_ZOOM, MAX_ZOOM);
+      const k = zoom / current;
+      // Keep the anchor (screen offset from the viewport centre) fixed under the cursor.
+      const ax = a.anchor?.x ?? 0;
+      const ay = a.anchor?.y ?? 0;
+      return { ...s, zoom, panX: ax - (ax - s.panX) * k, panY: ay - (ay - s.panY) * k };
+    }
+    case "pan":
+      return { ...s, panX: s.panX + a.dx, panY: s.panY + a.dy };
+    case "fit":
+      return { ...s, zoom: null, panX: 0, panY: 0 };
+    case "oneToOne":
+      return { ...s, zoom: 1, panX: 0, panY: 0 };
+    case "play":
+      return { ...s, playing: a.playing && s.sliceCount > 1 };
+    case "fps":
+      return { ...s, fps: clamp(Math.round(a.fps), 1, 60) };
+    case "reset":
+      return { ...s, zoom: null, panX: 0, panY: 0, invert: false };
+  }
+}
+
+/** The zoom that fits an image into a viewport. */
+export function fitZoom(viewW: number, viewH: number, cols: number, rows: number): number {
+  if (cols <= 0 || rows <= 0 || viewW <= 0 || viewH <= 0) return 1;
+  return Math.min(viewW / cols, viewH / rows);
+}
+
+/** Overlay text for the viewport corners. */
+export function formatWindow(w: Window): string {
+  const f = (v: number) => (Math.abs(v - Math.round(v)) < 1e-6 ? String(Math.round(v)) : v.toFixed(1));
+  return `W ${f(w.width)} L ${f(w.center)}`;
+}
+
+export function formatZoom(zoom: number): string {
+  return `${Math.round(zoom * 100)}%`;
+}
+
+/** DICOM DA (YYYYMMDD) → YYYY-MM-DD; anything else unchanged. */
+export function formatDate(da: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(da.trim());
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : da;
+}
+
+/** DICOM PN (Family^Given^Middle^Prefix^Suffix) → "Family, Given Middle". */
+export function formatName(pn: string): string {
+  const first = pn.split("=")[0] ?? "";
+  const [family = "", given = "", middle = ""] = first.split("^");
+  const rest = [given, middle].filter((x) => x.trim()).join(" ");
+  return family && rest ? `${family}, ${rest}` : family || rest || "(no name)";
+}
