@@ -1,0 +1,59 @@
+// The only place the UI talks to the Rust side. Pixels arrive as binary (ArrayBuffer).
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Frame, IndexDone, IndexProgress, TagEntry } from "./types";
+import { decodeFrameMessage } from "./windowing";
+
+export const EVENTS = {
+  started: "medlens://index-started",
+  progress: "medlens://index-progress",
+  done: "medlens://index-done",
+  menu: "medlens://menu",
+} as const;
+
+export interface IndexStarted {
+  job: number;
+  paths: string[];
+}
+
+export async function loadFrame(path: string, frame: number): Promise<Frame> {
+  const buf = await invoke<ArrayBuffer>("load_frame", { path, frame });
+  return decodeFrameMessage(buf);
+}
+
+export function tags(path: string): Promise<TagEntry[]> {
+  return invoke<TagEntry[]>("tags", { path });
+}
+
+/** Ask the native side to show an open dialog; indexing of the choice is reported by events. */
+export function openDialog(folder: boolean): Promise<void> {
+  return invoke("open_dialog", { folder });
+}
+
+export function openSample(): Promise<boolean> {
+  return invoke<boolean>("open_sample");
+}
+
+export function cancelIndex(): Promise<void> {
+  return invoke("cancel_index");
+}
+
+/** Save RGBA pixels as PNG (native save dialog, or the automation export folder); returns the path or null if cancelled. */
+export function exportPng(rgba: Uint8Array, width: number, height: number, name: string): Promise<string | null> {
+  return invoke<string | null>("export_png", rgba, {
+    headers: { "x-width": String(width), "x-height": String(height), "x-name": encodeURIComponent(name) },
+  });
+}
+
+export function onIndexStarted(f: (e: IndexStarted) => void): Promise<UnlistenFn> {
+  return listen<IndexStarted>(EVENTS.started, (e) => f(e.payload));
+}
+export function onIndexProgress(f: (e: IndexProgress) => void): Promise<UnlistenFn> {
+  return listen<IndexProgress>(EVENTS.progress, (e) => f(e.payload));
+}
+export function onIndexDone(f: (e: IndexDone) => void): Promise<UnlistenFn> {
+  return listen<IndexDone>(EVENTS.done, (e) => f(e.payload));
+}
+export function onMenu(f: (id: string) => void): Promise<UnlistenFn> {
+  return listen<string>(EVENTS.menu, (e) => f(e.payload));
+}

@@ -1,0 +1,274 @@
+// The application shell: wires the components to the Rust side. All state lives in the
+// App instance (the library, the viewport's view model); nothing global but the test hook.
+import * as api from "./api";
+import { aiPanels } from "./components/aiPanels";
+import { ErrorsPanel } from "./components/errorsPanel";
+import { IndexProgressBar } from "./components/progress";
+import { StudyBrowser, type SeriesContext } from "./components/studyBrowser";
+import { TagBrowser } from "./components/tagBrowser";
+import { errorText, Viewport } from "./components/viewport";
+import { h } from "./dom";
+import { KEY_HELP, type KeyAction } from "./keymap";
+import { emptyLibrary, mergeIndex, seriesCount, slicesOf, studyCount, type Library, type SliceRef } from "./library";
+import type { Series } from "./types";
+import { initialWindow, modalityValues, renderRgba } from "./windowing";
+
+export class App {
+  private lib: Library = emptyLibrary();
+  private readonly browser: StudyBrowser;
+  private readonly viewport: Viewport;
+  private readonly errors = new ErrorsPanel();
+  private readonly progress: IndexProgressBar;
+  private readonly tagBrowser: TagBrowser;
+  private readonly status = h("div.statusline#statusline", {}, "");
+  private readonly fps = h("input#cine-fps", { type: "number", min: 1, max: 60, value: "10", title: "Cine frames per second" });
+  private readonly jobs = new Set<number>();
+  private thumbQueue: Promise<void> = Promise.resolve();
+  private readonly thumbs = new Map<string, HTMLCanvasElement>();
+
+  constructor(root: HTMLElement) {
+    this.progress = new IndexProgressBar(() => void api.cancelIndex());
+    this.tagBrowser = new TagBrowser(() => this.toggleTags(false));
+    this.browser = new StudyBrowser(
+      (ctx) => void this.openSeries(ctx),
+      (s, c) => this.queueThumb(s, c),
+    );
+    this.viewport = new Viewport({
+      loadFrame: api.loadFrame,
+      onSliceChange: (ref) => this.onSlice(ref),
+      onCommand: (a) => this.command(a),
+      onError: (m) => this.setStatus(m, true),
+    });
+    this.fps.addEventListener("change", () => this.viewport.dispatch({ type: "fps", fps: Number(this.fps.value) || 10 }));
+    const btn = (id: string, label: string, title: string, f: () => void) => h("button", { id, title, onClick: f }, label);
+    const v = this.viewport;
+    const toolbar = h(
+      "header.toolbar",
+      {},
+      h("span.brand", {}, "Medlens"),
+      btn("open-files", "Open files…", "Open DICOM files (Ctrl+O)", () => void this.open(false)),
+      btn("open-folder", "Open folder…", "Open a folder of DICOM files", () => void this.open(true)),
+      this.progress.el,
+      h("span.sep"),
+      btn("zoom-out", "−", "Zoom out (−)", () => v.handle({ type: "zoom", factor: 0.8 })),
+      btn("zoom-in", "+", "Zoom in (+)", () => v.handle({ type: "zoom", factor: 1.25 })),
+      btn("zoom-fit", "Fit", "Fit to window (F)", () => v.handle({ type: "fit" })),
+      btn("zoom-1", "1:1", "One image pixel per screen pixel (0)", () => v.handle({ type: "oneToOne" })),
+      h("span.sep"),
+      btn("wl-file", "File W/L", "Next window from the file (W)", () => v.handle({ type: "fileWindow" })),
+      btn("wl-auto", "Auto W/L", "Auto window (A)", () => v.handle({ type: "autoWindow" })),
+      btn("invert", "Invert", "Invert (I)", () => v.handle({ type: "invert" })),
+      h("span.sep"),
+      btn("cine", "▶ Cine", "Play / stop (Space)", () => v.handle({ type: "cine" })),
+      this.fps,
+      h("span.unit", {}, "fps"),
+      h("span.sep"),
+      btn("toggle-tags", "Tags", "Tag browser (T)", () => this.toggleTags()),
+      btn("export-png", "Export PNG", "Export the current image with its window (Ctrl+E)", () => void this.exportPng()),
+      btn("help", "?", "Keyboard shortcuts", () => this.setStatus(KEY_HELP.map(([k, d]) => `${k}: ${d}`).join(" · "))),
+    );
+    root.append(
+      toolbar,
+      h(
+        "div.main",
+        {},
+        h("aside.left", {}, h("h2", {}, "Studies"), this.browser.el, this.errors.el),
+        h("main.center", {}, this.viewport.el),
+        h("aside.right", {}, this.tagBrowser.el, aiPanels()),
+      ),
+      this.status,
+    );
+    void this.listen();
+    this.installTestHook();
+  }
+
+  private async listen(): Promise<void> {
+    await api.onIndexStarted((e) => {
+      this.jobs.add(e.job);
+      this.progress.show(0, 0, e.paths.join(", "));
+    });
+    await api.onIndexProgress((p) => this.progress.show(p.done, p.total, p.path));
+    await api.onIndexDone((d) => {
+      this.jobs.delete(d.job);
+      if (this.jobs.size === 0) this.progress.hide();
+      const before = studyCount(this.lib);
+      this.lib = mergeIndex(this.lib, d.index);
+      this.browser.render(this.lib);
+      this.errors.render(this.lib.errors);
+      const files = d.index.patients.reduce((n, p) => n + p.studies.reduce((m, s) => m + s.series.reduce((k, se) => k + se.instances.length, 0), 0), 0);
+      this.setStatus(
+        `${d.cancelled ? "Indexing cancelled: " : ""}${files} file${files === 1 ? "" : "s"} indexed, ${d.index.errors.length} unreadable; ${studyCount(this.lib)} stud${studyCount(this.lib) === 1 ? "y" : "ies"}, ${seriesCount(this.lib)} series open`,
+        d.index.errors.length > 0,
+      );
+      const uid = this.viewport.seriesUid;
+      const open = uid ? this.findSeries(uid) : null;
+      if (open) this.viewport.refreshSeries(open.series);
+      else if (before === 0) {
+        const first = this.firstSeries();
+        if (first) void this.openSeries(first);
+      }
+    });
+    await api.onMenu((id) => {
+      if (id === "open-files") void this.open(false);
+      else if (id === "open-folder") void this.open(true);
+      else if (id === "export-png") void this.exportPng();
+    });
+    // Listeners are in place: now ask for the bundled sample (first start only).
+    try {
+      await api.openSample();
+    } catch (e) {
+      this.setStatus(`Sample study: ${errorText(e)}`, true);
+    }
+  }
+
+  private findSeries(uid: string): SeriesContext | null {
+    for (const patient of this.lib.patients)
+      for (const study of patient.studies) for (const series of study.series) if (series.uid === uid) return { patient, study, series };
+    return null;
+  }
+
+  private firstSeries(): SeriesContext | null {
+    const patient = this.lib.patients[0];
+    const study = patient?.studies[0];
+    const series = study?.series[0];
+    return patient && study && series ? { patient, study, series } : null;
+  }
+
+  private async openSeries(ctx: SeriesContext): Promise<void> {
+    this.browser.select(ctx.series.uid);
+    await this.viewport.open(ctx);
+  }
+
+  private onSlice(ref: SliceRef | null): void {
+    if (ref && this.tagBrowser.visible) void this.loadTags(ref.instance.path);
+  }
+
+  private async loadTags(path: string): Promise<void> {
+    try {
+      this.tagBrowser.show(path, await api.tags(path));
+    } catch (e) {
+      this.tagBrowser.showError(path, errorText(e));
+    }
+  }
+
+  private toggleTags(show?: boolean): void {
+    const v = show ?? !this.tagBrowser.visible;
+    this.tagBrowser.setVisible(v);
+    const ref = this.viewport.currentSlice;
+    if (v && ref) void this.loadTags(ref.instance.path);
+  }
+
+  private command(a: KeyAction): void {
+    if (a.type === "tags") this.toggleTags();
+    else if (a.type === "export") void this.exportPng();
+    else if (a.type === "open") void this.open(false);
+  }
+
+  private async open(folder: boolean): Promise<void> {
+    try {
+      await api.openDialog(folder);
+    } catch (e) {
+      this.setStatus(`Open: ${errorText(e)}`, true);
+    }
+  }
+
+  /** Export the current image at native size with the current window; returns the saved path. */
+  async exportPng(): Promise<string | null> {
+    const f = this.viewport.currentFrame;
+    if (!f) {
+      this.setStatus("Nothing to export: open a series first", true);
+      return null;
+    }
+    const { width, height, rgba } = this.viewport.readPixels();
+    const base = f.path.split(/[\\/]/).pop()?.replace(/\.[^.]*$/, "") || "image";
+    try {
+      const path = await api.exportPng(rgba, width, height, `${base}-f${f.frame + 1}.png`);
+      if (path) this.setStatus(`Exported ${path}`);
+      return path;
+    } catch (e) {
+      this.setStatus(`Export failed: ${errorText(e)}`, true);
+      return null;
+    }
+  }
+
+  private setStatus(text: string, error = false): void {
+    this.status.textContent = text;
+    this.status.classList.toggle("error", error);
+  }
+
+  /** Series thumbnails: the middle slice, windowed, drawn one at a time off the critical path. */
+  private queueThumb(series: Series, canvas: HTMLCanvasElement): void {
+    const cached = this.thumbs.get(series.uid);
+    if (cached) {
+      canvas.getContext("2d")?.drawImage(cached, 0, 0);
+      return;
+    }
+    this.thumbQueue = this.thumbQueue.then(async () => {
+      const slices = slicesOf(series);
+      const mid = slices[Math.floor(slices.length / 2)];
+      if (!mid) return;
+      try {
+        const frame = await api.loadFrame(mid.instance.path, mid.frame);
+        const values = modalityValues(frame.header, frame.stored);
+        const rgba = renderRgba({ header: frame.header, values }, initialWindow(frame.header, values), false);
+        const full = document.createElement("canvas");
+        full.width = frame.header.columns;
+        full.height = frame.header.rows;
+        full.getContext("2d")?.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer), full.width, full.height), 0, 0);
+        const t = document.createElement("canvas");
+        t.width = canvas.width;
+        t.height = canvas.height;
+        const s = Math.min(t.width / full.width, t.height / full.height);
+        const w = full.width * s;
+        const hh = full.height * s;
+        t.getContext("2d")?.drawImage(full, (t.width - w) / 2, (t.height - hh) / 2, w, hh);
+        this.thumbs.set(series.uid, t);
+        for (const c of document.querySelectorAll<HTMLButtonElement>(".series"))
+          if (c.dataset.uid === series.uid) c.querySelector("canvas")?.getContext("2d")?.drawImage(t, 0, 0);
+      } catch {
+        canvas.classList.add("broken");
+      }
+    });
+  }
+
+  /** Automation hook for the end-to-end tests and benchmarks (reads state, drives the same code paths). */
+  private installTestHook(): void {
+    const v = this.viewport;
+    const hook = {
+      info: () => ({
+        renderer: v.rendererKind,
+        studies: studyCount(this.lib),
+        series: seriesCount(this.lib),
+        errors: this.lib.errors,
+        indexing: this.jobs.size > 0,
+        seriesUid: v.seriesUid,
+        slice: v.state.slice,
+        sliceCount: v.state.sliceCount,
+        path: v.currentFrame?.path ?? null,
+        frame: v.currentFrame?.frame ?? null,
+        window: v.state.window,
+        zoom: v.state.zoom,
+        invert: v.state.invert,
+        studyUids: this.lib.patients.flatMap((p) => p.studies.map((s) => s.uid)),
+      }),
+      openSeries: (uid: string) => {
+        const ctx = this.findSeries(uid);
+        if (ctx) void this.openSeries(ctx);
+        return !!ctx;
+      },
+      setWindow: (center: number, width: number) => v.setWindow({ center, width }),
+      /** Grey (R channel) of the rendered image, base64, top row first. */
+      readGrey: () => {
+        const { width, height, rgba } = v.readPixels();
+        const grey = new Uint8Array(width * height);
+        for (let i = 0; i < grey.length; i++) grey[i] = rgba[i * 4]!;
+        let bin = "";
+        for (let i = 0; i < grey.length; i += 0x8000) bin += String.fromCharCode(...grey.subarray(i, i + 0x8000));
+        return { width, height, grey: btoa(bin) };
+      },
+      exportPng: () => this.exportPng(),
+      benchmark: (n: number) => v.benchmark(n),
+    };
+    (window as unknown as { __medlens: typeof hook }).__medlens = hook;
+  }
+}

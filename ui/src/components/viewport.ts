@@ -1,0 +1,400 @@
+// The viewport: a canvas at native image size (windowed by the renderer), zoomed and
+// panned by CSS transform, with overlays, mouse/keyboard interaction and cine.
+import { h } from "../dom";
+import { keyAction, type KeyAction } from "../keymap";
+import { slicesOf, type SliceRef } from "../library";
+import { createRenderer, type RenderInput, type Renderer } from "../renderer";
+import type { NamedWindow, Patient, Series, Study, Window } from "../types";
+import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
+import { autoWindow, initialWindow, modalityValues } from "../windowing";
+import type { Frame } from "../types";
+
+export interface ViewportDeps {
+  loadFrame(path: string, frame: number): Promise<Frame>;
+  onSliceChange(ref: SliceRef | null): void;
+  onCommand(a: KeyAction): void; // actions the viewport does not own (tags, export, open)
+  onError(message: string): void;
+}
+
+interface Loaded extends RenderInput {
+  path: string;
+  frame: number;
+}
+
+const CACHE_BYTES = 512 * 1024 * 1024;
+
+export class Viewport {
+  readonly el: HTMLElement;
+  private readonly stage: HTMLElement;
+  private renderer: Renderer;
+  private readonly ov = {
+    tl: h("div.ov.tl#ov-tl"),
+    tr: h("div.ov.tr#ov-tr"),
+    bl: h("div.ov.bl#ov-bl"),
+    br: h("div.ov.br#ov-br"),
+  };
+  private readonly message = h("div.vmsg#viewport-message", {}, "No series open");
+  private view: ViewState = initialView();
+  private ctx: { patient: Patient; study: Study; series: Series } | null = null;
+  private slices: SliceRef[] = [];
+  private current: Loaded | null = null;
+  private readonly cache = new Map<string, Loaded>();
+  private cacheBytes = 0;
+  private loadToken = 0;
+  private cineTimer: number | null = null;
+  private drag: { x: number; y: number; mode: "wl" | "pan" } | null = null;
+  private normal: [number, number, number] | null = null;
+
+  constructor(private readonly deps: ViewportDeps) {
+    const canvas = h("canvas", { id: "viewport-canvas", class: "image" });
+    this.stage = h("div.stage", {}, canvas);
+    this.el = h("div.viewport#viewport", { tabindex: 0 }, this.stage, this.message, this.ov.tl, this.ov.tr, this.ov.bl, this.ov.br);
+    this.renderer = createRenderer(canvas);
+    this.el.dataset.renderer = this.renderer.kind;
+    this.bindInput();
+    new ResizeObserver(() => this.layout()).observe(this.el);
+  }
+
+  get state(): ViewState {
+    return this.view;
+  }
+
+  get rendererKind(): string {
+    return this.renderer.kind;
+  }
+
+  get currentSlice(): SliceRef | null {
+    return this.slices[this.view.slice] ?? null;
+  }
+
+  get currentFrame(): Loaded | null {
+    return this.current;
+  }
+
+  get canvas(): HTMLCanvasElement {
+    return this.renderer.canvas;
+  }
+
+  get seriesUid(): string | null {
+    return this.ctx?.series.uid ?? null;
+  }
+
+  /** Open a series at its middle slice (or `slice`). */
+  async open(ctx: { patient: Patient; study: Study; series: Series }, slice?: number): Promise<void> {
+    this.stopCine();
+    this.ctx = ctx;
+    this.slices = slicesOf(ctx.series);
+    this.normal = seriesNormal(ctx.series);
+    this.view = reduce(this.view, { type: "open", sliceCount: this.slices.length, slice: slice ?? 0 });
+    this.view = { ...this.view, windowLabel: "", fileWindowIndex: -1 };
+    this.current = null;
+    await this.loadSlice(true);
+    this.el.focus();
+  }
+
+  /** Keep the open series in step with a library update (more slices may have arrived). */
+  refreshSeries(series: Series): void {
+    if (!this.ctx || this.ctx.series.uid !== series.uid) return;
+    const cur = this.currentSlice;
+    this.ctx = { ...this.ctx, series };
+    this.slices = slicesOf(series);
+    this.normal = seriesNormal(series);
+    const idx = cur ? this.slices.findIndex((s) => s.instance.path === cur.instance.path && s.frame === cur.frame) : 0;
+    this.view = { ...this.view, sliceCount: this.slices.length, slice: Math.max(0, idx) };
+    this.updateOverlays();
+  }
+
+  dispatch(a: ViewAction): void {
+    const prev = this.view;
+    this.view = reduce(prev, a);
+    if (this.view.slice !== prev.slice) void this.loadSlice(false);
+    else if (this.view.window !== prev.window || this.view.invert !== prev.invert) this.draw();
+    if (this.view.playing !== prev.playing || this.view.fps !== prev.fps) this.syncCine();
+    this.layout();
+    this.updateOverlays();
+  }
+
+  /** Apply a keyboard action that belongs to the viewport; others go to the app. */
+  handle(a: KeyAction): void {
+    switch (a.type) {
+      case "slice":
+        return this.dispatch({ type: "slice", delta: a.delta });
+      case "sliceTo":
+        return this.dispatch({ type: "setSlice", slice: a.where === "first" ? 0 : this.slices.length - 1 });
+      case "preset":
+        return this.applyPreset(a.index);
+      case "fileWindow":
+        return this.nextFileWindow();
+      case "autoWindow":
+        return this.autoWindow();
+      case "invert":
+        return this.dispatch({ type: "invert" });
+      case "zoom":
+        return this.dispatch({ type: "zoom", factor: a.factor, fitZoom: this.fitZoom() });
+      case "fit":
+        return this.dispatch({ type: "fit" });
+      case "oneToOne":
+        return this.dispatch({ type: "oneToOne" });
+      case "cine":
+        return this.dispatch({ type: "play", playing: !this.view.playing });
+      case "reset":
+        return this.dispatch({ type: "reset" });
+      default:
+        this.deps.onCommand(a);
+    }
+  }
+
+  presets(): NamedWindow[] {
+    return this.current?.header.presets ?? [];
+  }
+
+  fileWindows(): NamedWindow[] {
+    return this.current?.header.windows ?? [];
+  }
+
+  applyPreset(i: number): void {
+    const p = this.presets()[i];
+    if (p) this.dispatch({ type: "setWindow", window: p, label: `preset ${i + 1}: ${p.name}` });
+  }
+
+  nextFileWindow(): void {
+    const ws = this.fileWindows();
+    if (!ws.length) return;
+    const i = (this.view.fileWindowIndex + 1) % ws.length;
+    const w = ws[i]!;
+    this.dispatch({ type: "setWindow", window: w, label: `file: ${w.name || i + 1}`, fileWindowIndex: i });
+  }
+
+  autoWindow(): void {
+    if (this.current) this.dispatch({ type: "setWindow", window: autoWindow(this.current.values), label: "auto" });
+  }
+
+  setWindow(w: Window, label = "manual"): void {
+    this.dispatch({ type: "setWindow", window: w, label });
+  }
+
+  /** Draw `n` W/L steps synchronously; returns ms per frame (GPU work included). */
+  benchmark(n: number): number {
+    if (!this.current) return NaN;
+    const w0 = this.view.window;
+    this.renderer.finish();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      this.renderer.draw({ center: w0.center + (i % 50), width: w0.width + (i % 30) }, this.view.invert);
+      this.renderer.finish();
+    }
+    const ms = (performance.now() - t0) / n;
+    this.draw();
+    return ms;
+  }
+
+  /** RGBA of the rendered image at native size, top row first. */
+  readPixels(): { width: number; height: number; rgba: Uint8Array } {
+    return { width: this.canvas.width, height: this.canvas.height, rgba: this.renderer.read() };
+  }
+
+  private async loadSlice(first: boolean): Promise<void> {
+    const ref = this.slices[this.view.slice];
+    const token = ++this.loadToken;
+    if (!ref) {
+      this.message.textContent = "No images in this series";
+      this.message.hidden = false;
+      this.deps.onSliceChange(null);
+      return;
+    }
+    let img: Loaded;
+    try {
+      img = await this.fetch(ref);
+    } catch (e) {
+      if (token !== this.loadToken) return;
+      const msg = `${ref.instance.path} (frame ${ref.frame + 1}): ${errorText(e)}`;
+      this.message.textContent = `Cannot display ${msg}`;
+      this.message.hidden = false;
+      this.deps.onError(msg);
+      this.updateOverlays();
+      return;
+    }
+    if (token !== this.loadToken) return;
+    this.message.hidden = true;
+    const sizeChanged = !this.current || this.current.header.rows !== img.header.rows || this.current.header.columns !== img.header.columns;
+    this.current = img;
+    if (first || !this.view.windowLabel) {
+      const w = initialWindow(img.header, img.values);
+      const label = img.header.windows.length ? `file: ${img.header.windows[0]!.name || 1}` : "auto";
+      this.view = reduce(this.view, { type: "setWindow", window: w, label, fileWindowIndex: img.header.windows.length ? 0 : -1 });
+    }
+    this.renderer.setImage(img);
+    this.draw();
+    if (sizeChanged) this.layout();
+    this.updateOverlays();
+    this.deps.onSliceChange(ref);
+    if (first) void this.prefetch();
+  }
+
+  private async fetch(ref: SliceRef): Promise<Loaded> {
+    const key = `${ref.instance.path}#${ref.frame}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const frame = await this.deps.loadFrame(ref.instance.path, ref.frame);
+    const img: Loaded = { header: frame.header, values: modalityValues(frame.header, frame.stored), path: ref.instance.path, frame: ref.frame };
+    this.cache.set(key, img);
+    this.cacheBytes += img.values.byteLength;
+    for (const [k, v] of this.cache) {
+      if (this.cacheBytes <= CACHE_BYTES) break;
+      this.cache.delete(k);
+      this.cacheBytes -= v.values.byteLength;
+    }
+    return img;
+  }
+
+  /** Load the rest of the series in the background so scrolling and cine are smooth. */
+  private async prefetch(): Promise<void> {
+    const series = this.ctx?.series.uid;
+    for (const ref of [...this.slices]) {
+      if (this.ctx?.series.uid !== series || this.cacheBytes > CACHE_BYTES * 0.8) return;
+      try {
+        await this.fetch(ref);
+      } catch {
+        /* reported when the slice is shown */
+      }
+    }
+  }
+
+  private draw(): void {
+    if (this.current) this.renderer.draw(this.view.window, this.view.invert);
+  }
+
+  private fitZoom(): number {
+    const hd = this.current?.header;
+    if (!hd) return 1;
+    return fitZoom(this.el.clientWidth, this.el.clientHeight, hd.columns, hd.rows);
+  }
+
+  private effectiveZoom(): number {
+    return this.view.zoom ?? this.fitZoom();
+  }
+
+  private layout(): void {
+    const hd = this.current?.header;
+    const c = this.canvas;
+    if (!hd) return;
+    const z = this.effectiveZoom();
+    c.style.width = `${hd.columns}px`;
+    c.style.height = `${hd.rows}px`;
+    c.style.transform = `translate(-50%, -50%) translate(${this.view.panX}px, ${this.view.panY}px) scale(${z})`;
+    c.style.imageRendering = z >= 2 ? "pixelated" : "auto";
+    this.updateOverlays();
+  }
+
+  private updateOverlays(): void {
+    const ctx = this.ctx;
+    const ref = this.currentSlice;
+    if (!ctx) return;
+    const line = (...parts: string[]) => h("div", {}, ...parts);
+    this.ov.tl.replaceChildren(
+      line(formatName(ctx.patient.name)),
+      line(`ID ${ctx.patient.id}`),
+      line(`${formatDate(ctx.study.date)} ${ctx.study.description}`.trim()),
+    );
+    this.ov.tr.replaceChildren(
+      line(`${ctx.series.modality} #${ctx.series.number ?? "?"}`),
+      line(ctx.series.description),
+      line(this.current ? `${this.current.header.columns}×${this.current.header.rows}` : ""),
+    );
+    const pos = ref?.instance.image_position;
+    const along = pos && this.normal ? pos[0] * this.normal[0] + pos[1] * this.normal[1] + pos[2] * this.normal[2] : null;
+    const sliceLine = h("div#ov-slice", {}, `Slice ${this.view.slice + 1}/${this.view.sliceCount}`);
+    this.ov.bl.replaceChildren(
+      sliceLine,
+      line(along !== null ? `Pos ${along.toFixed(2)} mm` : ref && ref.instance.frames > 1 ? `Frame ${ref.frame + 1}/${ref.instance.frames}` : ""),
+      line(this.view.playing ? `▶ ${this.view.fps} fps` : ""),
+    );
+    this.ov.br.replaceChildren(
+      h("div#ov-wl", {}, formatWindow(this.view.window)),
+      line(this.view.windowLabel + (this.view.invert ? " · inverted" : "")),
+      h("div#ov-zoom", {}, `Zoom ${formatZoom(this.effectiveZoom())}`),
+    );
+  }
+
+  private syncCine(): void {
+    this.stopTimer();
+    if (this.view.playing) this.cineTimer = window.setInterval(() => this.dispatch({ type: "cineTick" }), 1000 / this.view.fps);
+  }
+
+  private stopTimer(): void {
+    if (this.cineTimer !== null) window.clearInterval(this.cineTimer);
+    this.cineTimer = null;
+  }
+
+  stopCine(): void {
+    this.stopTimer();
+    if (this.view.playing) this.view = { ...this.view, playing: false };
+  }
+
+  private bindInput(): void {
+    const el = this.el;
+    el.addEventListener("contextmenu", (e) => e.preventDefault());
+    el.addEventListener("mousedown", (e) => {
+      el.focus();
+      if (!this.current) return;
+      const pan = e.button === 1 || e.button === 2 || e.shiftKey;
+      this.drag = { x: e.clientX, y: e.clientY, mode: pan ? "pan" : "wl" };
+      e.preventDefault();
+    });
+    window.addEventListener("mousemove", (e) => {
+      const d = this.drag;
+      if (!d) return;
+      const dx = e.clientX - d.x;
+      const dy = e.clientY - d.y;
+      d.x = e.clientX;
+      d.y = e.clientY;
+      if (dx === 0 && dy === 0) return;
+      if (d.mode === "wl") this.dispatch({ type: "wlDrag", dx, dy });
+      else this.dispatch({ type: "pan", dx, dy });
+    });
+    window.addEventListener("mouseup", () => (this.drag = null));
+    el.addEventListener(
+      "wheel",
+      (e) => {
+        e.preventDefault();
+        if (e.ctrlKey || e.metaKey) {
+          const r = el.getBoundingClientRect();
+          const anchor = { x: e.clientX - r.left - r.width / 2, y: e.clientY - r.top - r.height / 2 };
+          this.dispatch({ type: "zoom", factor: e.deltaY < 0 ? 1.15 : 1 / 1.15, fitZoom: this.fitZoom(), anchor });
+        } else if (e.deltaY !== 0) {
+          this.dispatch({ type: "slice", delta: e.deltaY > 0 ? 1 : -1 });
+        }
+      },
+      { passive: false },
+    );
+    el.addEventListener("keydown", (e) => {
+      const a = keyAction(e);
+      if (!a) return;
+      e.preventDefault();
+      this.handle(a);
+    });
+  }
+}
+
+function seriesNormal(series: Series): [number, number, number] | null {
+  const first = series.instances[0]?.image_position;
+  const last = series.instances[series.instances.length - 1]?.image_position;
+  if (!first || !last) return null;
+  const n: [number, number, number] = [last[0] - first[0], last[1] - first[1], last[2] - first[2]];
+  const len = Math.hypot(...n);
+  return len > 0 ? [n[0] / len, n[1] / len, n[2] / len] : [0, 0, 1];
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === "string") return e;
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}

@@ -1,0 +1,206 @@
+// Renders modality values into a canvas at the image's native size, applying the VOI
+// window on the GPU (WebGL2) or, where WebGL2 is unavailable, on the CPU. Zoom and pan
+// are CSS transforms of that canvas, so its pixels are always the windowed image itself.
+import type { FrameHeader, Window } from "./types";
+import { colourMax, effectiveInvert, renderRgba, sanitizeWindow } from "./windowing";
+
+export interface RenderInput {
+  header: FrameHeader;
+  values: Float32Array; // modality values, rows*columns*samples
+}
+
+export interface Renderer {
+  readonly kind: "webgl2" | "cpu";
+  readonly canvas: HTMLCanvasElement;
+  setImage(img: RenderInput): void;
+  draw(w: Window, invert: boolean): void;
+  /** The canvas pixels, top row first, RGBA. */
+  read(): Uint8Array;
+  /** Block until drawing is done (benchmarks). */
+  finish(): void;
+}
+
+const VS = `#version 300 es
+in vec2 p;
+void main() { gl_Position = vec4(p, 0.0, 1.0); }`;
+
+const FS = `#version 300 es
+precision highp float;
+precision highp int;
+uniform highp sampler2D u_tex;
+uniform int u_rows;
+uniform int u_samples;  // 1 or 3
+uniform int u_fn;       // 0 LINEAR, 1 LINEAR_EXACT, 2 SIGMOID
+uniform float u_c;
+uniform float u_w;
+uniform bool u_invert;
+uniform float u_colour_scale;
+out vec4 o;
+float voi(float x) {
+  if (u_fn == 1) {
+    if (x <= u_c - u_w / 2.0) return 0.0;
+    if (x > u_c + u_w / 2.0) return 255.0;
+    return ((x - u_c) / u_w + 0.5) * 255.0;
+  }
+  if (u_fn == 2) return 255.0 / (1.0 + exp(-4.0 * (x - u_c) / u_w));
+  float lo = u_c - 0.5 - (u_w - 1.0) / 2.0;
+  float hi = u_c - 0.5 + (u_w - 1.0) / 2.0;
+  if (x <= lo) return 0.0;
+  if (x > hi) return 255.0;
+  return ((x - (u_c - 0.5)) / (u_w - 1.0) + 0.5) * 255.0;
+}
+void main() {
+  ivec2 ij = ivec2(int(gl_FragCoord.x), u_rows - 1 - int(gl_FragCoord.y));
+  vec4 t = texelFetch(u_tex, ij, 0);
+  vec3 rgb;
+  if (u_samples == 3) {
+    rgb = floor(t.rgb * u_colour_scale + 0.5);
+  } else {
+    rgb = vec3(floor(clamp(voi(t.r), 0.0, 255.0) + 0.5));
+  }
+  if (u_invert) rgb = 255.0 - rgb;
+  o = vec4(rgb / 255.0, 1.0);
+}`;
+
+const FN_CODE = { LINEAR: 0, LINEAR_EXACT: 1, SIGMOID: 2 } as const;
+
+class GlRenderer implements Renderer {
+  readonly kind = "webgl2" as const;
+  private readonly gl: WebGL2RenderingContext;
+  private readonly prog: WebGLProgram;
+  private readonly tex: WebGLTexture;
+  private readonly u: Record<string, WebGLUniformLocation | null> = {};
+  private img: RenderInput | null = null;
+
+  constructor(readonly canvas: HTMLCanvasElement, gl: WebGL2RenderingContext) {
+    this.gl = gl;
+    const prog = gl.createProgram()!;
+    for (const [type, src] of [
+      [gl.VERTEX_SHADER, VS],
+      [gl.FRAGMENT_SHADER, FS],
+    ] as const) {
+      const sh = gl.createShader(type)!;
+      gl.shaderSource(sh, src);
+      gl.compileShader(sh);
+      if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) throw new Error(`shader: ${gl.getShaderInfoLog(sh)}`);
+      gl.attachShader(prog, sh);
+    }
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(`program: ${gl.getProgramInfoLog(prog)}`);
+    this.prog = prog;
+    gl.useProgram(prog);
+    for (const n of ["u_tex", "u_rows", "u_samples", "u_fn", "u_c", "u_w", "u_invert", "u_colour_scale"])
+      this.u[n] = gl.getUniformLocation(prog, n);
+    const buf = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, buf);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
+    const loc = gl.getAttribLocation(prog, "p");
+    gl.enableVertexAttribArray(loc);
+    gl.vertexAttribPointer(loc, 2, gl.FLOAT, false, 0, 0);
+    this.tex = gl.createTexture()!;
+    gl.bindTexture(gl.TEXTURE_2D, this.tex);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.uniform1i(this.u.u_tex!, 0);
+  }
+
+  setImage(img: RenderInput): void {
+    const gl = this.gl;
+    const { rows, columns, samples } = img.header;
+    this.canvas.width = columns;
+    this.canvas.height = rows;
+    gl.viewport(0, 0, columns, rows);
+    gl.bindTexture(gl.TEXTURE_2D, this.tex);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    if (samples === 3) gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGB32F, columns, rows, 0, gl.RGB, gl.FLOAT, img.values);
+    else gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, columns, rows, 0, gl.RED, gl.FLOAT, img.values);
+    this.img = img;
+  }
+
+  draw(w: Window, invert: boolean): void {
+    const img = this.img;
+    if (!img) return;
+    const gl = this.gl;
+    const win = sanitizeWindow(w);
+    gl.useProgram(this.prog);
+    gl.uniform1i(this.u.u_rows!, img.header.rows);
+    gl.uniform1i(this.u.u_samples!, img.header.samples);
+    gl.uniform1i(this.u.u_fn!, FN_CODE[img.header.voi_function] ?? 0);
+    gl.uniform1f(this.u.u_c!, win.center);
+    gl.uniform1f(this.u.u_w!, win.width);
+    gl.uniform1i(this.u.u_invert!, img.header.samples === 3 ? (invert ? 1 : 0) : effectiveInvert(img.header, invert) ? 1 : 0);
+    gl.uniform1f(this.u.u_colour_scale!, 255 / colourMax(img.header));
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  read(): Uint8Array {
+    const gl = this.gl;
+    const w = this.canvas.width;
+    const h = this.canvas.height;
+    const raw = new Uint8Array(w * h * 4);
+    gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, raw);
+    const out = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) out.set(raw.subarray((h - 1 - y) * w * 4, (h - y) * w * 4), y * w * 4);
+    return out;
+  }
+
+  finish(): void {
+    const px = new Uint8Array(4);
+    this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, px);
+  }
+}
+
+class CpuRenderer implements Renderer {
+  readonly kind = "cpu" as const;
+  private readonly ctx: CanvasRenderingContext2D;
+  private img: RenderInput | null = null;
+  private data: ImageData | null = null;
+
+  constructor(readonly canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext("2d");
+    if (!ctx) throw new Error("no 2D canvas context");
+    this.ctx = ctx;
+  }
+
+  setImage(img: RenderInput): void {
+    this.canvas.width = img.header.columns;
+    this.canvas.height = img.header.rows;
+    this.data = this.ctx.createImageData(img.header.columns, img.header.rows);
+    this.img = img;
+  }
+
+  draw(w: Window, invert: boolean): void {
+    if (!this.img || !this.data) return;
+    renderRgba(this.img, w, invert, this.data.data);
+    this.ctx.putImageData(this.data, 0, 0);
+  }
+
+  read(): Uint8Array {
+    const d = this.ctx.getImageData(0, 0, this.canvas.width, this.canvas.height);
+    return new Uint8Array(d.data.buffer.slice(0));
+  }
+
+  finish(): void {}
+}
+
+/** A WebGL2 renderer when the platform has one, else the CPU renderer. */
+export function createRenderer(canvas: HTMLCanvasElement, preferCpu = false): Renderer {
+  if (!preferCpu) {
+    const gl = canvas.getContext("webgl2", { preserveDrawingBuffer: true, antialias: false, premultipliedAlpha: false });
+    if (gl) {
+      try {
+        return new GlRenderer(canvas, gl);
+      } catch (e) {
+        console.warn("WebGL2 renderer failed, using the CPU renderer", e);
+        // A canvas keeps its first context type: swap in a fresh one for 2D.
+        const fresh = document.createElement("canvas");
+        fresh.className = canvas.className;
+        canvas.replaceWith(fresh);
+        return new CpuRenderer(fresh);
+      }
+    }
+  }
+  return new CpuRenderer(canvas);
+}
