@@ -1,1 +1,21 @@
-//! DICOM for Medlens: indexing, pixel decoding, display pipeline, model input, export.
+//! DICOM for Medlens: reading files (including damaged and unusual ones), indexing
+//! them into patient → study → series → instance, decoding pixels for every common
+//! transfer syntax, the display pipeline (modality LUT, VOI, presets) to RGBA,
+//! conversion to model input, PNG export and anonymized copies.
+//!
+//! No UI, no GPU: the app and the engine build on this crate. See ARCHITECTURE.md.
+
+pub mod dataset;
+pub mod dict;
+pub mod error;
+pub mod object;
+pub mod pixels;
+pub mod read;
+pub mod syntax;
+pub mod tags;
+
+pub use dataset::{DataSet, Element, Tag, Value, Vr};
+pub use error::{Error, ErrorKind, Result};
+pub use object::{open, open_header, DicomFile, TagEntry};
+pub use pixels::{Frame, ImageInfo, Pixels};
+pub use syntax::TransferSyntax;
