@@ -1,6 +1,290 @@
+//! Medlens desktop viewer: thin Tauri commands over `medlens_dicom`.
+//!
+//! Files are reached only through these commands, and only files under paths the user
+//! dropped on the window, chose in a dialog, or the bundled sample; pixels go to the UI
+//! as binary (`tauri::ipc::Response`), indexing runs on a worker thread and reports by
+//! events (`medlens://index-*`).
+
+mod frame;
+mod indexer;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tauri::ipc::{InvokeBody, Request, Response};
+use tauri::menu::{MenuBuilder, MenuItemBuilder, SubmenuBuilder};
+use tauri::{AppHandle, Emitter, Listener, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+
+/// Everything the commands share.
+#[derive(Default)]
+pub struct AppState {
+    /// Files the indexer found under granted paths; the only files frames and tags are read from.
+    known: Mutex<HashSet<PathBuf>>,
+    /// Running index jobs and their cancel flags.
+    jobs: Mutex<Vec<(u64, Arc<AtomicBool>)>>,
+    next_job: AtomicU64,
+    sample_opened: AtomicBool,
+    /// The last opened file (multi-frame objects are read once, not per frame).
+    last: Mutex<Option<Arc<medlens_dicom::DicomFile>>>,
+}
+
+#[derive(Clone, Serialize)]
+struct Started {
+    job: u64,
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Serialize)]
+struct ProgressEvent {
+    job: u64,
+    done: usize,
+    total: usize,
+    path: PathBuf,
+}
+
+#[derive(Clone, Serialize)]
+struct Done {
+    job: u64,
+    cancelled: bool,
+    index: indexer::Index,
+}
+
+/// Index `paths` (granted by the user) on a worker thread, reporting by events.
+fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
+    if paths.is_empty() {
+        return;
+    }
+    let state = app.state::<AppState>();
+    let job = state.next_job.fetch_add(1, Ordering::Relaxed) + 1;
+    let cancel = Arc::new(AtomicBool::new(false));
+    state.jobs.lock().unwrap().push((job, cancel.clone()));
+    let _ = app.emit("medlens://index-started", Started { job, paths: paths.clone() });
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let last = std::sync::atomic::AtomicU64::new(0);
+        let progress = |p: indexer::Progress| {
+            // At most ~20 progress events a second, plus the last one.
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+            if p.done == p.total || now.saturating_sub(last.load(Ordering::Relaxed)) >= 50 {
+                last.store(now, Ordering::Relaxed);
+                let _ = app.emit("medlens://index-progress", ProgressEvent { job, done: p.done, total: p.total, path: p.path });
+            }
+        };
+        let index = indexer::index_paths(&paths, &progress, &cancel);
+        let state = app.state::<AppState>();
+        {
+            let mut known = state.known.lock().unwrap();
+            for p in &index.patients {
+                for st in &p.studies {
+                    for se in &st.series {
+                        known.extend(se.instances.iter().map(|i| i.path.clone()));
+                    }
+                }
+            }
+        }
+        state.jobs.lock().unwrap().retain(|(j, _)| *j != job);
+        let _ = app.emit("medlens://index-done", Done { job, cancelled: cancel.load(Ordering::Relaxed), index });
+    });
+}
+
+fn check_known(state: &AppState, path: &Path) -> Result<(), String> {
+    if state.known.lock().unwrap().contains(path) {
+        Ok(())
+    } else {
+        Err(format!("{}: not an opened file (drop it on the window or use File → Open first)", path.display()))
+    }
+}
+
+fn open_cached(state: &AppState, path: &Path) -> Result<Arc<medlens_dicom::DicomFile>, String> {
+    if let Some(f) = state.last.lock().unwrap().as_ref().filter(|f| f.path == path) {
+        return Ok(f.clone());
+    }
+    let f = Arc::new(medlens_dicom::open(path).map_err(|e| e.to_string())?);
+    *state.last.lock().unwrap() = Some(f.clone());
+    Ok(f)
+}
+
+/// Stored values of one frame plus its display parameters, as one binary message.
+#[tauri::command]
+async fn load_frame(app: AppHandle, path: PathBuf, frame: usize) -> Result<Response, String> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        check_known(&state, &path)?;
+        let file = open_cached(&state, &path)?;
+        frame::message(&file, frame).map(Response::new)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Every element of a file, for the tag browser.
+#[tauri::command]
+async fn tags(app: AppHandle, path: PathBuf) -> Result<Vec<medlens_dicom::TagEntry>, String> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        check_known(&state, &path)?;
+        Ok(open_cached(&state, &path)?.tags())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[tauri::command]
+fn cancel_index(state: State<'_, AppState>) {
+    for (_, c) in state.jobs.lock().unwrap().iter() {
+        c.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Native open dialog (files or one folder); what the user picks is indexed.
+#[tauri::command]
+fn open_dialog(app: AppHandle, folder: bool) {
+    let handle = app.clone();
+    let dialog = app.dialog().file().set_title(if folder { "Open a folder of DICOM files" } else { "Open DICOM files" });
+    if folder {
+        dialog.pick_folder(move |p| {
+            if let Some(p) = p.and_then(|p| p.into_path().ok()) {
+                start_index(&handle, vec![p]);
+            }
+        });
+    } else {
+        dialog.pick_files(move |ps| {
+            let paths: Vec<PathBuf> = ps.unwrap_or_default().into_iter().filter_map(|p| p.into_path().ok()).collect();
+            start_index(&handle, paths);
+        });
+    }
+}
+
+/// Where the bundled sample study is: `$MEDLENS_SAMPLE_DIR`, next to the executable's
+/// resources, or in the source tree this binary was built from.
+fn sample_dir(app: &AppHandle) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("MEDLENS_SAMPLE_DIR") {
+        return if p.is_empty() { None } else { Some(PathBuf::from(p)) };
+    }
+    let candidates = [
+        app.path().resource_dir().ok().map(|d| d.join("samples/mr-volume")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mr-volume")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_dir())
+}
+
+/// Open the bundled sample study, once per run. Returns whether it started indexing.
+#[tauri::command]
+fn open_sample(app: AppHandle, state: State<'_, AppState>) -> Result<bool, String> {
+    if state.sample_opened.swap(true, Ordering::SeqCst) {
+        return Ok(false);
+    }
+    match sample_dir(&app) {
+        Some(dir) => {
+            start_index(&app, vec![dir]);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Save an RGBA image (raw body; x-width, x-height, x-name headers) as PNG: 8-bit grey
+/// when every pixel is grey, else RGB. The destination is chosen in a save dialog, or is
+/// `$MEDLENS_EXPORT_DIR/x-name` for automation. Returns the path, or null if cancelled.
+#[tauri::command]
+async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<PathBuf>, String> {
+    let InvokeBody::Raw(rgba) = request.body() else { return Err("export_png expects raw RGBA bytes".into()) };
+    let header = |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let width: u32 = header("x-width").and_then(|v| v.parse().ok()).ok_or("missing x-width")?;
+    let height: u32 = header("x-height").and_then(|v| v.parse().ok()).ok_or("missing x-height")?;
+    let name = header("x-name").map(|n| percent_decode(&n)).unwrap_or_else(|| "medlens.png".into());
+    let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "medlens.png".into());
+    if rgba.len() != width as usize * height as usize * 4 {
+        return Err(format!("export: {} bytes for a {width}×{height} image", rgba.len()));
+    }
+    let rgba = rgba.clone();
+    let dest = match std::env::var_os("MEDLENS_EXPORT_DIR") {
+        Some(dir) => Some(PathBuf::from(dir).join(&name)),
+        None => app
+            .dialog()
+            .file()
+            .set_title("Export PNG")
+            .set_file_name(&name)
+            .add_filter("PNG image", &["png"])
+            .blocking_save_file()
+            .and_then(|p| p.into_path().ok()),
+    };
+    let Some(dest) = dest else { return Ok(None) };
+    tauri::async_runtime::spawn_blocking(move || write_png(&dest, width, height, &rgba).map(|_| Some(dest)))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
+    let grey = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
+    let (colour, data): (png::ColorType, Vec<u8>) = if grey {
+        (png::ColorType::Grayscale, rgba.chunks_exact(4).map(|p| p[0]).collect())
+    } else {
+        (png::ColorType::Rgb, rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect())
+    };
+    let file = std::fs::File::create(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    enc.set_color(colour);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(|e| format!("{}: {e}", dest.display()))?;
+    w.write_image_data(&data).map_err(|e| format!("{}: {e}", dest.display()))?;
+    w.finish().map_err(|e| format!("{}: {e}", dest.display()))
+}
+
+#[derive(serde::Deserialize)]
+struct DropPayload {
+    paths: Vec<PathBuf>,
+}
+
 pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .manage(AppState::default())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            // A drop on the window grants its paths and indexes them.
+            app.listen_any("tauri://drag-drop", move |event| match serde_json::from_str::<DropPayload>(event.payload()) {
+                Ok(p) => start_index(&handle, p.paths),
+                Err(e) => eprintln!("medlens: ignoring a drag-drop event: {e}"),
+            });
+            let file = SubmenuBuilder::new(app, "File")
+                .item(&MenuItemBuilder::with_id("open-files", "Open Files…").accelerator("CmdOrCtrl+O").build(app)?)
+                .item(&MenuItemBuilder::with_id("open-folder", "Open Folder…").accelerator("CmdOrCtrl+Shift+O").build(app)?)
+                .separator()
+                .item(&MenuItemBuilder::with_id("export-png", "Export PNG…").accelerator("CmdOrCtrl+E").build(app)?)
+                .separator()
+                .quit()
+                .build()?;
+            app.set_menu(MenuBuilder::new(app).item(&file).build()?)?;
+            app.on_menu_event(|app, e| {
+                let _ = app.emit("medlens://menu", e.id().0.clone());
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![load_frame, tags, cancel_index, open_dialog, open_sample, export_png])
         .run(tauri::generate_context!())
         .expect("error while running Medlens");
 }

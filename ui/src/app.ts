@@ -251,6 +251,21 @@ export class App {
         invert: v.state.invert,
         studyUids: this.lib.patients.flatMap((p) => p.studies.map((s) => s.uid)),
       }),
+      seriesList: () =>
+        this.lib.patients.flatMap((p) =>
+          p.studies.flatMap((st) =>
+            st.series.map((se) => ({
+              uid: se.uid,
+              study: st.uid,
+              modality: se.modality,
+              description: se.description,
+              images: slicesOf(se).length,
+              paths: se.instances.map((i) => i.path),
+              rows: se.instances[0]?.rows ?? 0,
+              bits: se.instances[0]?.bits_allocated ?? 0,
+            })),
+          ),
+        ),
       openSeries: (uid: string) => {
         const ctx = this.findSeries(uid);
         if (ctx) void this.openSeries(ctx);

@@ -34,8 +34,10 @@ export function mergeIndex(lib: Library, idx: Index): Library {
           ts.series.push({ ...se, instances: [...se.instances] });
           continue;
         }
-        const known = new Set(tse.instances.map((i) => i.path));
-        const added = se.instances.filter((i) => !known.has(i.path));
+        // The same instance reached by two paths (e.g. a copy) is shown once.
+        const key = (i: Instance) => i.sop_instance_uid || i.path;
+        const known = new Set(tse.instances.map(key));
+        const added = se.instances.filter((i) => !known.has(key(i)));
         if (added.length) tse.instances = sortInstances([...tse.instances, ...added]);
       }
     }

