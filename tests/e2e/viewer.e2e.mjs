@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
-import { remote } from "webdriverio";
+import { Key, remote } from "webdriverio";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
@@ -158,8 +158,8 @@ test("opening a series and dragging W/L changes the rendered pixels", async () =
 
 test("scrolling to slice 10 shows slice 10", async () => {
   await browser.$("#viewport").click();
-  await browser.keys(["Home"]);
-  for (let k = 0; k < 9; k++) await browser.keys(["ArrowDown"]);
+  await browser.keys([Key.Home]);
+  for (let k = 0; k < 9; k++) await browser.keys([Key.ArrowDown]);
   const i = await waitFor("slice 10", async () => {
     const x = await info();
     return x.slice === 9 && x.path && x.path.includes("brain_") ? x : null;

@@ -2,7 +2,7 @@
 // window on the GPU (WebGL2) or, where WebGL2 is unavailable, on the CPU. Zoom and pan
 // are CSS transforms of that canvas, so its pixels are always the windowed image itself.
 import type { FrameHeader, Window } from "./types";
-import { colourMax, effectiveInvert, renderRgba, sanitizeWindow } from "./windowing";
+import { colourShift, effectiveInvert, renderRgba, sanitizeWindow } from "./windowing";
 
 export interface RenderInput {
   header: FrameHeader;
@@ -54,7 +54,7 @@ void main() {
   vec4 t = texelFetch(u_tex, ij, 0);
   vec3 rgb;
   if (u_samples == 3) {
-    rgb = floor(t.rgb * u_colour_scale + 0.5);
+    rgb = min(floor(max(t.rgb, 0.0) * u_colour_scale), 255.0);
   } else {
     rgb = vec3(floor(clamp(voi(t.r), 0.0, 255.0) + 0.5));
   }
@@ -71,6 +71,7 @@ class GlRenderer implements Renderer {
   private readonly tex: WebGLTexture;
   private readonly u: Record<string, WebGLUniformLocation | null> = {};
   private img: RenderInput | null = null;
+  private colourScale = 1;
 
   constructor(readonly canvas: HTMLCanvasElement, gl: WebGL2RenderingContext) {
     this.gl = gl;
@@ -117,6 +118,7 @@ class GlRenderer implements Renderer {
     if (samples === 3) gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGB32F, columns, rows, 0, gl.RGB, gl.FLOAT, img.values);
     else gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, columns, rows, 0, gl.RED, gl.FLOAT, img.values);
     this.img = img;
+    this.colourScale = samples === 3 ? 1 / 2 ** colourShift(img.values) : 1;
   }
 
   draw(w: Window, invert: boolean): void {
@@ -131,7 +133,7 @@ class GlRenderer implements Renderer {
     gl.uniform1f(this.u.u_c!, win.center);
     gl.uniform1f(this.u.u_w!, win.width);
     gl.uniform1i(this.u.u_invert!, img.header.samples === 3 ? (invert ? 1 : 0) : effectiveInvert(img.header, invert) ? 1 : 0);
-    gl.uniform1f(this.u.u_colour_scale!, 255 / colourMax(img.header));
+    gl.uniform1f(this.u.u_colour_scale!, this.colourScale);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
   }
 

@@ -83,6 +83,11 @@ describe("rendering", () => {
     const rgba = renderRgba({ header: h, values }, { center: 128, width: 256 }, false);
     expect(Array.from(rgba.slice(0, 8))).toEqual([255, 255, 255, 255, 0, 0, 0, 255]);
   });
+  it("shifts 16-bit colour down by the bits its maximum needs", () => {
+    const h = header({ samples: 3, kind: "u16", rows: 1, columns: 1 });
+    const rgba = renderRgba({ header: h, values: new Float32Array([1000, 2000, 4095]) }, { center: 0, width: 1 }, false);
+    expect(Array.from(rgba)).toEqual([1000 >> 4, 2000 >> 4, 4095 >> 4, 255]);
+  });
   it("shows colour frames as RGB", () => {
     const h = header({ samples: 3, kind: "u8", rows: 1, columns: 1 });
     const rgba = renderRgba({ header: h, values: new Float32Array([10, 20, 30]) }, { center: 0, width: 1 }, false);

@@ -87,10 +87,10 @@ export function renderRgba(
   const n = header.rows * header.columns;
   const rgba = out ?? new Uint8ClampedArray(n * 4);
   if (header.samples === 3) {
-    const scale = 255 / colourMax(header);
+    const div = 2 ** colourShift(values);
     for (let i = 0; i < n; i++) {
       for (let s = 0; s < 3; s++) {
-        let v = Math.round((values[i * 3 + s] as number) * scale);
+        let v = Math.min(255, Math.floor(Math.max(0, values[i * 3 + s] as number) / div));
         if (invert) v = 255 - v;
         rgba[i * 4 + s] = v;
       }
@@ -112,8 +112,14 @@ export function renderRgba(
   return rgba;
 }
 
-export function colourMax(header: FrameHeader): number {
-  return header.kind === "u8" ? 255 : (1 << Math.min(header.bits_stored || 16, 16)) - 1;
+/**
+ * Colour frames are shown as is, shifted down to 8 bits by the bits their largest value
+ * needs (as `medlens render` does): 8-bit RGB unchanged, 16-bit RGB >> (bits - 8).
+ */
+export function colourShift(values: Float32Array): number {
+  const { max } = valueRange(values);
+  const bits = max >= 1 ? Math.floor(Math.log2(max)) + 1 : 1;
+  return Math.max(0, bits - 8);
 }
 
 /** Min and max of modality values (finite only). */
