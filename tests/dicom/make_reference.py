@@ -34,6 +34,22 @@ OUT = HERE / "reference"
 
 # Transfer syntaxes whose decoded values may legitimately differ from the encoder
 # input (and between decoders, by rounding).
+# Record which decoding plugin pydicom used (it tries gdcm, pylibjpeg, pillow/pyjpegls/
+# pydicom in a fixed order per transfer syntax and returns the first success).
+from pydicom.pixels.decoders import base as _dbase  # noqa: E402
+
+_PLUGINS_USED: set[str] = set()
+_orig_decode_frame = _dbase.DecodeRunner._decode_frame
+
+
+def _recording_decode_frame(self, src):
+    out = _orig_decode_frame(self, src)
+    _PLUGINS_USED.add(self._previous[0])
+    return out
+
+
+_dbase.DecodeRunner._decode_frame = _recording_decode_frame
+
 LOSSY_TS = {
     "1.2.840.10008.1.2.4.50",  # JPEG Baseline (Process 1)
     "1.2.840.10008.1.2.4.51",  # JPEG Extended (Process 2 & 4)
@@ -144,6 +160,7 @@ def make_pixels() -> dict:
         if not any(t in ds for t in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
             e["error"] = "no pixel data element"
             continue
+        _PLUGINS_USED.clear()
         try:
             with warnings.catch_warnings(record=True) as wl:
                 warnings.simplefilter("always")
@@ -153,6 +170,8 @@ def make_pixels() -> dict:
             e["error"] = f"{type(exc).__name__}: {exc}"
             continue
         e["decodes"] = True
+        # compressed syntaxes only; null for native (uncompressed) pixel data
+        e["plugin"] = ",".join(sorted(_PLUGINS_USED)) or None
         e["dtype"] = arr.dtype.str
         e["shape"] = list(arr.shape)
         full = full_shape(ds, arr)
@@ -190,7 +209,7 @@ def versions() -> dict:
     import importlib.metadata as md
     out = {}
     for p in ["pydicom", "numpy", "pylibjpeg", "pylibjpeg-libjpeg", "pylibjpeg-openjpeg",
-              "pylibjpeg-rle", "pyjpegls", "pillow"]:
+              "pylibjpeg-rle", "pillow"]:
         try:
             out[p] = md.version(p)
         except md.PackageNotFoundError:
@@ -210,6 +229,10 @@ def write_json(path: Path, obj) -> None:
 
 def main(argv: list[str]) -> int:
     what = argv[1:] or ["pixels", "render"]
+    import importlib.util
+    if importlib.util.find_spec("gdcm") is not None:
+        print("WARNING: python-gdcm is installed; pydicom will decode with it before "
+              "pylibjpeg and lossy references will not match the committed ones", file=sys.stderr)
     OUT.mkdir(parents=True, exist_ok=True)
     if "pixels" in what:
         files = make_pixels()
