@@ -135,10 +135,15 @@ def make_pixels() -> dict:
         }
         result[rel] = e
         try:
-            ds, forced = read_ds(path)
+            with warnings.catch_warnings(record=True) as rl:
+                warnings.simplefilter("always")
+                ds, forced = read_ds(path)
+                ds.get("NumberOfFrames")  # values are parsed lazily: surface their warnings here
         except Exception as exc:  # noqa: BLE001
             e["error"] = f"{type(exc).__name__}: {exc}"
             continue
+        if rl:
+            e["read_warnings"] = sorted({str(w.message) for w in rl})
         e["forced"] = forced
         fm = getattr(ds, "file_meta", None)
         ts = fm.get("TransferSyntaxUID") if fm is not None else None
