@@ -156,6 +156,10 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
                 extra.extend(dicomdir_files(&f));
                 index.dicomdirs.push(path);
             }
+            Some(Ok(f)) if f.pixel_data_truncated() => {
+                let why = f.parsed.warnings.iter().find(|w| w.starts_with("Pixel Data")).cloned().unwrap_or_default();
+                errors.push(FileError { error: format!("{}: {why}", path.display()), path });
+            }
             Some(Ok(f)) => instances.push(instance(f)),
             Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => index.skipped.push(path),
             Some(Err(e)) => errors.push(FileError { path, error: e.to_string() }),

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod dict;
 pub mod display;
 pub mod error;
+pub mod export;
 pub mod index;
 pub mod model_input;
 pub mod object;
