@@ -1,6 +1,7 @@
 //! `medlens`: Medlens without the window, for batch research and tests.
 
 mod anonymize;
+mod decode;
 mod inspect;
 mod progress;
 mod render;
@@ -20,6 +21,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Render one frame to PNG through the display pipeline.
     Render(render::Args),
+    /// Decode every frame of DICOM files; report time and a checksum.
+    Decode(decode::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
 }
@@ -30,6 +33,7 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
+        Command::Decode(a) => decode::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
