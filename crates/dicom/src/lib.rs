@@ -5,17 +5,26 @@
 //!
 //! No UI, no GPU: the app and the engine build on this crate. See ARCHITECTURE.md.
 
+pub mod anonymize;
 pub mod dataset;
 pub mod dict;
+pub mod display;
 pub mod error;
+pub mod export;
+pub mod index;
+pub mod model_input;
 pub mod object;
 pub mod pixels;
+pub mod presets;
 pub mod read;
 pub mod syntax;
 pub mod tags;
+pub mod write;
 
 pub use dataset::{DataSet, Element, Tag, Value, Vr};
 pub use error::{Error, ErrorKind, Result};
 pub use object::{open, open_header, DicomFile, TagEntry};
 pub use pixels::{Frame, ImageInfo, Pixels};
 pub use syntax::TransferSyntax;
+pub use display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};
+pub use index::{index_paths, Index, IndexOptions};

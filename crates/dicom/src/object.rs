@@ -42,13 +42,34 @@ pub fn open_header(path: impl AsRef<Path>) -> Result<DicomFile> {
     let mut f = std::fs::File::open(path).map_err(ErrorKind::Io).at(path)?;
     let mut buf = Vec::new();
     (&mut f).take(HEADER_PREFIX).read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
+    let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut file = None;
     if (buf.len() as u64) == HEADER_PREFIX {
         if let Some(parsed) = parse_prefix(&buf, opts).at(path)? {
-            return Ok(DicomFile { path: path.to_path_buf(), parsed });
+            file = Some(DicomFile { path: path.to_path_buf(), parsed });
+        } else {
+            f.read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
         }
-        f.read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
     }
-    open_bytes(path, &buf, opts)
+    let mut file = match file {
+        Some(f) => f,
+        None => open_bytes(path, &buf, opts)?,
+    };
+    // Pixel Data was not read: check that the file holds all of it.
+    if let Some(Value::NotLoaded { offset, length }) = file.dataset().get(tags::PIXEL_DATA).map(|e| &e.value) {
+        if *length != u64::MAX && offset + length > file_len && !file.parsed.syntax.deflated {
+            let msg = format!("Pixel Data is truncated: {length} bytes declared, {} present", file_len.saturating_sub(*offset));
+            file.parsed.warnings.push(msg);
+        }
+    }
+    Ok(file)
+}
+
+impl DicomFile {
+    /// Whether the file ends inside its Pixel Data.
+    pub fn pixel_data_truncated(&self) -> bool {
+        self.parsed.warnings.iter().any(|w| w.starts_with("Pixel Data is truncated"))
+    }
 }
 
 /// One row of the tag browser.

@@ -162,12 +162,9 @@ impl<'a> Cursor<'a> {
                 self.pos = self.buf.len();
                 return Ok(v);
             }
-            return Err(PErr::Kind(ErrorKind::Malformed {
+            return Err(PErr::Kind(ErrorKind::Truncated {
                 offset: self.pos as u64,
-                reason: format!(
-                    "element {tag} declares {len} bytes but only {} remain in the file",
-                    self.remaining()
-                ),
+                what: format!("element {tag}, which declares {len} bytes where {} remain", self.remaining()),
             }));
         }
         Ok(self.take(len, "a value")?.to_vec())
@@ -205,6 +202,12 @@ impl<'a> Cursor<'a> {
                 }
                 Ok(Step::Stop) => return Ok(ds),
                 Err(PErr::NeedMore) => return Err(PErr::NeedMore),
+                Err(PErr::Kind(k @ ErrorKind::Truncated { .. })) if depth > 0 => {
+                    // The file ends inside this item: keep what was read.
+                    self.warnings.push(format!("stopped reading at byte {start}: {k}"));
+                    self.pos = self.buf.len();
+                    return Ok(ds);
+                }
                 Err(PErr::Kind(k)) => {
                     if depth == 0 && !ds.elements.is_empty() {
                         // A damaged tail after a readable header: keep what we have.
@@ -226,7 +229,7 @@ impl<'a> Cursor<'a> {
             }
         }
         if matches!(end, End::Delimited) && depth > 0 && self.remaining() == 0 && self.complete {
-            return Err(ErrorKind::Truncated { offset: self.pos as u64, what: "an item".into() }.into());
+            self.warnings.push("an item is cut off by the end of the file".into());
         }
         Ok(ds)
     }
@@ -278,15 +281,13 @@ impl<'a> Cursor<'a> {
             }
         } else if vr == Vr::SQ {
             let end = self.pos.checked_add(len as usize).filter(|&e| e <= self.buf.len());
-            let Some(end) = end else {
+            let end = if let Some(end) = end { end } else {
                 if !self.complete {
                     return Err(PErr::NeedMore);
                 }
-                return Err(ErrorKind::Malformed {
-                    offset: offset as u64,
-                    reason: format!("sequence {tag} declares {len} bytes but only {} remain", self.remaining()),
-                }
-                .into());
+                // A stale length (edited file): read the items that are there.
+                self.warnings.push(format!("sequence {tag} declares {len} bytes where {} remain", self.remaining()));
+                self.buf.len()
             };
             Value::Seq(self.sequence(syn, Some(end), depth, opts)?)
         } else {
@@ -305,6 +306,11 @@ impl<'a> Cursor<'a> {
                 }
             }
             let offset = self.pos;
+            if self.complete && self.remaining() < 8 {
+                self.warnings.push(format!("a sequence is cut off by the end of the file at byte {offset}"));
+                self.pos = self.buf.len();
+                break;
+            }
             let g = self.u16(syn.be, "an item tag")?;
             let el = self.u16(syn.be, "an item tag")?;
             let len = self.u32(syn.be, "an item length")?;
@@ -319,11 +325,10 @@ impl<'a> Cursor<'a> {
                             if !self.complete {
                                 return Err(PErr::NeedMore);
                             }
-                            return Err(ErrorKind::Malformed {
-                                offset: offset as u64,
-                                reason: format!("item declares {len} bytes but only {} remain", self.remaining()),
-                            }
-                            .into());
+                            self.warnings.push(format!("item at byte {offset} declares {len} bytes where {} remain", self.remaining()));
+                            let partial = self.dataset(syn, End::At(self.buf.len()), depth + 1, opts)?;
+                            items.push(partial);
+                            break;
                         };
                         let item = self.dataset(syn, End::At(item_end), depth + 1, opts)?;
                         self.pos = item_end;
@@ -424,7 +429,7 @@ fn parse_inner(buf: &[u8], complete: bool, opts: ReadOptions) -> PResult<Parsed>
         let le = cur.peek_tag(false).map(|t| t.0);
         let be = cur.peek_tag(true).map(|t| t.0);
         let ok = le.is_some_and(plausible_first_group) || be.is_some_and(plausible_first_group);
-        if !ok {
+        if !ok || !plausible_first_element(buf) {
             return Err(ErrorKind::NotDicom.into());
         }
     }
@@ -473,6 +478,20 @@ fn parse_inner(buf: &[u8], complete: bool, opts: ReadOptions) -> PResult<Parsed>
         syntax = TransferSyntax::guessed(syn.explicit, syn.be);
     }
     Ok(Parsed { meta, dataset, syntax, syntax_declared, has_preamble, warnings: body.warnings })
+}
+
+/// Without a preamble, the first element must look like DICOM: a known VR (explicit)
+/// or an implicit length that fits the file.
+fn plausible_first_element(buf: &[u8]) -> bool {
+    if buf.len() < 8 {
+        return false;
+    }
+    if Vr::is_known([buf[4], buf[5]]) {
+        return true;
+    }
+    let le = u32::from_le_bytes(buf[4..8].try_into().unwrap()) as usize;
+    let be = u32::from_be_bytes(buf[4..8].try_into().unwrap()) as usize;
+    le <= buf.len() - 8 || be <= buf.len() - 8
 }
 
 /// Guesses the encoding from the first data set element (files without file meta).

@@ -18,8 +18,10 @@ pub(super) fn decode(codec: Codec, data: &[u8], info: &ImageInfo) -> KindResult<
             (v.into_iter().map(|x| x as i64).collect(), spp, info.photometric.clone())
         }
         Codec::JpegDct | Codec::JpegLossless => {
-            let (v, comps) = jpeg(data, info)?;
-            let pm = if comps == 3 { "RGB".to_string() } else { info.photometric.clone() };
+            // Decoded without the codec's colour conversion: the data set's Photometric
+            // Interpretation says what the components are (as pydicom does).
+            let (v, comps) = jpeg(&as_raw_components(data), info)?;
+            let pm = if comps == 3 && info.photometric.starts_with("YBR") { "YBR_FULL".to_string() } else { info.photometric.clone() };
             (v, comps, pm)
         }
         Codec::JpegLs => {
@@ -45,7 +47,7 @@ pub(super) fn decode(codec: Codec, data: &[u8], info: &ImageInfo) -> KindResult<
         });
     }
     let mut values = values;
-    if samples == 3 && photometric == "YBR_FULL" {
+    if samples == 3 && (photometric == "YBR_FULL" || photometric == "YBR_FULL_422") {
         let max = (1i64 << info.bits_allocated.min(16)) - 1;
         ybr_full_to_rgb(&mut values, max);
         photometric = "RGB".into();
@@ -68,6 +70,45 @@ fn codec_name(c: Codec) -> &'static str {
         Codec::Jpeg2000 => "JPEG 2000",
         Codec::Rle => "RLE",
     }
+}
+
+/// Rewrites a JPEG header so that libjpeg leaves the components as they are: JFIF and
+/// Adobe markers (which make it convert YCbCr to RGB) are replaced by one Adobe marker
+/// with transform 0. Greyscale and malformed streams come back unchanged.
+fn as_raw_components(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+        return data.into();
+    }
+    let mut out = Vec::with_capacity(data.len() + 16);
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    // APP14 "Adobe", version 100, flags 0, 0, transform 0 (no colour transform).
+    out.extend_from_slice(&[0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0, 0, 0, 0, 0]);
+    let mut i = 2;
+    while i + 4 <= data.len() {
+        if data[i] != 0xFF {
+            return data.into();
+        }
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        if marker == 0xDA || !(0xC0..=0xFE).contains(&marker) {
+            break; // start of scan (or something unexpected): copy the rest as is
+        }
+        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+        let end = i + 2 + len;
+        if len < 2 || end > data.len() {
+            return data.into();
+        }
+        let drop = (marker == 0xE0 && data[i + 4..end].starts_with(b"JFIF")) || (marker == 0xEE && data[i + 4..end].starts_with(b"Adobe"));
+        if !drop {
+            out.extend_from_slice(&data[i..end]);
+        }
+        i = end;
+    }
+    out.extend_from_slice(&data[i..]);
+    out.into()
 }
 
 /// JPEG through TurboJPEG 3 (8- and 12-bit DCT, 2-16 bit lossless).

@@ -219,7 +219,7 @@ pub fn decode_frame(ds: &DataSet, syntax: &TransferSyntax, index: usize) -> Kind
         .ok_or(ErrorKind::NoPixelData)?;
     let (pixels, photometric) = match (&element.value, syntax.codec) {
         (Value::Bytes(bytes), None) => {
-            native::decode(bytes, &info, ds.big_endian, index)?
+            native::decode(bytes, &info, ds.big_endian, element.vr == crate::dataset::Vr::OW, index)?
         }
         (Value::Fragments { offset_table, fragments }, Some(codec)) => {
             let data = frame_fragments(offset_table, fragments, info.frames as usize, index, codec)?;

@@ -5,7 +5,7 @@ use super::{sign_extend, ybr_full_to_rgb, ImageInfo, Pixels};
 use crate::error::{ErrorKind, KindResult};
 
 /// Decodes frame `index`; returns the values and their photometric interpretation.
-pub(super) fn decode(data: &[u8], info: &ImageInfo, big_endian: bool, index: usize) -> KindResult<(Pixels, String)> {
+pub(super) fn decode(data: &[u8], info: &ImageInfo, big_endian: bool, ow: bool, index: usize) -> KindResult<(Pixels, String)> {
     let n = info.pixels_per_frame();
     let spp = info.samples_per_pixel as usize;
     let subsampled = info.photometric == "YBR_FULL_422" && spp == 3;
@@ -31,6 +31,20 @@ pub(super) fn decode(data: &[u8], info: &ImageInfo, big_endian: bool, index: usi
             return Err(ErrorKind::ShortPixelData { expected: total, actual: data.len() });
         }
         let raw = &data[start..end];
+        // 8-bit samples in an OW value of a big-endian data set are swapped in 16-bit words.
+        let swapped: Vec<u8>;
+        let raw = if big_endian && ow && bytes == 1 {
+            let base = start & !1;
+            let stop = (end + 1).min(data.len() & !1).max(end);
+            let mut w: Vec<u8> = data[base..stop.min(data.len())].to_vec();
+            for c in w.chunks_exact_mut(2) {
+                c.swap(0, 1);
+            }
+            swapped = w;
+            &swapped[start - base..start - base + frame_len]
+        } else {
+            raw
+        };
         let signed = info.signed() && !subsampled;
         let bs = info.bits_stored;
         let word = |c: &[u8]| -> i64 {
