@@ -1,13 +1,12 @@
-//! Indexing dropped or chosen paths into patient → study → series → instance.
+//! Indexing dropped or chosen paths: `medlens_dicom::index_paths`, shaped for the UI.
 //!
-//! A thin layer over `medlens_dicom::open_header`, to be replaced by the crate's own
-//! `index` module when it lands (the shapes here follow its contract).
+//! The viewer shows images: instances without pixel data (SR, KOS, presentation
+//! states …) are listed among the errors as "not an image" rather than as empty series.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
-use medlens_dicom::{tags, DicomFile, Value};
+use medlens_dicom::index::{self, IndexOptions};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -22,12 +21,8 @@ pub struct Instance {
     pub frames: u32,
     pub samples_per_pixel: u16,
     pub bits_allocated: u16,
-    pub bits_stored: u16,
-    pub pixel_representation: u16,
     pub photometric: String,
     pub transfer_syntax: String,
-    #[serde(skip)]
-    orientation: Option<[f64; 6]>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -68,199 +63,63 @@ pub struct Index {
     pub errors: Vec<FileError>,
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct Progress {
-    pub done: usize,
-    pub total: usize,
-    pub path: PathBuf,
+pub use medlens_dicom::index::Progress;
+
+/// The reason alone: the crate's messages start with the path, which the UI shows apart.
+fn reason(path: &std::path::Path, error: &str) -> String {
+    let prefix = format!("{}: ", path.display());
+    error.strip_prefix(&prefix).unwrap_or(error).to_string()
 }
 
-/// Files that are obviously not DICOM and are skipped silently when walking folders.
-fn skipped(p: &Path) -> bool {
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.starts_with('.') {
-        return true;
-    }
-    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    matches!(
-        ext.as_str(),
-        "md" | "txt" | "tsv" | "csv" | "json" | "py" | "html" | "xml" | "pdf" | "png" | "jpg" | "jpeg" | "gif" | "zip" | "gz" | "toml" | "yml" | "yaml" | "sh"
-    ) || matches!(name, "LICENSE" | "LICENCE" | "README" | "COPYING" | "DICOMDIR")
-}
-
-/// Every file under the given paths (folders walked recursively, symlinks not followed).
-pub fn collect_files(paths: &[PathBuf], cancel: &AtomicBool, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = paths.iter().rev().cloned().collect();
-    while let Some(p) = stack.pop() {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
-        let meta = match std::fs::symlink_metadata(&p) {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(FileError { path: p, error: format!("cannot read: {e}") });
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            match std::fs::read_dir(&p) {
-                Ok(rd) => {
-                    let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-                    children.sort();
-                    stack.extend(children.into_iter().rev().filter(|c| !skipped(c)));
+/// Index files and folders (recursively). `progress` is called after each file, from
+/// worker threads; `cancel` stops early and what was read so far is returned.
+pub fn index_paths(paths: &[PathBuf], progress: &(dyn Fn(Progress) + Sync), cancel: &AtomicBool) -> Index {
+    let idx = index::index_paths(paths, &IndexOptions { progress: Some(progress), cancel: Some(cancel) });
+    let mut errors: Vec<FileError> =
+        idx.errors.into_iter().map(|e| FileError { error: reason(&e.path, &e.error), path: e.path }).collect();
+    let mut patients = Vec::new();
+    for p in idx.patients {
+        let mut studies = Vec::new();
+        for st in p.studies {
+            let mut series = Vec::new();
+            for se in st.series {
+                let mut instances = Vec::new();
+                for i in se.instances {
+                    match (i.has_pixels, i.rows, i.columns) {
+                        (true, Some(rows), Some(columns)) if i.frames > 0 => instances.push(Instance {
+                            path: i.path,
+                            sop_instance_uid: i.sop_instance_uid,
+                            sop_class_uid: i.sop_class_uid,
+                            instance_number: i.instance_number,
+                            image_position: i.image_position,
+                            rows,
+                            columns,
+                            frames: i.frames,
+                            samples_per_pixel: i.samples_per_pixel.unwrap_or(1),
+                            bits_allocated: i.bits_allocated.unwrap_or(0),
+                            photometric: i.photometric.unwrap_or_default(),
+                            transfer_syntax: i.transfer_syntax,
+                        }),
+                        _ => errors.push(FileError {
+                            path: i.path,
+                            error: format!(
+                                "not an image (no pixel data; SOP class {}), not shown",
+                                if i.sop_class_uid.is_empty() { "unknown" } else { &i.sop_class_uid }
+                            ),
+                        }),
+                    }
                 }
-                Err(e) => errors.push(FileError { path: p, error: format!("cannot list folder: {e}") }),
+                if !instances.is_empty() {
+                    series.push(Series { uid: se.uid, modality: se.modality, number: se.number, description: se.description, instances });
+                }
             }
-        } else if meta.is_file() {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn text(f: &DicomFile, tag: medlens_dicom::Tag) -> String {
-    f.dataset().string(tag).unwrap_or_default()
-}
-
-fn read_instance(path: &Path) -> Result<(DicomFile, Instance), String> {
-    let f = medlens_dicom::open_header(path).map_err(|e| e.kind.to_string())?;
-    if !f.dataset().contains(tags::PIXEL_DATA) {
-        let class = text(&f, tags::SOP_CLASS_UID);
-        return Err(format!("not an image (no pixel data; SOP class {})", if class.is_empty() { "unknown" } else { &class }));
-    }
-    let info = f.image_info().map_err(|e| e.kind.to_string())?;
-    let ds = f.dataset();
-    // The header reader stops before the pixels: check that they are all there.
-    if let Some(medlens_dicom::Element { value: Value::NotLoaded { offset, length }, .. }) = ds.get(tags::PIXEL_DATA) {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if *length != u64::MAX && offset.saturating_add(*length) > size {
-            return Err(format!(
-                "the file is truncated: Pixel Data needs {length} bytes from byte {offset}, but the file ends at byte {size}"
-            ));
-        }
-    }
-    let pos = ds.numbers(tags::IMAGE_POSITION_PATIENT);
-    let image_position = match pos.as_slice() {
-        [Some(x), Some(y), Some(z), ..] => Some([*x, *y, *z]),
-        _ => None,
-    };
-    let ori = ds.numbers(tags::IMAGE_ORIENTATION_PATIENT);
-    let orientation = if ori.len() >= 6 && ori.iter().take(6).all(|v| v.is_some()) {
-        let v: Vec<f64> = ori.iter().take(6).map(|v| v.unwrap()).collect();
-        Some([v[0], v[1], v[2], v[3], v[4], v[5]])
-    } else {
-        None
-    };
-    let ts = f.meta().string(tags::TRANSFER_SYNTAX_UID).unwrap_or_default();
-    let inst = Instance {
-        path: path.to_path_buf(),
-        sop_instance_uid: text(&f, tags::SOP_INSTANCE_UID),
-        sop_class_uid: text(&f, tags::SOP_CLASS_UID),
-        instance_number: ds.int(tags::INSTANCE_NUMBER),
-        image_position,
-        rows: info.rows,
-        columns: info.columns,
-        frames: info.frames,
-        samples_per_pixel: info.samples_per_pixel,
-        bits_allocated: info.bits_allocated,
-        bits_stored: info.bits_stored,
-        pixel_representation: info.pixel_representation,
-        photometric: info.photometric.clone(),
-        transfer_syntax: ts,
-        orientation,
-    };
-    Ok((f, inst))
-}
-
-/// Index files and folders. `progress` is called after each file; `cancel` stops early
-/// (what was read so far is returned).
-pub fn index_paths(paths: &[PathBuf], progress: &dyn Fn(Progress), cancel: &AtomicBool) -> Index {
-    let mut errors = Vec::new();
-    let files = collect_files(paths, cancel, &mut errors);
-    let total = files.len();
-    // patient key → (patient, study uid → (study, series uid → series))
-    type SeriesMap = BTreeMap<String, Series>;
-    let mut patients: BTreeMap<(String, String), (Patient, BTreeMap<String, (Study, SeriesMap)>)> = BTreeMap::new();
-    for (i, path) in files.iter().enumerate() {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
-        match read_instance(path) {
-            Err(error) => errors.push(FileError { path: path.clone(), error }),
-            Ok((f, inst)) => {
-                let pid = text(&f, tags::PATIENT_ID);
-                let pname = text(&f, tags::PATIENT_NAME);
-                let study_uid = text(&f, tags::STUDY_INSTANCE_UID);
-                let series_uid = text(&f, tags::SERIES_INSTANCE_UID);
-                let study_uid = if study_uid.is_empty() { format!("(no study UID) {}", path.parent().unwrap_or(path).display()) } else { study_uid };
-                let series_uid = if series_uid.is_empty() { format!("(no series UID) {}", path.parent().unwrap_or(path).display()) } else { series_uid };
-                let entry = patients
-                    .entry((pid.clone(), pname.clone()))
-                    .or_insert_with(|| (Patient { id: pid, name: pname, studies: vec![] }, BTreeMap::new()));
-                let study = entry.1.entry(study_uid.clone()).or_insert_with(|| {
-                    (
-                        Study {
-                            uid: study_uid,
-                            date: text(&f, tags::STUDY_DATE),
-                            time: text(&f, tags::STUDY_TIME),
-                            description: text(&f, tags::STUDY_DESCRIPTION),
-                            accession: text(&f, tags::ACCESSION_NUMBER),
-                            series: vec![],
-                        },
-                        BTreeMap::new(),
-                    )
-                });
-                let series = study.1.entry(series_uid.clone()).or_insert_with(|| Series {
-                    uid: series_uid,
-                    modality: text(&f, tags::MODALITY),
-                    number: f.dataset().int(tags::SERIES_NUMBER),
-                    description: text(&f, tags::SERIES_DESCRIPTION),
-                    instances: vec![],
-                });
-                series.instances.push(inst);
+            if !series.is_empty() {
+                studies.push(Study { uid: st.uid, date: st.date, time: st.time, description: st.description, accession: st.accession, series });
             }
         }
-        progress(Progress { done: i + 1, total, path: path.clone() });
+        if !studies.is_empty() {
+            patients.push(Patient { id: p.id, name: p.name, studies });
+        }
     }
-    let patients = patients
-        .into_values()
-        .map(|(mut p, studies)| {
-            p.studies = studies
-                .into_values()
-                .map(|(mut st, series)| {
-                    st.series = series.into_values().map(sorted).collect();
-                    st.series.sort_by_key(|s| s.number.unwrap_or(i64::MAX));
-                    st
-                })
-                .collect();
-            p
-        })
-        .collect();
     Index { patients, errors }
-}
-
-/// Sort instances along the slice normal (from Image Orientation), else by instance number.
-fn sorted(mut s: Series) -> Series {
-    let normal = s.instances.iter().find_map(|i| i.orientation).map(|o| {
-        let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
-        [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
-    });
-    let all_pos = s.instances.iter().all(|i| i.image_position.is_some());
-    s.instances.sort_by(|a, b| {
-        let by_pos = match (normal, all_pos) {
-            (Some(n), true) => {
-                let d = |i: &Instance| {
-                    let p = i.image_position.unwrap();
-                    p[0] * n[0] + p[1] * n[1] + p[2] * n[2]
-                };
-                d(a).partial_cmp(&d(b)).unwrap_or(std::cmp::Ordering::Equal)
-            }
-            _ => std::cmp::Ordering::Equal,
-        };
-        by_pos
-            .then(a.instance_number.unwrap_or(i64::MAX).cmp(&b.instance_number.unwrap_or(i64::MAX)))
-            .then(a.path.cmp(&b.path))
-    });
-    s
 }

@@ -43,7 +43,6 @@ struct ProgressEvent {
     job: u64,
     done: usize,
     total: usize,
-    path: PathBuf,
 }
 
 #[derive(Clone, Serialize)]
@@ -71,7 +70,7 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
             if p.done == p.total || now.saturating_sub(last.load(Ordering::Relaxed)) >= 50 {
                 last.store(now, Ordering::Relaxed);
-                let _ = app.emit("medlens://index-progress", ProgressEvent { job, done: p.done, total: p.total, path: p.path });
+                let _ = app.emit("medlens://index-progress", ProgressEvent { job, done: p.done, total: p.total });
             }
         };
         let index = indexer::index_paths(&paths, &progress, &cancel);

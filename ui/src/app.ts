@@ -87,7 +87,7 @@ export class App {
       this.jobs.add(e.job);
       this.progress.show(0, 0, e.paths.join(", "));
     });
-    await api.onIndexProgress((p) => this.progress.show(p.done, p.total, p.path));
+    await api.onIndexProgress((p) => this.progress.show(p.done, p.total, ""));
     await api.onIndexDone((d) => {
       this.jobs.delete(d.job);
       if (this.jobs.size === 0) this.progress.hide();

@@ -7,8 +7,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   attrs: Record<string, unknown> = {},
   ...children: (Child | Child[])[]
 ): HTMLElementTagNameMap[K] {
-  const [tagAndId, ...classes] = sel.split(".");
-  const [tag, id] = (tagAndId ?? "div").split("#");
+  const { tag, id, classes } = parseSelector(sel);
   const el = document.createElement(tag as K);
   if (id) el.id = id;
   if (classes.length) el.className = classes.join(" ");
@@ -25,4 +24,16 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 
 export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
+}
+
+/** "tag.a#id.b" (id and classes in any order) → its parts. */
+export function parseSelector(sel: string): { tag: string; id: string; classes: string[] } {
+  const tag = /^[a-z][a-z0-9-]*/i.exec(sel)?.[0] ?? "div";
+  let id = "";
+  const classes: string[] = [];
+  for (const m of sel.slice(tag.length).matchAll(/([.#])([^.#]+)/g)) {
+    if (m[1] === "#") id = m[2]!;
+    else classes.push(m[2]!);
+  }
+  return { tag, id, classes };
 }

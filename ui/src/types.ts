@@ -51,7 +51,6 @@ export interface IndexProgress {
   job: number;
   done: number;
   total: number;
-  path: string;
 }
 
 export interface IndexDone {
