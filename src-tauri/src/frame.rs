@@ -87,7 +87,7 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
 
 /// Decode frame `n` of `file` into the binary message.
 pub fn message(file: &DicomFile, n: usize) -> Result<Vec<u8>, String> {
-    let frame = file.frame(n).map_err(|e| e.to_string())?;
+    let frame = file.frame(n).map_err(|e| e.kind.to_string())?;
     let (kind, bytes): (&'static str, Vec<u8>) = match &frame.pixels {
         Pixels::U8(v) => ("u8", v.clone()),
         Pixels::I8(v) => ("i16", v.iter().flat_map(|x| (*x as i16).to_le_bytes()).collect()),

@@ -80,9 +80,16 @@ pub fn index_paths(paths: &[PathBuf], progress: &(dyn Fn(Progress) + Sync), canc
     let mut patients = Vec::new();
     for p in idx.patients {
         let mut studies = Vec::new();
-        for st in p.studies {
+        for (k, mut st) in p.studies.into_iter().enumerate() {
+            // The UI keys studies and series by UID: give UID-less ones a stable, unique key.
+            if st.uid.is_empty() {
+                st.uid = format!("(no study UID) {} {} #{k}", p.id, p.name);
+            }
             let mut series = Vec::new();
-            for se in st.series {
+            for (j, mut se) in st.series.into_iter().enumerate() {
+                if se.uid.is_empty() {
+                    se.uid = format!("(no series UID) {} #{j}", st.uid);
+                }
                 let mut instances = Vec::new();
                 for i in se.instances {
                     match (i.has_pixels, i.rows, i.columns) {

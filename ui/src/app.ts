@@ -245,6 +245,7 @@ export class App {
         slice: v.state.slice,
         sliceCount: v.state.sliceCount,
         path: v.currentFrame?.path ?? null,
+        viewError: v.viewError,
         frame: v.currentFrame?.frame ?? null,
         window: v.state.window,
         zoom: v.state.zoom,

@@ -44,6 +44,7 @@ export class Viewport {
   private cineTimer: number | null = null;
   private drag: { x: number; y: number; mode: "wl" | "pan" } | null = null;
   private normal: [number, number, number] | null = null;
+  private error: string | null = null;
 
   constructor(private readonly deps: ViewportDeps) {
     const canvas = h("canvas", { id: "viewport-canvas", class: "image" });
@@ -73,6 +74,11 @@ export class Viewport {
 
   get canvas(): HTMLCanvasElement {
     return this.renderer.canvas;
+  }
+
+  /** Why the current slice cannot be shown, if it cannot. */
+  get viewError(): string | null {
+    return this.error;
   }
 
   get seriesUid(): string | null {
@@ -208,6 +214,7 @@ export class Viewport {
     } catch (e) {
       if (token !== this.loadToken) return;
       const msg = `${ref.instance.path} (frame ${ref.frame + 1}): ${errorText(e)}`;
+      this.error = msg;
       this.message.textContent = `Cannot display ${msg}`;
       this.message.hidden = false;
       this.deps.onError(msg);
@@ -215,6 +222,7 @@ export class Viewport {
       return;
     }
     if (token !== this.loadToken) return;
+    this.error = null;
     this.message.hidden = true;
     const sizeChanged = !this.current || this.current.header.rows !== img.header.rows || this.current.header.columns !== img.header.columns;
     this.current = img;
