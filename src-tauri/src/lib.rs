@@ -30,6 +30,17 @@ pub struct AppState {
     sample_opened: AtomicBool,
     /// The last opened file (multi-frame objects are read once, not per frame).
     last: Mutex<Option<Arc<medlens_dicom::DicomFile>>>,
+    /// The last drop, to ignore the same drop reported twice (window and webview).
+    last_drop: Mutex<Option<(Vec<PathBuf>, std::time::Instant)>>,
+}
+
+/// Whether `paths` repeat the previous drop within a second (then it is ignored).
+fn repeated_drop(state: &AppState, paths: &[PathBuf]) -> bool {
+    let mut last = state.last_drop.lock().unwrap();
+    let now = std::time::Instant::now();
+    let repeated = matches!(&*last, Some((p, t)) if p.as_slice() == paths && now.duration_since(*t).as_millis() < 1000);
+    *last = Some((paths.to_vec(), now));
+    repeated
 }
 
 #[derive(Clone, Serialize)]
@@ -102,7 +113,7 @@ fn open_cached(state: &AppState, path: &Path) -> Result<Arc<medlens_dicom::Dicom
     if let Some(f) = state.last.lock().unwrap().as_ref().filter(|f| f.path == path) {
         return Ok(f.clone());
     }
-    let f = Arc::new(medlens_dicom::open(path).map_err(|e| e.to_string())?);
+    let f = Arc::new(medlens_dicom::open(path).map_err(|e| e.kind.to_string())?);
     *state.last.lock().unwrap() = Some(f.clone());
     Ok(f)
 }
@@ -266,7 +277,8 @@ pub fn run() {
             let handle = app.handle().clone();
             // A drop on the window grants its paths and indexes them.
             app.listen_any("tauri://drag-drop", move |event| match serde_json::from_str::<DropPayload>(event.payload()) {
-                Ok(p) => start_index(&handle, p.paths),
+                Ok(p) if !repeated_drop(&handle.state::<AppState>(), &p.paths) => start_index(&handle, p.paths),
+                Ok(_) => {}
                 Err(e) => eprintln!("medlens: ignoring a drag-drop event: {e}"),
             });
             let file = SubmenuBuilder::new(app, "File")
@@ -286,4 +298,74 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![load_frame, tags, cancel_index, open_dialog, open_sample, export_png])
         .run(tauri::generate_context!())
         .expect("error while running Medlens");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mr-volume")
+    }
+
+    #[test]
+    fn frame_message_layout() {
+        let file = medlens_dicom::open(sample().join("brain_010.dcm")).unwrap();
+        let msg = frame::message(&file, 0).unwrap();
+        assert_eq!(&msg[..4], b"MLF1");
+        let len = u32::from_le_bytes(msg[4..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&msg[8..8 + len]).unwrap();
+        let offset = (8 + len).div_ceil(8) * 8;
+        assert_eq!(header["rows"], 256);
+        assert_eq!(header["columns"], 256);
+        assert_eq!(header["kind"], "i16");
+        assert_eq!(msg.len() - offset, 256 * 256 * 2);
+        assert!(msg[8 + len..offset].iter().all(|&b| b == 0));
+        assert!(header["windows"].as_array().is_some());
+        assert!(file.frame(1).is_err() && frame::message(&file, 1).unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn index_sample_sorted_and_flat() {
+        let idx = indexer::index_paths(&[sample()], &|_| {}, &AtomicBool::new(false));
+        assert!(idx.errors.is_empty(), "{:?}", idx.errors);
+        let series = &idx.patients[0].studies[0].series[0];
+        assert_eq!(series.instances.len(), 20);
+        let z: Vec<f64> = series.instances.iter().map(|i| i.image_position.unwrap()[2]).collect();
+        assert!(z.windows(2).all(|w| w[0] != w[1]), "distinct slice positions");
+        let json = serde_json::to_value(&idx).unwrap();
+        assert!(json["patients"][0]["studies"][0]["series"][0]["instances"][0]["rows"].is_number());
+    }
+
+    #[test]
+    fn png_export_is_grey_for_grey_pixels() {
+        let dir = std::env::temp_dir().join(format!("medlens-app-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let grey = dir.join("g.png");
+        write_png(&grey, 2, 1, &[10, 10, 10, 255, 200, 200, 200, 255]).unwrap();
+        let dec = png::Decoder::new(std::fs::File::open(&grey).unwrap());
+        let mut r = dec.read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size()];
+        let info = r.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Grayscale);
+        assert_eq!(&buf[..2], &[10, 200]);
+        let rgb = dir.join("c.png");
+        write_png(&rgb, 1, 1, &[1, 2, 3, 255]).unwrap();
+        let mut r = png::Decoder::new(std::fs::File::open(&rgb).unwrap()).read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size()];
+        assert_eq!(r.next_frame(&mut buf).unwrap().color_type, png::ColorType::Rgb);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn percent_decoding_and_repeated_drops() {
+        assert_eq!(percent_decode("brain%20001-f1.png"), "brain 001-f1.png");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        let state = AppState::default();
+        let a = vec![PathBuf::from("/a")];
+        assert!(!repeated_drop(&state, &a));
+        assert!(repeated_drop(&state, &a));
+        assert!(!repeated_drop(&state, &[PathBuf::from("/b")]));
+    }
 }

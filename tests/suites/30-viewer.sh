@@ -13,6 +13,9 @@ echo "--- build: UI and app"
 npm run build
 cargo build -p medlens-app -p medlens-cli
 
+echo "--- Rust: medlens-app unit tests"
+cargo test -p medlens-app
+
 echo "--- Vitest"
 npm test
 
