@@ -57,3 +57,10 @@ export function onIndexDone(f: (e: IndexDone) => void): Promise<UnlistenFn> {
 export function onMenu(f: (id: string) => void): Promise<UnlistenFn> {
   return listen<string>(EVENTS.menu, (e) => f(e.payload));
 }
+
+/** Files dragged over the window (enter: true) or leaving / dropped (false). */
+export async function onDragHover(f: (over: boolean) => void): Promise<void> {
+  await listen("tauri://drag-enter", () => f(true));
+  await listen("tauri://drag-leave", () => f(false));
+  await listen("tauri://drag-drop", () => f(false));
+}

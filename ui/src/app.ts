@@ -77,12 +77,14 @@ export class App {
         h("aside.right", {}, this.tagBrowser.el, aiPanels()),
       ),
       this.status,
+      h("div.drop-hint", {}, "Drop DICOM files or folders to open them"),
     );
     void this.listen();
     this.installTestHook();
   }
 
   private async listen(): Promise<void> {
+    await api.onDragHover((over) => document.body.classList.toggle("drag-over", over));
     await api.onIndexStarted((e) => {
       this.jobs.add(e.job);
       this.progress.show(0, 0, e.paths.join(", "));
