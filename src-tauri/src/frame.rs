@@ -25,6 +25,14 @@ pub struct ModalityLut {
     pub data: Vec<f64>,
 }
 
+/// One channel of a PALETTE COLOR lookup table.
+#[derive(Clone, Debug, Serialize)]
+pub struct PaletteChannel {
+    pub first_mapped: i64,
+    pub bits: u16,
+    pub data: Vec<u16>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct FrameHeader {
     pub rows: u32,
@@ -41,6 +49,8 @@ pub struct FrameHeader {
     pub rescale_type: String,
     pub pixel_spacing: Option<[f64; 2]>,
     pub presets: Vec<NamedWindow>,
+    /// Red, green, blue tables for PALETTE COLOR frames (stored values are indices).
+    pub palette: Option<[PaletteChannel; 3]>,
 }
 
 /// Display parameters of a file, from the crate's display pipeline (`DisplayInfo`).
@@ -82,6 +92,14 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
             .iter()
             .map(|p| NamedWindow { name: p.name.to_string(), center: p.center, width: p.width })
             .collect(),
+        palette: match (&info.palette, photometric == "PALETTE COLOR" && samples == 1) {
+            (Some(p), true) => Some([&p.red, &p.green, &p.blue].map(|l| PaletteChannel {
+                first_mapped: l.first_mapped,
+                bits: l.bits,
+                data: l.data.clone(),
+            })),
+            _ => None,
+        },
     }
 }
 

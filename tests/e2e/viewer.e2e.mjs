@@ -284,7 +284,7 @@ async function $text(sel) {
   return (await browser.$(sel)).getText();
 }
 
-test("dropping the whole shared corpus: every readable study is listed and every series displays or says why", async () => {
+test("dropping the whole shared corpus: every readable study is listed; every series displays (equal to medlens render) or says why", async () => {
   const ref = JSON.parse(execFileSync(CLI, ["inspect", "--json", shared], { maxBuffer: 64 << 20 }).toString());
   const readable = new Set();
   for (const p of ref.patients)
@@ -307,8 +307,30 @@ test("dropping the whole shared corpus: every readable study is listed and every
       if (x.viewError) return { ok: false, error: x.viewError };
       return x.path && s.paths.includes(x.path) ? { ok: true } : null;
     });
+    if (r.ok) {
+      // The shown frame equals `medlens render` of that file with the same window.
+      const x = await info();
+      const shown = await readGrey();
+      let ref;
+      try {
+        ref = cliRender(x.path, x.frame, x.window.center, Math.max(1, x.window.width));
+      } catch (e) {
+        ref = null;
+        r.cli = String(e.stderr ?? e).slice(0, 300);
+      }
+      if (ref) {
+        let bad = 0;
+        for (let k = 0; k < ref.grey.length; k++) if (Math.abs(ref.grey[k] - shown.grey[k]) > 1) bad++;
+        r.sameAsCli = ref.width === shown.width && ref.height === shown.height && bad === 0;
+        if (!r.sameAsCli) r.differingPixels = bad;
+      }
+      r.path = x.path;
+    }
     results.push({ series: s.uid, modality: s.modality, file: s.paths[0], ...r });
   }
+  const differ = results.filter((r) => r.ok && r.sameAsCli !== true);
+  for (const d of differ) console.log(`  differs from medlens render: ${d.path} ${JSON.stringify(d)}`);
+  assert.equal(differ.length, 0, "every displayed series equals medlens render (same window, ±1)");
   fs.writeFileSync(path.join(ART, "corpus-series.json"), JSON.stringify(results, null, 2));
   const failed = results.filter((r) => !r.ok);
   console.log(`corpus: ${readable.size} readable studies listed; ${results.length - failed.length}/${results.length} series display`);

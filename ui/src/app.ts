@@ -11,7 +11,7 @@ import { h } from "./dom";
 import { KEY_HELP, type KeyAction } from "./keymap";
 import { emptyLibrary, mergeIndex, seriesCount, slicesOf, studyCount, type Library, type SliceRef } from "./library";
 import type { Series } from "./types";
-import { initialWindow, modalityValues, renderRgba } from "./windowing";
+import { initialWindow, modalityValues, paletteValues, renderRgba } from "./windowing";
 
 export class App {
   private lib: Library = emptyLibrary();
@@ -211,8 +211,9 @@ export class App {
       if (!mid) return;
       try {
         const frame = await api.loadFrame(mid.instance.path, mid.frame);
-        const values = modalityValues(frame.header, frame.stored);
-        const rgba = renderRgba({ header: frame.header, values }, initialWindow(frame.header, values), false);
+        const pal = paletteValues(frame.header, frame.stored);
+        const img = pal ?? { header: frame.header, values: modalityValues(frame.header, frame.stored) };
+        const rgba = renderRgba(img, initialWindow(img.header, img.values), false);
         const full = document.createElement("canvas");
         full.width = frame.header.columns;
         full.height = frame.header.rows;

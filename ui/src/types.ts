@@ -89,6 +89,14 @@ export interface FrameHeader {
   rescale_type: string;
   pixel_spacing: [number, number] | null;
   presets: NamedWindow[];
+  /** PALETTE COLOR tables (red, green, blue); stored values are indices. */
+  palette?: [PaletteChannel, PaletteChannel, PaletteChannel] | null;
+}
+
+export interface PaletteChannel {
+  first_mapped: number;
+  bits: number;
+  data: number[];
 }
 
 export type StoredPixels = Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;

@@ -7,6 +7,7 @@ import {
   effectiveInvert,
   initialWindow,
   modalityValues,
+  paletteValues,
   renderRgba,
   voi,
 } from "./windowing";
@@ -92,6 +93,17 @@ describe("rendering", () => {
     const h = header({ samples: 3, kind: "u8", rows: 1, columns: 1 });
     const rgba = renderRgba({ header: h, values: new Float32Array([10, 20, 30]) }, { center: 0, width: 1 }, false);
     expect(Array.from(rgba)).toEqual([10, 20, 30, 255]);
+  });
+});
+
+describe("palette colour", () => {
+  it("looks indices up in 16-bit tables, clamped, shifted to 8 bits", () => {
+    const ch = (scale: number) => ({ first_mapped: 1, bits: 16, data: [0, 256 * scale, 65535] });
+    const h = header({ kind: "u8", rows: 1, columns: 3, palette: [ch(1), ch(2), ch(3)] });
+    const r = paletteValues(h, new Uint8Array([0, 2, 9]))!;
+    expect(r.header.samples).toBe(3);
+    expect(Array.from(r.values)).toEqual([0, 0, 0, 1, 2, 3, 255, 255, 255]);
+    expect(paletteValues(header(), new Int16Array(4))).toBeNull();
   });
 });
 

@@ -29,6 +29,28 @@ export function modalityValues(header: FrameHeader, stored: StoredPixels): Float
   return out;
 }
 
+/**
+ * PALETTE COLOR: indices → interleaved 8-bit RGB (each table entry shifted down to 8
+ * bits, as `medlens render` does). Returns the values and the header of an RGB frame.
+ */
+export function paletteValues(header: FrameHeader, stored: StoredPixels): { header: FrameHeader; values: Float32Array } | null {
+  const pal = header.palette;
+  if (!pal || header.samples !== 1) return null;
+  const n = stored.length;
+  const out = new Float32Array(n * 3);
+  pal.forEach((ch, c) => {
+    const last = ch.data.length - 1;
+    const shift = ch.bits > 8 ? ch.bits - 8 : 0;
+    for (let i = 0; i < n; i++) {
+      let k = Math.floor(stored[i] as number) - ch.first_mapped;
+      if (k < 0) k = 0;
+      else if (k > last) k = last;
+      out[i * 3 + c] = Math.min(255, (ch.data[k] as number) >> shift);
+    }
+  });
+  return { header: { ...header, samples: 3, palette: null }, values: out };
+}
+
 /** Clamp a window to something displayable: width at least 1, finite numbers. */
 export function sanitizeWindow(w: Window): Window {
   const center = Number.isFinite(w.center) ? w.center : 0;

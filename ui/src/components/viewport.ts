@@ -6,7 +6,7 @@ import { slicesOf, type SliceRef } from "../library";
 import { createRenderer, type RenderInput, type Renderer } from "../renderer";
 import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
-import { autoWindow, initialWindow, modalityValues } from "../windowing";
+import { autoWindow, initialWindow, modalityValues, paletteValues } from "../windowing";
 import type { Frame } from "../types";
 
 export interface ViewportDeps {
@@ -248,7 +248,10 @@ export class Viewport {
       return hit;
     }
     const frame = await this.deps.loadFrame(ref.instance.path, ref.frame);
-    const img: Loaded = { header: frame.header, values: modalityValues(frame.header, frame.stored), path: ref.instance.path, frame: ref.frame };
+    const pal = paletteValues(frame.header, frame.stored);
+    const img: Loaded = pal
+      ? { ...pal, path: ref.instance.path, frame: ref.frame }
+      : { header: frame.header, values: modalityValues(frame.header, frame.stored), path: ref.instance.path, frame: ref.frame };
     this.cache.set(key, img);
     this.cacheBytes += img.values.byteLength;
     for (const [k, v] of this.cache) {
