@@ -51,6 +51,16 @@ pub struct FrameHeader {
     pub presets: Vec<NamedWindow>,
     /// Red, green, blue tables for PALETTE COLOR frames (stored values are indices).
     pub palette: Option<[PaletteChannel; 3]>,
+    /// VOI LUTs of the file (applied to modality values; output / (2^bits - 1)).
+    pub voi_luts: Vec<VoiLut>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VoiLut {
+    pub name: String,
+    pub first_mapped: i64,
+    pub bits: u16,
+    pub data: Vec<u16>,
 }
 
 /// Display parameters of a file, from the crate's display pipeline (`DisplayInfo`).
@@ -100,6 +110,16 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
             })),
             _ => None,
         },
+        voi_luts: info
+            .voi_luts
+            .iter()
+            .map(|l| VoiLut {
+                name: l.explanation.clone().unwrap_or_default(),
+                first_mapped: l.first_mapped,
+                bits: l.bits,
+                data: l.data.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -251,6 +251,7 @@ export class App {
         viewError: v.viewError,
         frame: v.currentFrame?.frame ?? null,
         window: v.state.window,
+        voiLut: v.state.voiLut,
         zoom: v.state.zoom,
         invert: v.state.invert,
         studyUids: this.lib.patients.flatMap((p) => p.studies.map((s) => s.uid)),

@@ -91,6 +91,15 @@ export interface FrameHeader {
   presets: NamedWindow[];
   /** PALETTE COLOR tables (red, green, blue); stored values are indices. */
   palette?: [PaletteChannel, PaletteChannel, PaletteChannel] | null;
+  /** VOI LUTs from the file, an alternative to its windows. */
+  voi_luts?: VoiLut[];
+}
+
+export interface VoiLut {
+  name: string;
+  first_mapped: number;
+  bits: number;
+  data: number[];
 }
 
 export interface PaletteChannel {

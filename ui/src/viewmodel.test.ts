@@ -33,6 +33,13 @@ describe("view model", () => {
     expect(reduce(z, { type: "oneToOne" })).toMatchObject({ zoom: 1, panX: 0, panY: 0 });
     expect(reduce(opened, { type: "zoom", factor: 1e9, fitZoom: 1 }).zoom).toBe(64);
   });
+  it("a VOI LUT replaces the window until a window is set or dragged", () => {
+    const lut = reduce(opened, { type: "setVoiLut", index: 0, span: { center: 2048, width: 4096 }, label: "file: LUT", fileWindowIndex: 0 });
+    expect(lut.voiLut).toBe(0);
+    expect(reduce(lut, { type: "wlDrag", dx: 5, dy: 0 }).voiLut).toBeNull();
+    expect(reduce(lut, { type: "setWindow", window: { center: 1, width: 2 }, label: "x" }).voiLut).toBeNull();
+    expect(reduce(lut, { type: "invert" }).voiLut).toBe(0);
+  });
   it("fps is bounded", () => {
     expect(reduce(opened, { type: "fps", fps: 500 }).fps).toBe(60);
     expect(reduce(opened, { type: "fps", fps: 0 }).fps).toBe(1);

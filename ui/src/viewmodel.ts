@@ -8,6 +8,8 @@ export interface ViewState {
   window: Window;
   windowLabel: string; // "file: BRAIN", "preset: Lung", "auto", "manual"
   fileWindowIndex: number;
+  /** Index of the file's VOI LUT in use instead of the window, if any. */
+  voiLut: number | null;
   invert: boolean;
   /** Screen pixels per image pixel; null = fit to the viewport. */
   zoom: number | null;
@@ -23,6 +25,7 @@ export type ViewAction =
   | { type: "setSlice"; slice: number }
   | { type: "cineTick" }
   | { type: "setWindow"; window: Window; label: string; fileWindowIndex?: number }
+  | { type: "setVoiLut"; index: number; span: Window; label: string; fileWindowIndex: number }
   | { type: "wlDrag"; dx: number; dy: number }
   | { type: "invert" }
   | { type: "zoom"; factor: number; fitZoom: number; anchor?: { x: number; y: number } }
@@ -43,6 +46,7 @@ export function initialView(): ViewState {
     window: { center: 128, width: 256 },
     windowLabel: "",
     fileWindowIndex: -1,
+    voiLut: null,
     invert: false,
     zoom: null,
     panX: 0,
@@ -72,6 +76,7 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
         panY: 0,
         playing: false,
         invert: false,
+        voiLut: null,
       };
     case "slice":
       return { ...s, slice: clamp(s.slice + a.delta, 0, Math.max(0, s.sliceCount - 1)) };
@@ -85,9 +90,13 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
         window: sanitizeWindow(a.window),
         windowLabel: a.label,
         fileWindowIndex: a.fileWindowIndex ?? s.fileWindowIndex,
+        voiLut: null,
       };
+    case "setVoiLut":
+      return { ...s, voiLut: a.index, window: sanitizeWindow(a.span), windowLabel: a.label, fileWindowIndex: a.fileWindowIndex };
     case "wlDrag":
-      return { ...s, window: dragWindow(s.window, a.dx, a.dy), windowLabel: "manual" };
+      // Dragging from a VOI LUT continues as a linear window over the LUT's input range.
+      return { ...s, window: dragWindow(s.window, a.dx, a.dy), windowLabel: "manual", voiLut: null };
     case "invert":
       return { ...s, invert: !s.invert };
     case "zoom": {

@@ -6,8 +6,11 @@ import {
   displayByte,
   effectiveInvert,
   initialWindow,
+  IDENTITY_WINDOW,
+  lutSpan,
   modalityValues,
   paletteValues,
+  voiLutValues,
   renderRgba,
   voi,
 } from "./windowing";
@@ -93,6 +96,18 @@ describe("rendering", () => {
     const h = header({ samples: 3, kind: "u8", rows: 1, columns: 1 });
     const rgba = renderRgba({ header: h, values: new Float32Array([10, 20, 30]) }, { center: 0, width: 1 }, false);
     expect(Array.from(rgba)).toEqual([10, 20, 30, 255]);
+  });
+});
+
+describe("VOI LUT", () => {
+  it("maps modality values through the LUT to 8 bits, identity window shows it", () => {
+    const lut = { name: "L", first_mapped: 10, bits: 12, data: [0, 2048, 4095] };
+    const v = voiLutValues(new Float32Array([0, 11, 11.7, 100]), lut);
+    expect(Array.from(v).map((x) => Math.round(x))).toEqual([0, 128, 128, 255]);
+    const bytes = Array.from(v).map((x) => displayByte(x, IDENTITY_WINDOW, "LINEAR", false));
+    expect(bytes).toEqual([0, 128, 128, 255]);
+    for (let x = 0; x <= 255; x++) expect(displayByte(x, IDENTITY_WINDOW, "LINEAR", false)).toBe(x);
+    expect(lutSpan(lut)).toEqual({ center: 11.5, width: 3 });
   });
 });
 

@@ -1,7 +1,7 @@
 // Display pipeline maths (PS3.3 C.11): modality LUT / rescale, then VOI window, then
 // MONOCHROME1 / user inversion. This is the reference the WebGL shader mirrors and the
 // CPU fallback renderer uses; it matches `medlens render` (crates/dicom render.rs) to ±1.
-import type { Frame, FrameHeader, StoredPixels, VoiFunction, Window } from "./types";
+import type { Frame, FrameHeader, StoredPixels, VoiFunction, VoiLut, Window } from "./types";
 
 /** Stored values → modality values (rescale slope/intercept or modality LUT). */
 export function modalityValues(header: FrameHeader, stored: StoredPixels): Float32Array {
@@ -49,6 +49,32 @@ export function paletteValues(header: FrameHeader, stored: StoredPixels): { head
     }
   });
   return { header: { ...header, samples: 3, palette: null }, values: out };
+}
+
+/**
+ * A VOI LUT applied to modality values, to the 8-bit scale (unrounded): lut(x) / (2^bits − 1) · 255.
+ * Shown through IDENTITY_WINDOW, which maps 0..255 onto itself.
+ */
+export function voiLutValues(values: Float32Array, lut: VoiLut): Float32Array {
+  const out = new Float32Array(values.length);
+  const last = lut.data.length - 1;
+  const scale = 255 / (2 ** lut.bits - 1);
+  for (let i = 0; i < values.length; i++) {
+    let k = Math.floor(values[i] as number) - lut.first_mapped;
+    if (k < 0) k = 0;
+    else if (k > last) k = last;
+    out[i] = (lut.data[k] as number) * scale;
+  }
+  return out;
+}
+
+/** LINEAR with this window is the identity on 0..255. */
+export const IDENTITY_WINDOW: Window = { center: 128, width: 256 };
+
+/** The window that spans a VOI LUT's input range (where W/L dragging starts from a LUT). */
+export function lutSpan(lut: VoiLut): Window {
+  const width = Math.max(1, lut.data.length);
+  return { center: lut.first_mapped + width / 2, width };
 }
 
 /** Clamp a window to something displayable: width at least 1, finite numbers. */

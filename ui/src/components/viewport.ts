@@ -6,7 +6,7 @@ import { slicesOf, type SliceRef } from "../library";
 import { createRenderer, type RenderInput, type Renderer } from "../renderer";
 import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
-import { autoWindow, initialWindow, modalityValues, paletteValues } from "../windowing";
+import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, paletteValues, voiLutValues } from "../windowing";
 import type { Frame } from "../types";
 
 export interface ViewportDeps {
@@ -45,6 +45,8 @@ export class Viewport {
   private drag: { x: number; y: number; mode: "wl" | "pan" } | null = null;
   private normal: [number, number, number] | null = null;
   private error: string | null = null;
+  /** The VOI LUT whose output is in the renderer's texture (null: modality values). */
+  private uploadedLut: number | null = null;
 
   constructor(private readonly deps: ViewportDeps) {
     const canvas = h("canvas", { id: "viewport-canvas", class: "image" });
@@ -114,7 +116,10 @@ export class Viewport {
     const prev = this.view;
     this.view = reduce(prev, a);
     if (this.view.slice !== prev.slice) void this.loadSlice(false);
-    else if (this.view.window !== prev.window || this.view.invert !== prev.invert) this.draw();
+    else if (this.view.voiLut !== prev.voiLut) {
+      this.upload();
+      this.draw();
+    } else if (this.view.window !== prev.window || this.view.invert !== prev.invert) this.draw();
     if (this.view.playing !== prev.playing || this.view.fps !== prev.fps) this.syncCine();
     this.layout();
     this.updateOverlays();
@@ -163,12 +168,38 @@ export class Viewport {
     if (p) this.dispatch({ type: "setWindow", window: p, label: `preset ${i + 1}: ${p.name}` });
   }
 
+  /** Cycle through the file's windows, then its VOI LUTs. */
   nextFileWindow(): void {
     const ws = this.fileWindows();
-    if (!ws.length) return;
-    const i = (this.view.fileWindowIndex + 1) % ws.length;
-    const w = ws[i]!;
-    this.dispatch({ type: "setWindow", window: w, label: `file: ${w.name || i + 1}`, fileWindowIndex: i });
+    const luts = this.current?.header.voi_luts ?? [];
+    const n = ws.length + luts.length;
+    if (!n) return;
+    const i = (this.view.fileWindowIndex + 1) % n;
+    this.applyFileVoi(i);
+  }
+
+  private applyFileVoi(i: number): void {
+    const ws = this.fileWindows();
+    const w = ws[i];
+    if (w) return this.dispatch({ type: "setWindow", window: w, label: `file: ${w.name || i + 1}`, fileWindowIndex: i });
+    const lut = this.current?.header.voi_luts?.[i - ws.length];
+    if (lut)
+      this.dispatch({ type: "setVoiLut", index: i - ws.length, span: lutSpan(lut), label: `file VOI LUT: ${lut.name || i - ws.length + 1}`, fileWindowIndex: i });
+  }
+
+  /** Put the current frame in the renderer: modality values, or a VOI LUT's output. */
+  private upload(): void {
+    const img = this.current;
+    if (!img) return;
+    const li = this.view.voiLut;
+    const lut = li !== null ? img.header.voi_luts?.[li] : undefined;
+    if (lut && img.header.samples === 1) {
+      this.renderer.setImage({ header: { ...img.header, voi_function: "LINEAR" }, values: voiLutValues(img.values, lut) });
+      this.uploadedLut = li;
+    } else {
+      this.renderer.setImage(img);
+      this.uploadedLut = null;
+    }
   }
 
   autoWindow(): void {
@@ -227,11 +258,17 @@ export class Viewport {
     const sizeChanged = !this.current || this.current.header.rows !== img.header.rows || this.current.header.columns !== img.header.columns;
     this.current = img;
     if (first || !this.view.windowLabel) {
-      const w = initialWindow(img.header, img.values);
-      const label = img.header.windows.length ? `file: ${img.header.windows[0]!.name || 1}` : "auto";
-      this.view = reduce(this.view, { type: "setWindow", window: w, label, fileWindowIndex: img.header.windows.length ? 0 : -1 });
+      const lut = img.header.voi_luts?.[0];
+      if (!img.header.windows.length && lut) {
+        // No window but a VOI LUT: the LUT is the file's VOI (as `medlens render` does).
+        this.view = reduce(this.view, { type: "setVoiLut", index: 0, span: lutSpan(lut), label: `file VOI LUT: ${lut.name || 1}`, fileWindowIndex: 0 });
+      } else {
+        const w = initialWindow(img.header, img.values);
+        const label = img.header.windows.length ? `file: ${img.header.windows[0]!.name || 1}` : "auto";
+        this.view = reduce(this.view, { type: "setWindow", window: w, label, fileWindowIndex: img.header.windows.length ? 0 : -1 });
+      }
     }
-    this.renderer.setImage(img);
+    this.upload();
     this.draw();
     if (sizeChanged) this.layout();
     this.updateOverlays();
@@ -276,7 +313,7 @@ export class Viewport {
   }
 
   private draw(): void {
-    if (this.current) this.renderer.draw(this.view.window, this.view.invert);
+    if (this.current) this.renderer.draw(this.uploadedLut !== null ? IDENTITY_WINDOW : this.view.window, this.view.invert);
   }
 
   private fitZoom(): number {
