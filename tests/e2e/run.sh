@@ -4,8 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 driver=${TAURI_DRIVER:-tauri-driver}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-native=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port=$(free_port)
+native=$(free_port)
 log=${E2E_ARTIFACTS:-$root/tests/artifacts}/tauri-driver.log
 mkdir -p "$(dirname "$log")"
 "$driver" --port "$port" --native-port "$native" --native-driver "$(command -v WebKitWebDriver)" >"$log" 2>&1 &
