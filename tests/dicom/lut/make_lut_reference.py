@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom import DataElement, Dataset, dcmread
+from pydicom import Dataset, dcmread
 from pydicom.dataset import FileMetaDataset
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
