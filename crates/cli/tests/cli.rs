@@ -49,7 +49,7 @@ fn inspect_lists_every_corpus_file_and_exits_zero() {
         assert!(e["error"].as_str().unwrap().len() > 10);
         listed.insert(PathBuf::from(e["path"].as_str().unwrap()).canonicalize().unwrap());
     }
-    for key in ["skipped", "dicomdirs"] {
+    for key in ["skipped", "dicomdirs", "images"] {
         for p in v[key].as_array().unwrap() {
             listed.insert(PathBuf::from(p.as_str().unwrap()).canonicalize().unwrap());
         }
