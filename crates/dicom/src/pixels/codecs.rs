@@ -289,9 +289,17 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
         opj::opj_stream_set_seek_function(stream, Some(seek));
         opj::opj_stream_set_user_data(stream, &mut src as *mut Src as *mut c_void, None);
         opj::opj_stream_set_user_data_length(stream, data.len() as u64);
-        let ok = opj::opj_read_header(stream, codec, &mut image) != 0
-            && opj::opj_decode(codec, stream, image) != 0
-            && opj::opj_end_decompress(codec, stream) != 0;
+        if opj::opj_read_header(stream, codec, &mut image) == 0 || image.is_null() {
+            cleanup(image);
+            return Err(fail(if errors.is_empty() { "cannot read the codestream header".into() } else { errors }));
+        }
+        // Check the size the header claims before OpenJPEG allocates for it.
+        let (gw, gh) = ((*image).x1.saturating_sub((*image).x0), (*image).y1.saturating_sub((*image).y0));
+        if gw != info.columns || gh != info.rows {
+            cleanup(image);
+            return Err(fail(format!("codestream is {gw} x {gh}, the header says {} x {}", info.columns, info.rows)));
+        }
+        let ok = opj::opj_decode(codec, stream, image) != 0 && opj::opj_end_decompress(codec, stream) != 0;
         if !ok || image.is_null() {
             cleanup(image);
             return Err(fail(if errors.is_empty() { "decoding failed".into() } else { errors }));
