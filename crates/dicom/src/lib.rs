@@ -18,6 +18,7 @@ pub mod pixels;
 pub mod plain;
 pub mod presets;
 pub mod read;
+pub mod sr;
 pub mod syntax;
 pub mod tags;
 pub mod write;
