@@ -239,7 +239,7 @@ pub fn decode_frame(ds: &DataSet, syntax: &TransferSyntax, index: usize) -> Kind
             })
         }
         (Value::Fragments { .. }, None) => {
-            if !TransferSyntax::from_uid(&syntax.uid).is_some() {
+            if TransferSyntax::from_uid(&syntax.uid).is_none() {
                 return Err(ErrorKind::Unsupported(format!("transfer syntax {}", syntax.uid)));
             }
             return Err(ErrorKind::Malformed {
