@@ -22,14 +22,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let result = (|| -> medlens_dicom::Result<(u32, u64)> {
             let f = medlens_dicom::open(path)?;
             let frames = f.image_info()?.frames;
-            // FNV-1a over the values as little-endian i64: cheap and order-sensitive.
+            // FNV-1a over whole values (one multiply per value, not per byte): cheap,
+            // order-sensitive, and the same for equal values whatever their storage type.
             let mut h: u64 = 0xcbf29ce484222325;
             for i in 0..frames as usize {
                 let fr = f.frame(i)?;
                 for k in 0..fr.pixels.len() {
-                    for b in fr.pixels.get(k).to_le_bytes() {
-                        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-                    }
+                    h = (h ^ fr.pixels.get(k) as u64).wrapping_mul(0x100000001b3);
                 }
             }
             Ok((frames, h))
@@ -38,9 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         match result {
             Ok((frames, h)) => {
                 if args.json {
-                    println!("{}", serde_json::json!({"path": path, "frames": frames, "ms": ms, "fnv1a64": format!("{h:016x}")}));
+                    println!("{}", serde_json::json!({"path": path, "frames": frames, "ms": ms, "checksum": format!("{h:016x}")}));
                 } else {
-                    println!("{}: {frames} frame(s) in {ms:.2} ms, fnv1a64 {h:016x}", path.display());
+                    println!("{}: {frames} frame(s) in {ms:.2} ms, checksum {h:016x}", path.display());
                 }
             }
             Err(e) => {

@@ -292,14 +292,7 @@ pub struct UidMap {
 impl UidMap {
     /// The new UID for an old one: `2.25.` and 128 random bits, the same each time.
     pub fn map(&mut self, old: &str) -> String {
-        self.map
-            .entry(old.to_string())
-            .or_insert_with(|| {
-                let mut b = [0u8; 16];
-                getrandom::fill(&mut b).expect("the operating system's random source");
-                format!("2.25.{}", u128::from_be_bytes(b))
-            })
-            .clone()
+        self.map.entry(old.to_string()).or_insert_with(crate::write::new_uid).clone()
     }
 }
 

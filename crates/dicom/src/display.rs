@@ -24,7 +24,7 @@ impl std::str::FromStr for Window {
         let (c, w) = s.split_once(',').ok_or_else(|| format!("'{s}' is not CENTER,WIDTH"))?;
         let center: f64 = c.trim().parse().map_err(|_| format!("'{c}' is not a number"))?;
         let width: f64 = w.trim().parse().map_err(|_| format!("'{w}' is not a number"))?;
-        if !center.is_finite() || !(width >= 1.0) || !width.is_finite() {
+        if !center.is_finite() || !width.is_finite() || width < 1.0 {
             return Err(format!("window {center},{width}: the width must be at least 1"));
         }
         Ok(Window { center, width })
@@ -219,9 +219,7 @@ pub fn voi(x: f64, w: Window, f: VoiFunction) -> f64 {
             let width = width.max(1.0);
             if x <= c - 0.5 - (width - 1.0) / 2.0 {
                 0.0
-            } else if x > c - 0.5 + (width - 1.0) / 2.0 {
-                1.0
-            } else if width <= 1.0 {
+            } else if x > c - 0.5 + (width - 1.0) / 2.0 || width <= 1.0 {
                 1.0
             } else {
                 (x - (c - 0.5)) / (width - 1.0) + 0.5

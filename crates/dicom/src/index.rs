@@ -104,8 +104,10 @@ pub struct Patient {
 pub struct Index {
     pub patients: Vec<Patient>,
     pub errors: Vec<FileError>,
-    /// Files that are not DICOM (skipped).
+    /// Files that are not DICOM (skipped), plain images excepted.
     pub skipped: Vec<PathBuf>,
+    /// Plain images (PNG, JPEG) found beside the DICOM files.
+    pub images: Vec<PathBuf>,
     /// DICOMDIR files read (their records name the instances).
     pub dicomdirs: Vec<PathBuf>,
     pub cancelled: bool,
@@ -161,7 +163,13 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
                 errors.push(FileError { error: format!("{}: {why}", path.display()), path });
             }
             Some(Ok(f)) => instances.push(instance(f)),
-            Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => index.skipped.push(path),
+            Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => {
+                if looks_like_plain_image(&path) {
+                    index.images.push(path);
+                } else {
+                    index.skipped.push(path);
+                }
+            }
             Some(Err(e)) => errors.push(FileError { path, error: e.to_string() }),
         }
     }
@@ -185,8 +193,15 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
     errors.sort_by(|a, b| a.path.cmp(&b.path));
     index.errors = errors;
     index.skipped.sort();
+    index.images.sort();
     index.patients = build_tree(instances);
     index
+}
+
+fn looks_like_plain_image(p: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut head)).is_ok() && crate::plain::is_plain_image(&head)
 }
 
 fn canonical(p: &Path) -> PathBuf {

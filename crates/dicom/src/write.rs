@@ -36,6 +36,13 @@ pub fn write_file(ds: &DataSet, sop_class: &str, sop_instance: &str, transfer_sy
     Ok(out)
 }
 
+/// A new UID: `2.25.` and 128 random bits (PS3.5 B.2, UUID-derived).
+pub fn new_uid() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the operating system's random source");
+    format!("2.25.{}", u128::from_be_bytes(b))
+}
+
 /// Pads a UID to even length with NUL.
 pub fn pad_uid(s: &str) -> Vec<u8> {
     let mut v = s.as_bytes().to_vec();

@@ -87,14 +87,16 @@ fn a_folder_with_broken_files_indexes_the_rest_and_lists_each_failure() {
     garbage.extend_from_slice(&[0xFF; 64]);
     std::fs::write(dir.join("garbage.dcm"), &garbage).unwrap();
     std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
+    let png = medlens_dicom::export::png_bytes(&medlens_dicom::Image8 { width: 1, height: 1, channels: 1, data: vec![9] }).unwrap();
+    std::fs::write(dir.join("photo.png"), png).unwrap();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let seen = std::sync::atomic::AtomicUsize::new(0);
     let progress = |p: medlens_dicom::index::Progress| {
         seen.fetch_max(p.done, std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(p.total, 4);
+        assert_eq!(p.total, 5);
     };
     let idx = index_paths(&[dir.clone()], &IndexOptions { progress: Some(&progress), cancel: Some(&cancel) });
-    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 5);
     assert_eq!(idx.instance_count(), 1);
     let failed: BTreeSet<String> = idx.errors.iter().map(|e| e.path.file_name().unwrap().to_string_lossy().into()).collect();
     assert_eq!(failed, ["garbage.dcm".to_string(), "truncated.dcm".to_string()].into());
@@ -102,6 +104,7 @@ fn a_folder_with_broken_files_indexes_the_rest_and_lists_each_failure() {
         assert!(e.error.contains(&*e.path.file_name().unwrap().to_string_lossy()), "error names the file: {}", e.error);
     }
     assert_eq!(idx.skipped.len(), 1);
+    assert_eq!(idx.images.len(), 1, "plain images are listed, not skipped");
     // A cancelled scan returns without reading.
     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     let idx = index_paths(&[dir.clone()], &IndexOptions { progress: None, cancel: Some(&cancel) });

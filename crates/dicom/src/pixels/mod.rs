@@ -5,7 +5,7 @@
 //! interleaved RGB (YBR_FULL / YBR_FULL_422 converted, planar configuration 1
 //! interleaved), PALETTE COLOR left as indices (see [`crate::display`] for the palette).
 
-mod codecs;
+pub(crate) mod codecs;
 mod native;
 mod rle;
 
@@ -69,6 +69,13 @@ impl ImageInfo {
         }
         if !(0..=1).contains(&pixel_representation) {
             return bad("PixelRepresentation", "(0028,0103)", format!("{pixel_representation} is not 0 or 1"));
+        }
+        // Bound what one frame may allocate whatever the codestream claims (real frames,
+        // even 16-bit colour at 65535², stay far below; whole-slide images are tiled).
+        // Decoding widens samples to i64 on the way: 8 bytes each.
+        let frame_bytes = rows as u64 * columns as u64 * samples as u64 * 8;
+        if frame_bytes > 1 << 32 {
+            return bad("Rows/Columns", "(0028,0010)", format!("a {rows} x {columns} x {samples} frame is too large to decode"));
         }
         if frames > 100_000 {
             return bad("NumberOfFrames", "(0028,0008)", format!("{frames} frames is implausible"));
@@ -232,7 +239,7 @@ pub fn decode_frame(ds: &DataSet, syntax: &TransferSyntax, index: usize) -> Kind
             })
         }
         (Value::Fragments { .. }, None) => {
-            if !TransferSyntax::from_uid(&syntax.uid).is_some() {
+            if TransferSyntax::from_uid(&syntax.uid).is_none() {
                 return Err(ErrorKind::Unsupported(format!("transfer syntax {}", syntax.uid)));
             }
             return Err(ErrorKind::Malformed {

@@ -18,6 +18,10 @@ pub(super) fn decode(data: &[u8], pixels: usize, samples: usize, bytes: usize) -
     if nseg != expected {
         return Err(err(format!("{nseg} segments where {expected} are expected ({samples} samples x {bytes} bytes)")));
     }
+    // PackBits expands at most 64-fold (2 bytes → 128): refuse before allocating.
+    if pixels > 64 * data.len() {
+        return Err(err(format!("{} bytes cannot hold {pixels} pixels per segment", data.len())));
+    }
     let offsets: Vec<usize> = (1..=nseg).map(word).collect();
     let mut out = vec![0u64; pixels * samples];
     for seg in 0..nseg {
@@ -82,6 +86,16 @@ mod tests {
         data.extend_from_slice(&[1, 0x12, 0x34]); // high bytes
         data.extend_from_slice(&[1, 0x56, 0x78]); // low bytes
         assert_eq!(decode(&data, 2, 1, 2).unwrap(), vec![0x1256, 0x3478]);
+    }
+
+    #[test]
+    fn a_huge_claimed_size_is_refused_before_allocating() {
+        let mut data = vec![0u8; 64];
+        data[0..4].copy_from_slice(&1u32.to_le_bytes());
+        data[4..8].copy_from_slice(&64u32.to_le_bytes());
+        data.extend_from_slice(&[0x81, 0]); // a run of 128 zeros
+        assert!(decode(&data, 65535 * 65535, 1, 1).is_err());
+        assert_eq!(decode(&data, 128, 1, 1).unwrap(), vec![0; 128]);
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! DICOM Basic Text SR (PS3.3 A.35.1) holding a draft report about one image: the
+//! text, a reference to the exact source instance and frame, and the provenance
+//! (model, window, …) as a second text item. Written explicit VR little endian, UTF-8.
+
+use crate::dataset::{DataSet, Element, Tag, Value, Vr};
+use crate::error::{ErrorKind, KindResult};
+use crate::object::DicomFile;
+use crate::tags;
+use crate::write::{pad_text, pad_uid, write_file};
+
+/// Basic Text SR Storage.
+pub const BASIC_TEXT_SR: &str = "1.2.840.10008.5.1.4.1.1.88.11";
+
+/// What goes into the report.
+#[derive(Clone, Debug)]
+pub struct DraftReport<'a> {
+    /// The draft findings text.
+    pub text: &'a str,
+    /// Provenance (JSON or plain text): model, quantization, prompt, sampling, window.
+    pub provenance: &'a str,
+    /// 0-based frame of the source that the text is about (written 1-based).
+    pub frame: Option<u32>,
+    /// Content date and time, `YYYYMMDD` and `HHMMSS`.
+    pub date: &'a str,
+    pub time: &'a str,
+    /// New UIDs for the SR series and instance.
+    pub series_uid: &'a str,
+    pub instance_uid: &'a str,
+}
+
+fn text(vr: &[u8; 2], s: &str) -> (Vr, Vec<u8>) {
+    (Vr(*vr), pad_text(s))
+}
+
+fn put(ds: &mut DataSet, tag: Tag, (vr, v): (Vr, Vec<u8>)) {
+    ds.elements.insert(tag, Element { tag, vr, value: Value::Bytes(v) });
+}
+
+fn uid(ds: &mut DataSet, tag: Tag, u: &str) {
+    ds.elements.insert(tag, Element { tag, vr: Vr::UI, value: Value::Bytes(pad_uid(u)) });
+}
+
+fn seq(ds: &mut DataSet, tag: Tag, items: Vec<DataSet>) {
+    ds.elements.insert(tag, Element { tag, vr: Vr::SQ, value: Value::Seq(items) });
+}
+
+fn item() -> DataSet {
+    DataSet { explicit_vr: true, ..Default::default() }
+}
+
+fn code(value: &str, scheme: &str, meaning: &str) -> DataSet {
+    let mut c = item();
+    put(&mut c, Tag(0x0008, 0x0100), text(b"SH", value));
+    put(&mut c, Tag(0x0008, 0x0102), text(b"SH", scheme));
+    put(&mut c, Tag(0x0008, 0x0104), text(b"LO", meaning));
+    c
+}
+
+fn text_item(relationship: &str, concept: DataSet, value: &str) -> DataSet {
+    let mut t = item();
+    put(&mut t, Tag(0x0040, 0xA010), text(b"CS", relationship));
+    put(&mut t, Tag(0x0040, 0xA040), text(b"CS", "TEXT"));
+    seq(&mut t, Tag(0x0040, 0xA043), vec![concept]);
+    put(&mut t, Tag(0x0040, 0xA160), text(b"UT", value));
+    t
+}
+
+/// Builds the SR data set for `report` about `source`.
+pub fn basic_text_sr(source: &DicomFile, report: &DraftReport<'_>) -> KindResult<DataSet> {
+    let src = source.dataset();
+    let src_sop = src
+        .string(tags::SOP_INSTANCE_UID)
+        .or_else(|| source.meta().string(tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
+        .ok_or_else(|| ErrorKind::Attribute { keyword: "SOPInstanceUID", tag: "(0008,0018)", reason: "missing from the source".into() })?;
+    let src_class = src
+        .string(tags::SOP_CLASS_UID)
+        .or_else(|| source.meta().string(tags::MEDIA_STORAGE_SOP_CLASS_UID))
+        .unwrap_or_default();
+    let study_uid = src.string(tags::STUDY_INSTANCE_UID).unwrap_or_else(|| report.series_uid.to_string() + ".1");
+    let src_series = src.string(tags::SERIES_INSTANCE_UID).unwrap_or_default();
+
+    let mut ds = item();
+    put(&mut ds, tags::SPECIFIC_CHARACTER_SET, text(b"CS", "ISO_IR 192"));
+    uid(&mut ds, tags::SOP_CLASS_UID, BASIC_TEXT_SR);
+    uid(&mut ds, tags::SOP_INSTANCE_UID, report.instance_uid);
+    // Patient and study: the source's, so the report files with its study.
+    for (tag, vr) in [
+        (tags::PATIENT_NAME, b"PN"),
+        (tags::PATIENT_ID, b"LO"),
+        (Tag(0x0010, 0x0030), b"DA"),
+        (Tag(0x0010, 0x0040), b"CS"),
+        (tags::STUDY_DATE, b"DA"),
+        (tags::STUDY_TIME, b"TM"),
+        (Tag(0x0008, 0x0090), b"PN"),
+        (Tag(0x0020, 0x0010), b"SH"),
+        (tags::ACCESSION_NUMBER, b"SH"),
+    ] {
+        put(&mut ds, tag, text(vr, &src.string(tag).unwrap_or_default()));
+    }
+    uid(&mut ds, tags::STUDY_INSTANCE_UID, &study_uid);
+    // SR document series and equipment.
+    put(&mut ds, tags::MODALITY, text(b"CS", "SR"));
+    uid(&mut ds, tags::SERIES_INSTANCE_UID, report.series_uid);
+    put(&mut ds, tags::SERIES_NUMBER, text(b"IS", "9001"));
+    put(&mut ds, tags::SERIES_DESCRIPTION, text(b"LO", "Medlens draft findings (research use only)"));
+    seq(&mut ds, Tag(0x0008, 0x1111), vec![]);
+    put(&mut ds, Tag(0x0008, 0x0070), text(b"LO", "Medlens"));
+    put(&mut ds, Tag(0x0018, 0x1020), text(b"LO", env!("CARGO_PKG_VERSION")));
+    // SR document general.
+    put(&mut ds, tags::INSTANCE_NUMBER, text(b"IS", "1"));
+    put(&mut ds, Tag(0x0040, 0xA491), text(b"CS", "PARTIAL"));
+    put(&mut ds, Tag(0x0040, 0xA493), text(b"CS", "UNVERIFIED"));
+    put(&mut ds, Tag(0x0008, 0x0023), text(b"DA", report.date));
+    put(&mut ds, Tag(0x0008, 0x0033), text(b"TM", report.time));
+    seq(&mut ds, Tag(0x0040, 0xA372), vec![]);
+    // Evidence: the source instance, by study, series and SOP.
+    let mut sop_ref = item();
+    uid(&mut sop_ref, Tag(0x0008, 0x1150), &src_class);
+    uid(&mut sop_ref, Tag(0x0008, 0x1155), &src_sop);
+    let mut series_ref = item();
+    uid(&mut series_ref, tags::SERIES_INSTANCE_UID, &src_series);
+    seq(&mut series_ref, Tag(0x0008, 0x1199), vec![sop_ref.clone()]);
+    let mut study_ref = item();
+    uid(&mut study_ref, tags::STUDY_INSTANCE_UID, &study_uid);
+    seq(&mut study_ref, Tag(0x0008, 0x1115), vec![series_ref]);
+    seq(&mut ds, Tag(0x0040, 0xA375), vec![study_ref]);
+    // Content: a container holding the draft text, inferred from the source image.
+    put(&mut ds, Tag(0x0040, 0xA040), text(b"CS", "CONTAINER"));
+    seq(&mut ds, Tag(0x0040, 0xA043), vec![code("18748-4", "LN", "Diagnostic Imaging Report")]);
+    put(&mut ds, Tag(0x0040, 0xA050), text(b"CS", "SEPARATE"));
+    let mut image = item();
+    put(&mut image, Tag(0x0040, 0xA010), text(b"CS", "INFERRED FROM"));
+    put(&mut image, Tag(0x0040, 0xA040), text(b"CS", "IMAGE"));
+    let mut img_ref = sop_ref;
+    if let Some(f) = report.frame {
+        put(&mut img_ref, Tag(0x0008, 0x1160), text(b"IS", &(f + 1).to_string()));
+    }
+    seq(&mut image, Tag(0x0008, 0x1199), vec![img_ref]);
+    let mut finding = text_item("CONTAINS", code("121071", "DCM", "Finding"), report.text);
+    seq(&mut finding, Tag(0x0040, 0xA730), vec![image]);
+    let disclaimer = text_item("CONTAINS", code("121106", "DCM", "Comment"), "DRAFT: research use only, not for diagnosis. Generated by a machine-learning model.");
+    // Provenance under a local code (coding scheme designators starting "99" are local).
+    let provenance = text_item("CONTAINS", code("PROVENANCE", "99MEDLENS", "Model provenance"), report.provenance);
+    seq(&mut ds, Tag(0x0040, 0xA730), vec![finding, disclaimer, provenance]);
+    Ok(ds)
+}
+
+/// Serialises the SR as a PS3.10 file.
+pub fn basic_text_sr_file(source: &DicomFile, report: &DraftReport<'_>) -> KindResult<Vec<u8>> {
+    let ds = basic_text_sr(source, report)?;
+    write_file(&ds, BASIC_TEXT_SR, report.instance_uid, crate::syntax::EXPLICIT_VR_LITTLE_ENDIAN, true)
+}
+
+pub use crate::write::new_uid;
