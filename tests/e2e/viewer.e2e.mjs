@@ -265,6 +265,35 @@ test("PNG export equals medlens render for the same window", async () => {
   assertSamePixels(pngGrey(saved), cliRender(i.path, i.frame, 300, 700), `export of ${i.path}`);
 });
 
+test("LUT references (modality LUT, VOI LUT, LINEAR_EXACT, SIGMOID, MONOCHROME1) display as medlens render", async () => {
+  const dir = path.join(repo, "tests/dicom/lut/files");
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".dcm")).map((f) => path.join(dir, f));
+  assert.ok(files.length >= 5, `LUT reference files in ${dir}`);
+  await drop([dir]);
+  await waitFor("the LUT files to be indexed", async () => {
+    const list = await browser.execute(() => window.__medlens.seriesList());
+    return files.every((f) => list.some((s) => s.paths.includes(f)));
+  });
+  await settle();
+  const report = [];
+  for (const f of files) {
+    assert.ok(await browser.execute((p) => window.__medlens.openAt(p), f), `open ${f}`);
+    const x = await waitFor(`${f} to show`, async () => {
+      const i = await info();
+      return i.path === f || i.viewError ? i : null;
+    });
+    assert.equal(x.viewError, null, `${f}: ${x.viewError}`);
+    const shown = await readGrey();
+    // The file's default VOI (its first window, else its VOI LUT), then one explicit window.
+    const def = x.fileVoi ? cliRender(f, 0) : cliRender(f, 0, x.window.center, x.window.width);
+    assertSamePixels(shown, def, `${path.basename(f)} with its default VOI`);
+    await browser.execute(() => window.__medlens.setWindow(100, 300));
+    assertSamePixels(await readGrey(), cliRender(f, 0, 100, 300), `${path.basename(f)} with window 100/300`);
+    report.push({ file: path.basename(f), voi: x.voiLut !== null ? "VOI LUT" : x.window });
+  }
+  fs.writeFileSync(path.join(ART, "lut-files.json"), JSON.stringify(report, null, 2));
+});
+
 test("W/L frame time on a 1024×1024 16-bit image (benchmark)", async () => {
   const list = await browser.execute(() => window.__medlens.seriesList());
   const big = list.find((s) => s.rows === 1024 && s.bits === 16);
@@ -315,7 +344,10 @@ test("dropping the whole shared corpus: every readable study is listed; every se
       let ref;
       try {
         // With the file's VOI LUT in use, compare with render's default VOI (that LUT).
-        ref = x.voiLut !== null ? cliRender(x.path, x.frame) : cliRender(x.path, x.frame, x.window.center, Math.max(1, x.window.width));
+        // The file's own VOI (window with its function, or VOI LUT) = render's default VOI.
+        ref = x.fileVoi
+          ? cliRender(x.path, x.frame)
+          : cliRender(x.path, x.frame, x.window.center, Math.max(1, x.window.width));
       } catch (e) {
         ref = null;
         r.cli = String(e.stderr ?? e).slice(0, 300);

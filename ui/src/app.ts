@@ -252,6 +252,8 @@ export class App {
         frame: v.currentFrame?.frame ?? null,
         window: v.state.window,
         voiLut: v.state.voiLut,
+        windowLabel: v.state.windowLabel,
+        fileVoi: v.state.fileVoi,
         zoom: v.state.zoom,
         invert: v.state.invert,
         studyUids: this.lib.patients.flatMap((p) => p.studies.map((s) => s.uid)),
@@ -271,6 +273,20 @@ export class App {
             })),
           ),
         ),
+      /** Open the series holding `path` at that file's first frame. */
+      openAt: (path: string) => {
+        for (const patient of this.lib.patients)
+          for (const study of patient.studies)
+            for (const series of study.series) {
+              const k = slicesOf(series).findIndex((r) => r.instance.path === path);
+              if (k >= 0) {
+                this.browser.select(series.uid);
+                void this.viewport.open({ patient, study, series }, k);
+                return true;
+              }
+            }
+        return false;
+      },
       openSeries: (uid: string) => {
         const ctx = this.findSeries(uid);
         if (ctx) void this.openSeries(ctx);

@@ -1,7 +1,7 @@
 // Renders modality values into a canvas at the image's native size, applying the VOI
 // window on the GPU (WebGL2) or, where WebGL2 is unavailable, on the CPU. Zoom and pan
 // are CSS transforms of that canvas, so its pixels are always the windowed image itself.
-import type { FrameHeader, Window } from "./types";
+import type { FrameHeader, VoiFunction, Window } from "./types";
 import { colourShift, effectiveInvert, renderRgba, sanitizeWindow } from "./windowing";
 
 export interface RenderInput {
@@ -13,7 +13,8 @@ export interface Renderer {
   readonly kind: "webgl2" | "cpu";
   readonly canvas: HTMLCanvasElement;
   setImage(img: RenderInput): void;
-  draw(w: Window, invert: boolean): void;
+  /** Draw with a window; `fn` defaults to LINEAR (the file's function is for its own windows). */
+  draw(w: Window, invert: boolean, fn?: VoiFunction): void;
   /** The canvas pixels, top row first, RGBA. */
   read(): Uint8Array;
   /** Block until drawing is done (benchmarks). */
@@ -121,7 +122,7 @@ class GlRenderer implements Renderer {
     this.colourScale = samples === 3 ? 1 / 2 ** colourShift(img.values) : 1;
   }
 
-  draw(w: Window, invert: boolean): void {
+  draw(w: Window, invert: boolean, fn: VoiFunction = "LINEAR"): void {
     const img = this.img;
     if (!img) return;
     const gl = this.gl;
@@ -129,7 +130,7 @@ class GlRenderer implements Renderer {
     gl.useProgram(this.prog);
     gl.uniform1i(this.u.u_rows!, img.header.rows);
     gl.uniform1i(this.u.u_samples!, img.header.samples);
-    gl.uniform1i(this.u.u_fn!, FN_CODE[img.header.voi_function] ?? 0);
+    gl.uniform1i(this.u.u_fn!, FN_CODE[fn] ?? 0);
     gl.uniform1f(this.u.u_c!, win.center);
     gl.uniform1f(this.u.u_w!, win.width);
     gl.uniform1i(this.u.u_invert!, img.header.samples === 3 ? (invert ? 1 : 0) : effectiveInvert(img.header, invert) ? 1 : 0);
@@ -173,9 +174,9 @@ class CpuRenderer implements Renderer {
     this.img = img;
   }
 
-  draw(w: Window, invert: boolean): void {
+  draw(w: Window, invert: boolean, fn: VoiFunction = "LINEAR"): void {
     if (!this.img || !this.data) return;
-    renderRgba(this.img, w, invert, this.data.data);
+    renderRgba({ header: { ...this.img.header, voi_function: fn }, values: this.img.values }, w, invert, this.data.data);
     this.ctx.putImageData(this.data, 0, 0);
   }
 

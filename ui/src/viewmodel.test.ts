@@ -40,6 +40,12 @@ describe("view model", () => {
     expect(reduce(lut, { type: "setWindow", window: { center: 1, width: 2 }, label: "x" }).voiLut).toBeNull();
     expect(reduce(lut, { type: "invert" }).voiLut).toBe(0);
   });
+  it("the file's VOI function applies to file windows only", () => {
+    const f = reduce(opened, { type: "setWindow", window: { center: 1, width: 2 }, label: "file: A", fileWindowIndex: 0, fileVoi: true });
+    expect(f.fileVoi).toBe(true);
+    expect(reduce(f, { type: "wlDrag", dx: 1, dy: 1 }).fileVoi).toBe(false);
+    expect(reduce(f, { type: "setWindow", window: { center: 1, width: 2 }, label: "preset" }).fileVoi).toBe(false);
+  });
   it("fps is bounded", () => {
     expect(reduce(opened, { type: "fps", fps: 500 }).fps).toBe(60);
     expect(reduce(opened, { type: "fps", fps: 0 }).fps).toBe(1);

@@ -8,6 +8,8 @@ export interface ViewState {
   window: Window;
   windowLabel: string; // "file: BRAIN", "preset: Lung", "auto", "manual"
   fileWindowIndex: number;
+  /** Whether the window is one of the file's: only then does its VOI LUT Function apply. */
+  fileVoi: boolean;
   /** Index of the file's VOI LUT in use instead of the window, if any. */
   voiLut: number | null;
   invert: boolean;
@@ -24,7 +26,7 @@ export type ViewAction =
   | { type: "slice"; delta: number }
   | { type: "setSlice"; slice: number }
   | { type: "cineTick" }
-  | { type: "setWindow"; window: Window; label: string; fileWindowIndex?: number }
+  | { type: "setWindow"; window: Window; label: string; fileWindowIndex?: number; fileVoi?: boolean }
   | { type: "setVoiLut"; index: number; span: Window; label: string; fileWindowIndex: number }
   | { type: "wlDrag"; dx: number; dy: number }
   | { type: "invert" }
@@ -46,6 +48,7 @@ export function initialView(): ViewState {
     window: { center: 128, width: 256 },
     windowLabel: "",
     fileWindowIndex: -1,
+    fileVoi: false,
     voiLut: null,
     invert: false,
     zoom: null,
@@ -90,13 +93,14 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
         window: sanitizeWindow(a.window),
         windowLabel: a.label,
         fileWindowIndex: a.fileWindowIndex ?? s.fileWindowIndex,
+        fileVoi: a.fileVoi ?? false,
         voiLut: null,
       };
     case "setVoiLut":
-      return { ...s, voiLut: a.index, window: sanitizeWindow(a.span), windowLabel: a.label, fileWindowIndex: a.fileWindowIndex };
+      return { ...s, voiLut: a.index, fileVoi: true, window: sanitizeWindow(a.span), windowLabel: a.label, fileWindowIndex: a.fileWindowIndex };
     case "wlDrag":
       // Dragging from a VOI LUT continues as a linear window over the LUT's input range.
-      return { ...s, window: dragWindow(s.window, a.dx, a.dy), windowLabel: "manual", voiLut: null };
+      return { ...s, window: dragWindow(s.window, a.dx, a.dy), windowLabel: "manual", voiLut: null, fileVoi: false };
     case "invert":
       return { ...s, invert: !s.invert };
     case "zoom": {

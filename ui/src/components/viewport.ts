@@ -181,7 +181,7 @@ export class Viewport {
   private applyFileVoi(i: number): void {
     const ws = this.fileWindows();
     const w = ws[i];
-    if (w) return this.dispatch({ type: "setWindow", window: w, label: `file: ${w.name || i + 1}`, fileWindowIndex: i });
+    if (w) return this.dispatch({ type: "setWindow", window: w, label: `file: ${w.name || i + 1}`, fileWindowIndex: i, fileVoi: true });
     const lut = this.current?.header.voi_luts?.[i - ws.length];
     if (lut)
       this.dispatch({ type: "setVoiLut", index: i - ws.length, span: lutSpan(lut), label: `file VOI LUT: ${lut.name || i - ws.length + 1}`, fileWindowIndex: i });
@@ -217,7 +217,7 @@ export class Viewport {
     this.renderer.finish();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      this.renderer.draw({ center: w0.center + (i % 50), width: w0.width + (i % 30) }, this.view.invert);
+      this.renderer.draw({ center: w0.center + (i % 50), width: w0.width + (i % 30) }, this.view.invert, "LINEAR");
       this.renderer.finish();
     }
     const ms = (performance.now() - t0) / n;
@@ -265,7 +265,8 @@ export class Viewport {
       } else {
         const w = initialWindow(img.header, img.values);
         const label = img.header.windows.length ? `file: ${img.header.windows[0]!.name || 1}` : "auto";
-        this.view = reduce(this.view, { type: "setWindow", window: w, label, fileWindowIndex: img.header.windows.length ? 0 : -1 });
+        const fromFile = img.header.windows.length > 0;
+        this.view = reduce(this.view, { type: "setWindow", window: w, label, fileWindowIndex: fromFile ? 0 : -1, fileVoi: fromFile });
       }
     }
     this.upload();
@@ -313,7 +314,10 @@ export class Viewport {
   }
 
   private draw(): void {
-    if (this.current) this.renderer.draw(this.uploadedLut !== null ? IDENTITY_WINDOW : this.view.window, this.view.invert);
+    const img = this.current;
+    if (!img) return;
+    if (this.uploadedLut !== null) this.renderer.draw(IDENTITY_WINDOW, this.view.invert, "LINEAR");
+    else this.renderer.draw(this.view.window, this.view.invert, this.view.fileVoi ? img.header.voi_function : "LINEAR");
   }
 
   private fitZoom(): number {
