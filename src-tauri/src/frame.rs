@@ -76,7 +76,8 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
     let windows = info
         .windows
         .iter()
-        .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width >= 1.0)
+        // Widths below 1 are legal for LINEAR_EXACT (LINEAR treats them as 1).
+        .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width > 0.0)
         .map(|w| NamedWindow { name: w.explanation.clone().unwrap_or_default(), center: w.center, width: w.width })
         .collect();
     let voi_function = match info.voi_function {

@@ -2,7 +2,7 @@
 // window on the GPU (WebGL2) or, where WebGL2 is unavailable, on the CPU. Zoom and pan
 // are CSS transforms of that canvas, so its pixels are always the windowed image itself.
 import type { FrameHeader, VoiFunction, Window } from "./types";
-import { colourShift, effectiveInvert, renderRgba, sanitizeWindow } from "./windowing";
+import { colourShift, effectiveInvert, MIN_FILE_WIDTH, renderRgba, sanitizeWindow } from "./windowing";
 
 export interface RenderInput {
   header: FrameHeader;
@@ -126,7 +126,7 @@ class GlRenderer implements Renderer {
     const img = this.img;
     if (!img) return;
     const gl = this.gl;
-    const win = sanitizeWindow(w);
+    const win = sanitizeWindow(w, fn === "LINEAR" ? 1 : MIN_FILE_WIDTH);
     gl.useProgram(this.prog);
     gl.uniform1i(this.u.u_rows!, img.header.rows);
     gl.uniform1i(this.u.u_samples!, img.header.samples);

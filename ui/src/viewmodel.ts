@@ -1,6 +1,6 @@
 // The viewport's view model: an immutable state and a reducer. No DOM here.
 import type { Window } from "./types";
-import { sanitizeWindow } from "./windowing";
+import { MIN_FILE_WIDTH, sanitizeWindow } from "./windowing";
 
 export interface ViewState {
   slice: number; // 0-based
@@ -90,7 +90,7 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
     case "setWindow":
       return {
         ...s,
-        window: sanitizeWindow(a.window),
+        window: sanitizeWindow(a.window, a.fileVoi ? MIN_FILE_WIDTH : 1),
         windowLabel: a.label,
         fileWindowIndex: a.fileWindowIndex ?? s.fileWindowIndex,
         fileVoi: a.fileVoi ?? false,

@@ -58,6 +58,13 @@ describe("VOI LINEAR (PS3.3 C.11.2.1.2.1)", () => {
     expect(displayByte(4095, ww, "LINEAR", false)).toBe(255);
     expect(displayByte(2048, ww, "LINEAR", false)).toBe(128);
   });
+  it("LINEAR_EXACT keeps a file window narrower than 1", () => {
+    const w = { center: 2000.25, width: 0.5 };
+    expect(displayByte(2000, w, "LINEAR_EXACT", false)).toBe(0);
+    expect(displayByte(2000.4, w, "LINEAR_EXACT", false)).toBe(204);
+    expect(displayByte(2001, w, "LINEAR_EXACT", false)).toBe(255);
+    expect(initialWindow(header({ windows: [{ name: "", ...w }], voi_function: "LINEAR_EXACT" }), new Float32Array(1))).toEqual(w);
+  });
   it("LINEAR_EXACT and SIGMOID", () => {
     const ww = { center: 0, width: 100 };
     expect(voi(-50, ww, "LINEAR_EXACT")).toBe(0);

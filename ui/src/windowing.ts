@@ -77,12 +77,18 @@ export function lutSpan(lut: VoiLut): Window {
   return { center: lut.first_mapped + width / 2, width };
 }
 
-/** Clamp a window to something displayable: width at least 1, finite numbers. */
-export function sanitizeWindow(w: Window): Window {
+/**
+ * Clamp a window to something displayable: finite numbers, width at least `minWidth`
+ * (1 for LINEAR; a file's LINEAR_EXACT window may be narrower, down to > 0).
+ */
+export function sanitizeWindow(w: Window, minWidth = 1): Window {
   const center = Number.isFinite(w.center) ? w.center : 0;
-  const width = Number.isFinite(w.width) && w.width >= 1 ? w.width : 1;
+  const width = Number.isFinite(w.width) && w.width >= minWidth ? w.width : minWidth;
   return { center, width };
 }
+
+/** The narrowest width kept for a file's own window. */
+export const MIN_FILE_WIDTH = 1e-6;
 
 /** One modality value through the VOI function, to an 8-bit output in [0, 255] (unrounded). */
 export function voi(x: number, w: Window, fn: VoiFunction = "LINEAR"): number {
@@ -146,8 +152,8 @@ export function renderRgba(
     }
     return rgba;
   }
-  const win = sanitizeWindow(w);
   const fn = header.voi_function;
+  const win = sanitizeWindow(w, fn === "LINEAR" ? 1 : MIN_FILE_WIDTH);
   const inv = effectiveInvert(header, invert);
   for (let i = 0; i < n; i++) {
     const y = displayByte(values[i] as number, win, fn, inv);
@@ -223,7 +229,7 @@ export function autoWindow(values: Float32Array): Window {
 /** The window a freshly opened frame starts with: the file's first window, else auto. */
 export function initialWindow(header: FrameHeader, values: Float32Array): Window {
   const first = header.windows[0];
-  if (first && first.width >= 1) return { center: first.center, width: first.width };
+  if (first && first.width > 0) return { center: first.center, width: first.width };
   return autoWindow(values);
 }
 
