@@ -179,7 +179,7 @@ fn sample_dir(app: &AppHandle) -> Option<PathBuf> {
         app.path().resource_dir().ok().map(|d| d.join("samples/mr-volume")),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mr-volume")),
     ];
-    candidates.into_iter().flatten().find(|p| p.is_dir())
+    candidates.into_iter().flatten().find(|p| p.is_dir()).map(|p| p.canonicalize().unwrap_or(p))
 }
 
 /// Open the bundled sample study, once per run. Returns whether it started indexing.

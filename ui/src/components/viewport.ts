@@ -96,6 +96,7 @@ export class Viewport {
     this.view = reduce(this.view, { type: "open", sliceCount: this.slices.length, slice: slice ?? 0 });
     this.view = { ...this.view, windowLabel: "", fileWindowIndex: -1 };
     this.current = null;
+    this.error = null;
     await this.loadSlice(true);
     this.el.focus();
   }
