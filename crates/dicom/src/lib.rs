@@ -1,1 +1,30 @@
-//! DICOM for Medlens: indexing, pixel decoding, display pipeline, model input, export.
+//! DICOM for Medlens: reading files (including damaged and unusual ones), indexing
+//! them into patient → study → series → instance, decoding pixels for every common
+//! transfer syntax, the display pipeline (modality LUT, VOI, presets) to RGBA,
+//! conversion to model input, PNG export and anonymized copies.
+//!
+//! No UI, no GPU: the app and the engine build on this crate. See ARCHITECTURE.md.
+
+pub mod anonymize;
+pub mod dataset;
+pub mod dict;
+pub mod display;
+pub mod error;
+pub mod export;
+pub mod index;
+pub mod model_input;
+pub mod object;
+pub mod pixels;
+pub mod presets;
+pub mod read;
+pub mod syntax;
+pub mod tags;
+pub mod write;
+
+pub use dataset::{DataSet, Element, Tag, Value, Vr};
+pub use error::{Error, ErrorKind, Result};
+pub use object::{open, open_header, DicomFile, TagEntry};
+pub use pixels::{Frame, ImageInfo, Pixels};
+pub use syntax::TransferSyntax;
+pub use display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};
+pub use index::{index_paths, Index, IndexOptions};

@@ -1,0 +1,68 @@
+//! `medlens render FILE [--frame N] [--window C,W | --preset NAME] [--size WxH] -o OUT.png`
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context};
+use medlens_dicom::display::{render, resize_bilinear, DisplayInfo, Voi, VoiFunction, Window};
+
+#[derive(clap::Args)]
+pub struct Args {
+    file: PathBuf,
+    /// Frame index (0-based).
+    #[arg(long, default_value_t = 0)]
+    frame: usize,
+    /// Window as CENTER,WIDTH in modality units (e.g. -600,1500).
+    #[arg(long, conflicts_with = "preset", allow_hyphen_values = true)]
+    window: Option<Window>,
+    /// A named preset (brain, lung, mediastinum, bone, abdomen, ...).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Output size WIDTHxHEIGHT (bilinear, no antialiasing).
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Print what was rendered as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT"))?;
+    let w: u32 = w.parse().map_err(|_| format!("'{w}' is not a width"))?;
+    let h: u32 = h.parse().map_err(|_| format!("'{h}' is not a height"))?;
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        return Err(format!("{w}x{h} is not a usable size"));
+    }
+    Ok((w, h))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let file = medlens_dicom::open(&args.file)?;
+    let frame = file.frame(args.frame)?;
+    let info = DisplayInfo::from_dataset(file.dataset());
+    let window = match (&args.window, &args.preset) {
+        (Some(w), _) => Some(*w),
+        (None, Some(name)) => Some(
+            medlens_dicom::presets::preset(name)
+                .ok_or_else(|| anyhow!("unknown preset '{name}'; known: {}", medlens_dicom::presets::names().join(", ")))?
+                .window(),
+        ),
+        _ => None,
+    };
+    let voi = window.map(|w| Voi::Window(w, VoiFunction::Linear)).unwrap_or_else(|| info.default_voi(&frame));
+    let mut img = render(&frame, &info, Some(&voi));
+    if let Some((w, h)) = args.size {
+        img = resize_bilinear(&img, w, h);
+    }
+    medlens_dicom::export::write_png(&img, &args.output).with_context(|| "writing the PNG")?;
+    if args.json {
+        let voi_json = match &voi {
+            Voi::Window(w, f) => serde_json::json!({"center": w.center, "width": w.width, "function": format!("{f:?}")}),
+            Voi::Lut(_) => serde_json::json!({"voi_lut": true}),
+        };
+        println!("{}", serde_json::json!({"output": args.output, "width": img.width, "height": img.height, "channels": img.channels, "voi": voi_json}));
+    }
+    Ok(())
+}

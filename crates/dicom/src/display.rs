@@ -1,0 +1,439 @@
+//! The greyscale display pipeline of PS3.3 C.11: stored value → modality LUT
+//! (rescale or LUT sequence) → VOI (window with LINEAR / LINEAR_EXACT / SIGMOID, or a
+//! VOI LUT) → 8-bit, inverted after VOI for MONOCHROME1. Colour images skip VOI;
+//! PALETTE COLOR indices go through the palette.
+
+use serde::Serialize;
+
+use crate::dataset::DataSet;
+use crate::error::{ErrorKind, KindResult};
+use crate::pixels::{Frame, Pixels};
+use crate::tags;
+
+/// A window: centre and width in modality-LUT output units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Window {
+    pub center: f64,
+    pub width: f64,
+}
+
+impl std::str::FromStr for Window {
+    type Err = String;
+    /// Parses `CENTER,WIDTH`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (c, w) = s.split_once(',').ok_or_else(|| format!("'{s}' is not CENTER,WIDTH"))?;
+        let center: f64 = c.trim().parse().map_err(|_| format!("'{c}' is not a number"))?;
+        let width: f64 = w.trim().parse().map_err(|_| format!("'{w}' is not a number"))?;
+        if !center.is_finite() || !(width >= 1.0) || !width.is_finite() {
+            return Err(format!("window {center},{width}: the width must be at least 1"));
+        }
+        Ok(Window { center, width })
+    }
+}
+
+/// A window stored in the file, with its explanation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileWindow {
+    pub center: f64,
+    pub width: f64,
+    pub explanation: Option<String>,
+}
+
+/// VOI LUT Function (0028,1056).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum VoiFunction {
+    #[default]
+    Linear,
+    LinearExact,
+    Sigmoid,
+}
+
+/// A lookup table: LUT Descriptor (entries, first stored value mapped, bits) and data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lut {
+    pub first_mapped: i64,
+    pub bits: u16,
+    pub data: Vec<u16>,
+    pub explanation: Option<String>,
+}
+
+impl Lut {
+    fn from_item(item: &DataSet, signed_first: bool) -> KindResult<Lut> {
+        let desc = item.numbers(tags::LUT_DESCRIPTOR);
+        let bad = |reason: String| ErrorKind::Attribute { keyword: "LUTDescriptor", tag: "(0028,3002)", reason };
+        if desc.len() != 3 || desc.iter().any(|v| v.is_none()) {
+            return Err(bad(format!("{} values where 3 are required", desc.len())));
+        }
+        let entries = match desc[0].unwrap() as i64 {
+            0 => 65536,
+            n => n,
+        };
+        let mut first = desc[1].unwrap() as i64;
+        if signed_first && first > 32767 {
+            first -= 65536;
+        }
+        let bits = desc[2].unwrap() as u16;
+        let mut data = item.u16_words(tags::LUT_DATA).ok_or_else(|| bad("no LUT Data".into()))?;
+        if bits <= 8 && data.len() * 2 == entries as usize {
+            // 8-bit entries packed two per word.
+            data = data.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
+        }
+        if data.is_empty() || bits == 0 || bits > 16 {
+            return Err(bad(format!("unusable LUT ({} entries, {bits} bits)", data.len())));
+        }
+        Ok(Lut { first_mapped: first, bits, data, explanation: item.string(tags::LUT_EXPLANATION) })
+    }
+
+    fn lookup(&self, x: f64) -> f64 {
+        let i = (x.floor() as i64 - self.first_mapped).clamp(0, self.data.len() as i64 - 1);
+        self.data[i as usize] as f64
+    }
+}
+
+/// Modality LUT (C.11.1).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ModalityLut {
+    Rescale { slope: f64, intercept: f64 },
+    Lut(Lut),
+}
+
+impl ModalityLut {
+    pub fn apply(&self, x: f64) -> f64 {
+        match self {
+            ModalityLut::Rescale { slope, intercept } => x * slope + intercept,
+            ModalityLut::Lut(l) => l.lookup(x),
+        }
+    }
+}
+
+/// RGB palette for PALETTE COLOR.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Palette {
+    pub red: Lut,
+    pub green: Lut,
+    pub blue: Lut,
+}
+
+/// Everything needed to display a frame, read once per file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DisplayInfo {
+    pub modality: String,
+    pub photometric: String,
+    pub modality_lut: ModalityLut,
+    pub rescale_type: Option<String>,
+    pub windows: Vec<FileWindow>,
+    pub voi_luts: Vec<Lut>,
+    pub voi_function: VoiFunction,
+    pub palette: Option<Palette>,
+    pub pixel_spacing: Option<[f64; 2]>,
+}
+
+impl DisplayInfo {
+    pub fn from_dataset(ds: &DataSet) -> DisplayInfo {
+        let signed = ds.int(tags::PIXEL_REPRESENTATION) == Some(1);
+        let modality_lut = ds
+            .items(tags::MODALITY_LUT_SEQUENCE)
+            .first()
+            .and_then(|item| Lut::from_item(item, signed).ok())
+            .map(ModalityLut::Lut)
+            .unwrap_or_else(|| ModalityLut::Rescale {
+                slope: ds.number(tags::RESCALE_SLOPE).filter(|s| *s != 0.0 && s.is_finite()).unwrap_or(1.0),
+                intercept: ds.number(tags::RESCALE_INTERCEPT).filter(|s| s.is_finite()).unwrap_or(0.0),
+            });
+        let centers = ds.numbers(tags::WINDOW_CENTER);
+        let widths = ds.numbers(tags::WINDOW_WIDTH);
+        let explanations = ds.strings(tags::WINDOW_CENTER_WIDTH_EXPLANATION);
+        let windows = centers
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .filter_map(|(i, (c, w))| match (c, w) {
+                (Some(c), Some(w)) if *w > 0.0 && c.is_finite() && w.is_finite() => Some(FileWindow {
+                    center: *c,
+                    width: *w,
+                    explanation: explanations.get(i).filter(|s| !s.is_empty()).cloned(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let voi_luts = ds.items(tags::VOI_LUT_SEQUENCE).iter().filter_map(|i| Lut::from_item(i, false).ok()).collect();
+        let voi_function = match ds.string(tags::VOI_LUT_FUNCTION).as_deref() {
+            Some("LINEAR_EXACT") => VoiFunction::LinearExact,
+            Some("SIGMOID") => VoiFunction::Sigmoid,
+            _ => VoiFunction::Linear,
+        };
+        let photometric = ds.string(tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
+        let palette = (photometric == "PALETTE COLOR").then(|| palette(ds)).flatten();
+        let spacing = ds.numbers(tags::PIXEL_SPACING);
+        let pixel_spacing = match spacing.as_slice() {
+            [Some(r), Some(c)] => Some([*r, *c]),
+            _ => None,
+        };
+        DisplayInfo {
+            modality: ds.string(tags::MODALITY).unwrap_or_default(),
+            photometric,
+            modality_lut,
+            rescale_type: ds.string(tags::RESCALE_TYPE),
+            windows,
+            voi_luts,
+            voi_function,
+            palette,
+            pixel_spacing,
+        }
+    }
+
+    pub fn monochrome1(&self) -> bool {
+        self.photometric == "MONOCHROME1"
+    }
+}
+
+fn palette(ds: &DataSet) -> Option<Palette> {
+    let one = |desc, data| -> Option<Lut> {
+        let d = ds.numbers(desc);
+        if d.len() != 3 {
+            return None;
+        }
+        let entries = match d[0]? as i64 {
+            0 => 65536,
+            n => n,
+        } as usize;
+        let bits = d[2]? as u16;
+        let mut words = ds.u16_words(data)?;
+        if bits == 8 && words.len() * 2 == entries {
+            words = words.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
+        }
+        Some(Lut { first_mapped: d[1]? as i64, bits, data: words, explanation: None })
+    };
+    Some(Palette {
+        red: one(tags::RED_PALETTE_DESCRIPTOR, tags::RED_PALETTE_DATA)?,
+        green: one(tags::GREEN_PALETTE_DESCRIPTOR, tags::GREEN_PALETTE_DATA)?,
+        blue: one(tags::BLUE_PALETTE_DESCRIPTOR, tags::BLUE_PALETTE_DATA)?,
+    })
+}
+
+/// Maps a modality value to [0, 1] through a window (C.11.2.1.2 / C.11.2.1.3).
+pub fn voi(x: f64, w: Window, f: VoiFunction) -> f64 {
+    let (c, width) = (w.center, w.width);
+    match f {
+        VoiFunction::Linear => {
+            let width = width.max(1.0);
+            if x <= c - 0.5 - (width - 1.0) / 2.0 {
+                0.0
+            } else if x > c - 0.5 + (width - 1.0) / 2.0 {
+                1.0
+            } else if width <= 1.0 {
+                1.0
+            } else {
+                (x - (c - 0.5)) / (width - 1.0) + 0.5
+            }
+        }
+        VoiFunction::LinearExact => {
+            if x <= c - width / 2.0 {
+                0.0
+            } else if x > c + width / 2.0 {
+                1.0
+            } else {
+                (x - c) / width + 0.5
+            }
+        }
+        VoiFunction::Sigmoid => 1.0 / (1.0 + (-4.0 * (x - c) / width).exp()),
+    }
+}
+
+/// Rounds [0, 1] to 0..=255, half up (as the reference computes it).
+fn to_u8(y: f64) -> u8 {
+    (y * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
+}
+
+/// What VOI to use for a greyscale render.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Voi {
+    Window(Window, VoiFunction),
+    Lut(Lut),
+}
+
+impl DisplayInfo {
+    /// The default VOI: the file's first window, else its first VOI LUT, else the full
+    /// range of the frame's modality-LUT output.
+    pub fn default_voi(&self, frame: &Frame) -> Voi {
+        if let Some(w) = self.windows.first() {
+            return Voi::Window(Window { center: w.center, width: w.width }, self.voi_function);
+        }
+        if let Some(l) = self.voi_luts.first() {
+            return Voi::Lut(l.clone());
+        }
+        Voi::Window(self.full_range_window(frame), VoiFunction::Linear)
+    }
+
+    /// The window that maps the frame's modality output range exactly onto 0..255.
+    pub fn full_range_window(&self, frame: &Frame) -> Window {
+        let (lo, hi) = frame.pixels.min_max();
+        let (a, b) = (self.modality_lut.apply(lo as f64), self.modality_lut.apply(hi as f64));
+        let (lo, hi) = (a.min(b), a.max(b));
+        let width = (hi - lo + 1.0).max(1.0);
+        Window { center: lo + width / 2.0, width }
+    }
+}
+
+/// An 8-bit render: 1 channel for greyscale, 3 for colour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image8 {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+impl Image8 {
+    /// Expands to RGBA8 (for the UI and PNG export of the view).
+    pub fn to_rgba(&self) -> Vec<u8> {
+        match self.channels {
+            1 => self.data.iter().flat_map(|&g| [g, g, g, 255]).collect(),
+            _ => self.data.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        }
+    }
+
+    /// Expands to RGB8 (model input).
+    pub fn to_rgb(&self) -> Vec<u8> {
+        match self.channels {
+            1 => self.data.iter().flat_map(|&g| [g, g, g]).collect(),
+            _ => self.data.clone(),
+        }
+    }
+}
+
+/// Renders a frame to 8 bits. Greyscale goes through modality LUT and `voi`
+/// (default: [`DisplayInfo::default_voi`]); colour is scaled from its bit depth.
+pub fn render(frame: &Frame, info: &DisplayInfo, voi_choice: Option<&Voi>) -> Image8 {
+    let (w, h) = (frame.columns, frame.rows);
+    if frame.samples == 3 {
+        let max = max_of(&frame.pixels);
+        let shift = bits_needed(max).saturating_sub(8);
+        let data = (0..frame.pixels.len()).map(|i| (frame.pixels.get(i).max(0) >> shift).min(255) as u8).collect();
+        return Image8 { width: w, height: h, channels: 3, data };
+    }
+    if frame.photometric == "PALETTE COLOR" {
+        if let Some(p) = &info.palette {
+            let scale = |l: &Lut, v: i64| {
+                let x = l.lookup(v as f64) as u32;
+                (if l.bits > 8 { x >> (l.bits - 8) } else { x }).min(255) as u8
+            };
+            let data = (0..frame.pixels.len())
+                .flat_map(|i| {
+                    let v = frame.pixels.get(i);
+                    [scale(&p.red, v), scale(&p.green, v), scale(&p.blue, v)]
+                })
+                .collect();
+            return Image8 { width: w, height: h, channels: 3, data };
+        }
+    }
+    let default;
+    let voi_choice = match voi_choice {
+        Some(v) => v,
+        None => {
+            default = info.default_voi(frame);
+            &default
+        }
+    };
+    let invert = info.monochrome1();
+    let map = |x: i64| -> u8 {
+        let m = info.modality_lut.apply(x as f64);
+        let y = match voi_choice {
+            Voi::Window(win, f) => voi(m, *win, *f),
+            Voi::Lut(l) => l.lookup(m) / ((1u32 << l.bits) - 1) as f64,
+        };
+        let v = to_u8(y);
+        if invert { 255 - v } else { v }
+    };
+    // Integer stored values repeat: map each distinct value once when the range is small.
+    let (lo, hi) = frame.pixels.min_max();
+    let data: Vec<u8> = if hi - lo < 1 << 20 {
+        let table: Vec<u8> = (lo..=hi).map(map).collect();
+        (0..frame.pixels.len()).map(|i| table[(frame.pixels.get(i) - lo) as usize]).collect()
+    } else {
+        (0..frame.pixels.len()).map(|i| map(frame.pixels.get(i))).collect()
+    };
+    Image8 { width: w, height: h, channels: 1, data }
+}
+
+fn max_of(p: &Pixels) -> i64 {
+    p.min_max().1
+}
+
+fn bits_needed(max: i64) -> u32 {
+    64 - (max.max(1) as u64).leading_zeros()
+}
+
+/// Bilinear resize with half-pixel centres and no antialiasing (as
+/// `tf.image.resize(..., antialias=False)`); the rule the model input uses.
+pub fn resize_bilinear(img: &Image8, out_w: u32, out_h: u32) -> Image8 {
+    let c = img.channels as usize;
+    let (iw, ih) = (img.width as usize, img.height as usize);
+    let mut out = vec![0u8; out_w as usize * out_h as usize * c];
+    let sx = iw as f64 / out_w as f64;
+    let sy = ih as f64 / out_h as f64;
+    for oy in 0..out_h as usize {
+        let fy = ((oy as f64 + 0.5) * sy - 0.5).max(0.0);
+        let y0 = (fy.floor() as usize).min(ih - 1);
+        let y1 = (y0 + 1).min(ih - 1);
+        let wy = fy - y0 as f64;
+        for ox in 0..out_w as usize {
+            let fx = ((ox as f64 + 0.5) * sx - 0.5).max(0.0);
+            let x0 = (fx.floor() as usize).min(iw - 1);
+            let x1 = (x0 + 1).min(iw - 1);
+            let wx = fx - x0 as f64;
+            for k in 0..c {
+                let p = |x: usize, y: usize| img.data[(y * iw + x) * c + k] as f64;
+                let v = (p(x0, y0) * (1.0 - wx) + p(x1, y0) * wx) * (1.0 - wy) + (p(x0, y1) * (1.0 - wx) + p(x1, y1) * wx) * wy;
+                out[(oy * out_w as usize + ox) * c + k] = (v + 0.5).floor().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    Image8 { width: out_w, height: out_h, channels: img.channels, data: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_window_follows_ps33_edges() {
+        let w = Window { center: 40.0, width: 80.0 };
+        // Lower edge: c - 0.5 - (w-1)/2 = 0.0
+        assert_eq!(voi(0.0, w, VoiFunction::Linear), 0.0);
+        // Upper edge: c - 0.5 + (w-1)/2 = 79.0, and anything above is 1.
+        assert_eq!(voi(79.5, w, VoiFunction::Linear), 1.0);
+        assert!((voi(39.5, w, VoiFunction::Linear) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn linear_exact_and_sigmoid() {
+        let w = Window { center: 0.0, width: 100.0 };
+        assert_eq!(voi(-50.0, w, VoiFunction::LinearExact), 0.0);
+        assert!((voi(25.0, w, VoiFunction::LinearExact) - 0.75).abs() < 1e-12);
+        assert!((voi(0.0, w, VoiFunction::Sigmoid) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn window_parses_and_rejects_nonsense() {
+        assert_eq!("40,400".parse::<Window>().unwrap(), Window { center: 40.0, width: 400.0 });
+        assert!("40".parse::<Window>().is_err());
+        assert!("40,0".parse::<Window>().is_err());
+    }
+
+    #[test]
+    fn full_range_window_maps_min_and_max_to_the_ends() {
+        let frame = Frame { rows: 1, columns: 3, samples: 1, photometric: "MONOCHROME2".into(), pixels: Pixels::I16(vec![-1000, 0, 3000]) };
+        let info = DisplayInfo::from_dataset(&DataSet::default());
+        let img = render(&frame, &info, None);
+        assert_eq!(img.data[0], 0);
+        assert_eq!(img.data[2], 255);
+    }
+
+    #[test]
+    fn resize_identity_and_average() {
+        let img = Image8 { width: 2, height: 1, channels: 1, data: vec![0, 200] };
+        assert_eq!(resize_bilinear(&img, 2, 1).data, vec![0, 200]);
+        assert_eq!(resize_bilinear(&img, 1, 1).data, vec![100]);
+    }
+}

@@ -1,0 +1,385 @@
+//! Indexing: files, folders and DICOMDIRs → patient → study → series → instance.
+//!
+//! Headers only (reading stops before Pixel Data), in parallel; non-DICOM files are
+//! skipped quietly; unreadable DICOM files become error entries and the rest loads.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::dataset::DataSet;
+use crate::error::ErrorKind;
+use crate::object::{open_header, DicomFile};
+use crate::tags;
+
+/// Progress of a scan.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Callbacks and controls for a scan.
+#[derive(Default, Clone, Copy)]
+pub struct IndexOptions<'a> {
+    /// Called after each file (from worker threads).
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    /// Set to stop the scan early; what was read so far is returned.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// A file that could not be read.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// One SOP instance (a file).
+#[derive(Clone, Debug, Serialize)]
+pub struct Instance {
+    pub path: PathBuf,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub instance_number: Option<i64>,
+    pub image_position: Option<[f64; 3]>,
+    pub image_orientation: Option<[f64; 6]>,
+    pub slice_location: Option<f64>,
+    pub rows: Option<u32>,
+    pub columns: Option<u32>,
+    /// Frames (1 for single-frame images, 0 for objects without pixel data).
+    pub frames: u32,
+    pub samples_per_pixel: Option<u16>,
+    pub bits_allocated: Option<u16>,
+    pub bits_stored: Option<u16>,
+    pub pixel_representation: Option<u16>,
+    pub photometric: Option<String>,
+    pub transfer_syntax: String,
+    pub has_pixels: bool,
+    /// Parse warnings (a damaged tail, a truncated value).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A series: instances sorted along the slice normal, then by instance number.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    pub uid: String,
+    pub modality: String,
+    pub number: Option<i64>,
+    pub description: String,
+    pub date: String,
+    pub instances: Vec<Instance>,
+}
+
+impl Series {
+    /// Frames in the series (multi-frame objects count each frame).
+    pub fn frame_count(&self) -> u32 {
+        self.instances.iter().map(|i| i.frames).sum()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Study {
+    pub uid: String,
+    pub date: String,
+    pub time: String,
+    pub description: String,
+    pub accession: String,
+    pub series: Vec<Series>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Patient {
+    pub id: String,
+    pub name: String,
+    pub studies: Vec<Study>,
+}
+
+/// The result of a scan.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Index {
+    pub patients: Vec<Patient>,
+    pub errors: Vec<FileError>,
+    /// Files that are not DICOM (skipped).
+    pub skipped: Vec<PathBuf>,
+    /// DICOMDIR files read (their records name the instances).
+    pub dicomdirs: Vec<PathBuf>,
+    pub cancelled: bool,
+}
+
+impl Index {
+    pub fn instance_count(&self) -> usize {
+        self.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).map(|s| s.instances.len()).sum()
+    }
+
+    pub fn series(&self) -> impl Iterator<Item = &Series> {
+        self.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series)
+    }
+}
+
+const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// Scans files and folders (recursively) and DICOMDIRs.
+pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
+    let mut errors = Vec::new();
+    let files = collect_files(paths, &mut errors);
+    let total = files.len();
+    let done = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let results: Vec<(PathBuf, Option<crate::Result<DicomFile>>)> = files
+        .into_par_iter()
+        .map(|path| {
+            if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                cancelled.store(true, Ordering::Relaxed);
+                return (path, None);
+            }
+            let r = open_header(&path);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = opts.progress {
+                p(Progress { done: n, total });
+            }
+            (path, Some(r))
+        })
+        .collect();
+
+    let mut index = Index { cancelled: cancelled.load(Ordering::Relaxed), ..Default::default() };
+    let mut instances = Vec::new();
+    let mut extra = Vec::new();
+    for (path, r) in results {
+        match r {
+            None => {}
+            Some(Ok(f)) if is_dicomdir(&f) => {
+                extra.extend(dicomdir_files(&f));
+                index.dicomdirs.push(path);
+            }
+            Some(Ok(f)) if f.pixel_data_truncated() => {
+                let why = f.parsed.warnings.iter().find(|w| w.starts_with("Pixel Data")).cloned().unwrap_or_default();
+                errors.push(FileError { error: format!("{}: {why}", path.display()), path });
+            }
+            Some(Ok(f)) => instances.push(instance(f)),
+            Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => index.skipped.push(path),
+            Some(Err(e)) => errors.push(FileError { path, error: e.to_string() }),
+        }
+    }
+    // Files named by a DICOMDIR but outside the folders scanned.
+    let seen: HashSet<PathBuf> = instances.iter().map(|(i, _)| canonical(&i.path)).chain(errors.iter().map(|e| canonical(&e.path))).collect();
+    let mut pending: Vec<PathBuf> = extra.into_iter().filter(|p| !seen.contains(&canonical(p))).collect();
+    pending.sort();
+    pending.dedup();
+    if !index.cancelled {
+        for (path, r) in pending.into_par_iter().map(|p| {
+            let r = open_header(&p);
+            (p, r)
+        }).collect::<Vec<_>>() {
+            match r {
+                Ok(f) if !is_dicomdir(&f) => instances.push(instance(f)),
+                Ok(_) => {}
+                Err(e) => errors.push(FileError { path, error: e.to_string() }),
+            }
+        }
+    }
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    index.errors = errors;
+    index.skipped.sort();
+    index.patients = build_tree(instances);
+    index
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn collect_files(paths: &[PathBuf], errors: &mut Vec<FileError>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for p in paths {
+        walk(p, &mut out, &mut seen, errors);
+    }
+    out
+}
+
+fn walk(p: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>, errors: &mut Vec<FileError>) {
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(FileError { path: p.to_path_buf(), error: format!("{}: cannot read: {e}", p.display()) });
+            return;
+        }
+    };
+    if !seen.insert(canonical(p)) {
+        return; // already scanned (or a link loop)
+    }
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                errors.push(FileError { path: p.to_path_buf(), error: format!("{}: cannot list folder: {e}", p.display()) });
+                return;
+            }
+        };
+        entries.sort();
+        for e in entries {
+            walk(&e, out, seen, errors);
+        }
+    } else if meta.is_file() {
+        out.push(p.to_path_buf());
+    }
+}
+
+fn is_dicomdir(f: &DicomFile) -> bool {
+    f.meta().string(tags::MEDIA_STORAGE_SOP_CLASS_UID).as_deref() == Some(DICOMDIR_SOP_CLASS)
+        || f.dataset().contains(tags::DIRECTORY_RECORD_SEQUENCE)
+}
+
+/// The files a DICOMDIR's records reference, resolved against its folder.
+fn dicomdir_files(f: &DicomFile) -> Vec<PathBuf> {
+    let base = f.path.parent().unwrap_or(Path::new("."));
+    f.dataset()
+        .items(tags::DIRECTORY_RECORD_SEQUENCE)
+        .iter()
+        .filter_map(|rec| {
+            let parts = rec.strings(tags::REFERENCED_FILE_ID);
+            if parts.is_empty() || parts.iter().any(|s| s.is_empty() || s == ".." || s.contains('/')) {
+                return None;
+            }
+            let mut p = base.to_path_buf();
+            for s in &parts {
+                p.push(s);
+            }
+            Some(resolve_case(&p))
+        })
+        .collect()
+}
+
+/// DICOMDIR file IDs are upper case; file systems may hold them in another case.
+fn resolve_case(p: &Path) -> PathBuf {
+    if p.exists() {
+        return p.to_path_buf();
+    }
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else { return p.to_path_buf() };
+    let parent = resolve_case(parent);
+    if let Ok(rd) = std::fs::read_dir(&parent) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().eq_ignore_ascii_case(&name.to_string_lossy()) {
+                return e.path();
+            }
+        }
+    }
+    parent.join(name)
+}
+
+struct Keys {
+    patient_id: String,
+    patient_name: String,
+    study: (String, String, String, String, String),
+    series: (String, String, Option<i64>, String, String),
+}
+
+fn instance(f: DicomFile) -> (Instance, Keys) {
+    let ds: &DataSet = f.dataset();
+    let s = |t| ds.string(t).unwrap_or_default();
+    let arr = |t, n| -> Option<Vec<f64>> {
+        let v: Vec<f64> = ds.numbers(t).into_iter().collect::<Option<Vec<f64>>>()?;
+        (v.len() == n && v.iter().all(|x| x.is_finite())).then_some(v)
+    };
+    let has_pixels = ds.contains(tags::PIXEL_DATA);
+    let small = |t| ds.int(t).and_then(|v| u16::try_from(v).ok());
+    let inst = Instance {
+        sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID).or_else(|| f.meta().string(tags::MEDIA_STORAGE_SOP_INSTANCE_UID)).unwrap_or_default(),
+        sop_class_uid: ds.string(tags::SOP_CLASS_UID).or_else(|| f.meta().string(tags::MEDIA_STORAGE_SOP_CLASS_UID)).unwrap_or_default(),
+        instance_number: ds.int(tags::INSTANCE_NUMBER),
+        image_position: arr(tags::IMAGE_POSITION_PATIENT, 3).map(|v| [v[0], v[1], v[2]]),
+        image_orientation: arr(tags::IMAGE_ORIENTATION_PATIENT, 6).map(|v| [v[0], v[1], v[2], v[3], v[4], v[5]]),
+        slice_location: ds.number(tags::SLICE_LOCATION),
+        rows: ds.int(tags::ROWS).and_then(|v| u32::try_from(v).ok()),
+        columns: ds.int(tags::COLUMNS).and_then(|v| u32::try_from(v).ok()),
+        frames: if has_pixels { f.number_of_frames() } else { 0 },
+        samples_per_pixel: small(tags::SAMPLES_PER_PIXEL),
+        bits_allocated: small(tags::BITS_ALLOCATED),
+        bits_stored: small(tags::BITS_STORED),
+        pixel_representation: small(tags::PIXEL_REPRESENTATION),
+        photometric: ds.string(tags::PHOTOMETRIC_INTERPRETATION),
+        transfer_syntax: f.parsed.syntax.uid.clone(),
+        has_pixels,
+        warnings: f.parsed.warnings.clone(),
+        path: f.path.clone(),
+    };
+    let keys = Keys {
+        patient_id: s(tags::PATIENT_ID),
+        patient_name: s(tags::PATIENT_NAME),
+        study: (s(tags::STUDY_INSTANCE_UID), s(tags::STUDY_DATE), s(tags::STUDY_TIME), s(tags::STUDY_DESCRIPTION), s(tags::ACCESSION_NUMBER)),
+        series: (
+            s(tags::SERIES_INSTANCE_UID),
+            s(tags::MODALITY),
+            ds.int(tags::SERIES_NUMBER),
+            s(tags::SERIES_DESCRIPTION),
+            ds.string(tags::SERIES_DATE).unwrap_or_else(|| s(tags::STUDY_DATE)),
+        ),
+    };
+    (inst, keys)
+}
+
+fn build_tree(instances: Vec<(Instance, Keys)>) -> Vec<Patient> {
+    type SeriesMap = BTreeMap<String, Series>;
+    let mut patients: BTreeMap<(String, String), BTreeMap<String, (Study, SeriesMap)>> = BTreeMap::new();
+    for (inst, k) in instances {
+        let studies = patients.entry((k.patient_id.clone(), k.patient_name.clone())).or_default();
+        let (study_uid, date, time, description, accession) = k.study;
+        let (_, series) = studies.entry(study_uid.clone()).or_insert_with(|| {
+            (Study { uid: study_uid, date, time, description, accession, series: Vec::new() }, BTreeMap::new())
+        });
+        let (series_uid, modality, number, description, date) = k.series;
+        series
+            .entry(series_uid.clone())
+            .or_insert_with(|| Series { uid: series_uid, modality, number, description, date, instances: Vec::new() })
+            .instances
+            .push(inst);
+    }
+    patients
+        .into_iter()
+        .map(|((id, name), studies)| {
+            let mut studies: Vec<Study> = studies
+                .into_values()
+                .map(|(mut study, series)| {
+                    study.series = series.into_values().map(|mut s| {
+                        sort_instances(&mut s.instances);
+                        s
+                    }).collect();
+                    study.series.sort_by(|a, b| a.number.cmp(&b.number).then_with(|| a.uid.cmp(&b.uid)));
+                    study
+                })
+                .collect();
+            studies.sort_by(|a, b| (&a.date, &a.time, &a.uid).cmp(&(&b.date, &b.time, &b.uid)));
+            Patient { id, name, studies }
+        })
+        .collect()
+}
+
+/// Sorts along the slice normal (row × column direction cosines) by Image Position
+/// (Patient), then by Instance Number, then by path. Instances without a position
+/// sort by Instance Number alone.
+pub fn sort_instances(instances: &mut [Instance]) {
+    let normal = instances.iter().find_map(|i| i.image_orientation).map(|o| {
+        let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+        [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+    });
+    let all_positioned = instances.iter().all(|i| i.image_position.is_some());
+    let key = |i: &Instance| -> Option<f64> {
+        let (n, p) = (normal?, i.image_position?);
+        Some(n[0] * p[0] + n[1] * p[1] + n[2] * p[2])
+    };
+    instances.sort_by(|a, b| {
+        let by_position = if all_positioned && normal.is_some() {
+            key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal)
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        by_position
+            .then_with(|| a.instance_number.cmp(&b.instance_number))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+}
