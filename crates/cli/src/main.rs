@@ -1,6 +1,8 @@
 //! `medlens`: Medlens without the window, for batch research and tests.
 
 mod anonymize;
+mod bench;
+mod generate;
 mod inspect;
 mod progress;
 mod render;
@@ -22,6 +24,10 @@ enum Command {
     Render(render::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
+    /// Generate text with a Gemma 3 model (GGUF or HF safetensors).
+    Generate(generate::Args),
+    /// Measure prefill/decode speed and peak memory of the Gemma 3 engine.
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +36,8 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -13,3 +13,4 @@ pub mod device;
 pub mod generate;
 pub mod sampling;
 pub mod safetensors;
+pub mod loader;
