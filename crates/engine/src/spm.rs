@@ -18,7 +18,9 @@ pub fn tokenizer_json_from_spm(vocab: &[(String, f64, u64)]) -> Result<String, S
         for &cut in &chars {
             let (a, b) = piece.split_at(cut);
             if let (Some(&ia), Some(&ib)) = (ids.get(a), ids.get(b)) {
-                merges.push((*score, id, ia, ib));
+                if vocab[ia].2 == 1 && vocab[ib].2 == 1 {
+                    merges.push((*score, id, ia, ib));
+                }
             }
         }
     }
@@ -26,13 +28,15 @@ pub fn tokenizer_json_from_spm(vocab: &[(String, f64, u64)]) -> Result<String, S
     let merges: Vec<[&str; 2]> = merges.iter().map(|m| [vocab[m.2].0.as_str(), vocab[m.3].0.as_str()]).collect();
     let v: serde_json::Map<String, serde_json::Value> =
         vocab.iter().enumerate().map(|(i, p)| (p.0.clone(), json!(i))).collect();
-    // Control (3) and user-defined (4) tokens are added tokens, matched before the model.
+    // Control (3) and user-defined (4) tokens are added tokens, matched before the model
+    // (exactly the added tokens of Gemma 3's tokenizer.json).
     let added: Vec<serde_json::Value> = vocab
         .iter()
         .enumerate()
         .filter(|(_, p)| p.2 == 3 || p.2 == 4)
         .map(|(i, p)| json!({"id": i, "content": p.0, "single_word": false, "lstrip": false,
-            "rstrip": false, "normalized": false, "special": p.2 == 3}))
+            "rstrip": false, "normalized": false,
+            "special": p.2 == 3 && !p.0.starts_with("<unused")}))
         .collect();
     let unk = vocab.iter().position(|p| p.2 == 2).map(|i| vocab[i].0.clone());
     let t = json!({
