@@ -99,6 +99,17 @@ pub struct Gguf {
     data_start: usize,
 }
 
+impl std::fmt::Debug for Gguf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gguf")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("metadata_keys", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
