@@ -193,11 +193,16 @@ fn tiny_random_gemma3_matches_transformers() {
     let mut cache = model.new_cache();
     let all = model.forward_all(&input, &mut cache);
     let mut err = 0f32;
+    let mut rows = Vec::new();
     for (t, row) in want.iter().enumerate() {
+        let mut e = 0f32;
         for (j, w) in row.iter().enumerate() {
-            err = err.max((all[t * v + j] - w).abs());
+            e = e.max((all[t * v + j] - w).abs());
         }
+        rows.push(format!("{e:.1e}"));
+        err = err.max(e);
     }
+    eprintln!("{dev} tiny gemma3, per-position max abs error: {}", rows.join(" "));
     eprintln!("{dev} tiny gemma3, full pass: max abs logit error {err:.2e}");
     assert!(err < 1e-4, "full pass max abs error {err}");
     // Prefill 5, then decode one by one through the sliding-window cache.
