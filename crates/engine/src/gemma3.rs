@@ -636,10 +636,9 @@ impl Gemma3 {
         let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [1, g * t, l]), &self.device);
         let qg = q.reshape([nkv, g * t, hd]);
         let scaling = c.query_pre_attn_scalar.powf(-0.5);
-        let mut scores = qg.matmul(k_all.clone().swap_dims(1, 2)) * scaling;
-        if let Some(cap) = c.attn_logit_softcapping {
-            scores = (scores / cap).tanh() * cap;
-        }
+        // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
+        // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
+        let scores = qg.matmul(k_all.clone().swap_dims(1, 2)) * scaling;
         let scores = scores.mask_fill(mask, -1.0e30f32);
         let probs = burn::tensor::activation::softmax(scores, 2);
         let out = probs.matmul(v_all.clone()); // [nkv, g*T, hd]
