@@ -37,7 +37,7 @@ fn probe_wgpu() -> Result<Device, String> {
     let r = std::panic::catch_unwind(|| {
         let d = Device::wgpu(DeviceKind::DefaultDevice);
         let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &d);
-        let v = (t * 2.0).into_data().into_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let v = (t * 2.0).into_data().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         if v != [2.0, 4.0] {
             return Err(format!("round trip gave {v:?}"));
         }

@@ -382,8 +382,10 @@ impl KvCache {
 #[derive(Debug, Clone)]
 pub struct Gemma3 {
     pub config: Config,
-    /// `[vocab, hidden]`
-    pub embed_tokens: Tensor<2>,
+    /// `[vocab, hidden]`, split along the vocabulary into chunks of at most
+    /// `EMBED_CHUNK_BYTES` (wgpu caps the size of one storage buffer).
+    pub embed_tokens: Vec<Tensor<2>>,
+    embed_chunk_rows: usize,
     pub layers: Vec<DecoderLayer>,
     pub norm: RmsNorm,
     pub device: Device,
@@ -391,6 +393,9 @@ pub struct Gemma3 {
     inv_freq_local: Vec<f32>,
     inv_freq_global: Vec<f32>,
 }
+
+/// Largest embedding chunk (bytes); below wgpu's default 128 MiB storage binding limit.
+const EMBED_CHUNK_BYTES: usize = 64 << 20;
 
 fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
     // As transformers: base ** (arange(0, dim, 2) / dim) in f32, then 1/x, then / factor.
@@ -465,7 +470,12 @@ impl Gemma3 {
         let (h, hd, nh, nkv) =
             (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
         let embed = l.raw("embed_tokens.weight", &[c.vocab_size, h])?;
-        let embed_tokens = Tensor::from_data(TensorData::new(embed, [c.vocab_size, h]), device);
+        let embed_chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
+        let embed_tokens = embed
+            .chunks(embed_chunk_rows * h)
+            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
+            .collect();
+        drop(embed);
         let eps = c.rms_norm_eps;
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
@@ -497,6 +507,7 @@ impl Gemma3 {
             inv_freq_global: inv_freq(c.rope_theta, hd, c.rope_scaling_factor),
             config,
             embed_tokens,
+            embed_chunk_rows,
             layers,
             norm,
             device: device.clone(),
@@ -531,10 +542,16 @@ impl Gemma3 {
         let c = &self.config;
         let t = ids.len();
         let pos0 = cache.pos;
-        let idx: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [t]), &self.device);
+        let rows: Vec<Tensor<2>> = ids
+            .iter()
+            .map(|&id| {
+                let (ch, r) = (id as usize / self.embed_chunk_rows, id as usize % self.embed_chunk_rows);
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(vec![r as i64], [1]), &self.device);
+                self.embed_tokens[ch.min(self.embed_tokens.len() - 1)].clone().select(0, idx)
+            })
+            .collect();
         let scale = (c.hidden_size as f64).sqrt() as f32;
-        let mut x = self.embed_tokens.clone().select(0, idx) * scale;
+        let mut x = Tensor::cat(rows, 0) * scale;
         let tabs_local = self.rope_tables(&self.inv_freq_local, pos0, t);
         let tabs_global = self.rope_tables(&self.inv_freq_global, pos0, t);
         for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
@@ -558,7 +575,9 @@ impl Gemma3 {
 
     /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
     pub fn lm_head(&self, h: Tensor<2>) -> Tensor<2> {
-        let logits = h.matmul(self.embed_tokens.clone().transpose());
+        let parts: Vec<Tensor<2>> =
+            self.embed_tokens.iter().map(|e| h.clone().matmul(e.clone().transpose())).collect();
+        let logits = Tensor::cat(parts, 1);
         match self.config.final_logit_softcapping {
             Some(cap) => (logits / cap).tanh() * cap,
             None => logits,
@@ -570,13 +589,13 @@ impl Gemma3 {
         let h = self.forward_hidden(ids, cache);
         let t = ids.len();
         let last = h.slice([t - 1..t]);
-        self.lm_head(last).into_data().into_vec::<f32>().unwrap_or_default()
+        self.lm_head(last).into_data().try_into_vec::<f32>().unwrap_or_default()
     }
 
     /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.
     pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Vec<f32> {
         let h = self.forward_hidden(ids, cache);
-        self.lm_head(h).into_data().into_vec::<f32>().unwrap_or_default()
+        self.lm_head(h).into_data().try_into_vec::<f32>().unwrap_or_default()
     }
 
     fn apply_rope(x: Tensor<3>, cos: &Tensor<3>, sin: &Tensor<3>) -> Tensor<3> {
