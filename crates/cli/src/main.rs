@@ -2,6 +2,8 @@
 
 mod anonymize;
 mod decode;
+mod bench;
+mod generate;
 mod inspect;
 mod progress;
 mod render;
@@ -25,6 +27,10 @@ enum Command {
     Decode(decode::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
+    /// Generate text with a Gemma 3 model (GGUF or HF safetensors).
+    Generate(generate::Args),
+    /// Measure prefill/decode speed and peak memory of the Gemma 3 engine.
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +40,8 @@ fn main() -> std::process::ExitCode {
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
         Command::Decode(a) => decode::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

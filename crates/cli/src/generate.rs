@@ -1,0 +1,149 @@
+//! `medlens generate`: text generation with the Gemma 3 engine.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use medlens_engine::device::{self, DeviceChoice};
+use medlens_engine::generate::{generate, GenerateOptions};
+use medlens_engine::sampling::SamplingParams;
+use medlens_engine::tokenizer::Message;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model: a GGUF file, or an HF directory / safetensors file with config.json next to it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// tokenizer.json (default: next to the model, else built from GGUF metadata).
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    #[arg(long)]
+    pub prompt: String,
+    /// System text (folded into the first user turn by the Gemma 3 chat template).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Wrap the prompt in the chat template.
+    #[arg(long)]
+    pub chat: bool,
+    #[arg(long, default_value_t = 128)]
+    pub max_tokens: usize,
+    /// Greedy decoding (overrides the sampling options).
+    #[arg(long)]
+    pub greedy: bool,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 64)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// auto, gpu or cpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Print one JSON object instead of streaming text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let choice: DeviceChoice = a.device.parse().map_err(anyhow::Error::msg)?;
+    let sel = device::select(choice)?;
+    if let Some(n) = &sel.notice {
+        eprintln!("medlens: {n}");
+    }
+    let t_load = std::time::Instant::now();
+    let loaded = medlens_engine::loader::load(&a.model, a.tokenizer.as_deref(), &sel.device)
+        .with_context(|| format!("loading {}", a.model.display()))?;
+    let load_s = t_load.elapsed().as_secs_f64();
+    let tok = &loaded.tokenizer;
+    let prompt_ids = if a.chat || a.system.is_some() {
+        let mut msgs = Vec::new();
+        if let Some(s) = &a.system {
+            msgs.push(Message::new("system", s));
+        }
+        msgs.push(Message::new("user", &a.prompt));
+        tok.encode_chat(&msgs, true)?
+    } else {
+        tok.encode(&a.prompt, true)?
+    };
+    let sampling = if a.greedy {
+        SamplingParams::greedy()
+    } else {
+        SamplingParams {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            min_p: a.min_p,
+            repetition_penalty: a.repetition_penalty,
+            seed: a.seed,
+        }
+    };
+    let opts = GenerateOptions {
+        max_tokens: a.max_tokens,
+        sampling,
+        stop_ids: tok.stop_ids(),
+        top_logprobs: if a.json { 5 } else { 0 },
+    };
+    let cancel = AtomicBool::new(false);
+    let mut generated: Vec<u32> = Vec::new();
+    let mut printed = String::new();
+    let stream = !a.json;
+    let mut stdout = std::io::stdout();
+    let out = generate(&loaded.model, &prompt_ids, &opts, &cancel, |t| {
+        if stream {
+            generated.push(t);
+            if let Ok(text) = tok.decode(&generated, true) {
+                // Hold back an incomplete UTF-8 sequence (byte-fallback pieces).
+                if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
+                    let _ = write!(stdout, "{}", &text[printed.len()..]);
+                    let _ = stdout.flush();
+                    printed = text;
+                }
+            }
+        }
+        true
+    });
+    let text = tok.decode(&out.tokens, true)?;
+    if a.json {
+        let logprobs: Vec<Vec<serde_json::Value>> = out
+            .logprobs
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .map(|&(id, lp)| {
+                        serde_json::json!({"id": id, "token": tok.id_to_token(id), "logprob": lp})
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = out.tokens.len().max(1) as f64;
+        let j = serde_json::json!({
+            "prompt_ids": out.prompt_ids,
+            "tokens": out.tokens,
+            "text": text,
+            "logprobs": logprobs,
+            "stop": out.stop,
+            "device": sel.name,
+            "timings": {
+                "load_s": load_s,
+                "prefill_s": out.prefill_s,
+                "decode_s": out.decode_s,
+                "prefill_tokens_per_s": out.prompt_ids.len() as f64 / out.prefill_s.max(1e-9),
+                "decode_tokens_per_s": (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
+            }
+        });
+        println!("{j}");
+    } else {
+        if text.len() > printed.len() && text.starts_with(&printed) {
+            print!("{}", &text[printed.len()..]);
+        }
+        println!();
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Device selection: wgpu picks the best adapter; CPU (burn's Flex backend) as fallback.
+
+use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "gpu" | "wgpu" => Ok(Self::Gpu),
+            "cpu" => Ok(Self::Cpu),
+            o => Err(format!("unknown device `{o}` (auto, gpu or cpu)")),
+        }
+    }
+}
+
+/// The device picked, and a notice for the user when the choice fell back.
+pub struct Selected {
+    pub device: Device,
+    pub name: String,
+    pub notice: Option<String>,
+}
+
+/// Tries a wgpu device: a tiny round trip must work (no adapter panics inside burn, so the
+/// probe runs under `catch_unwind`).
+fn probe_wgpu() -> Result<Device, String> {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(|| {
+        let d = Device::wgpu(DeviceKind::DefaultDevice);
+        let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &d);
+        let v = (t * 2.0).into_data().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        if v != [2.0, 4.0] {
+            return Err(format!("round trip gave {v:?}"));
+        }
+        Ok(d)
+    });
+    std::panic::set_hook(prev);
+    match r {
+        Ok(r) => r,
+        Err(e) => Err(e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "wgpu initialisation panicked".into())),
+    }
+}
+
+pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
+    let cpu = || Selected { device: Device::flex(), name: "cpu (burn flex)".into(), notice: None };
+    match choice {
+        DeviceChoice::Cpu => Ok(cpu()),
+        DeviceChoice::Gpu => probe_wgpu()
+            .map(|device| Selected { device, name: "wgpu".into(), notice: None })
+            .map_err(|e| crate::EngineError::Device(format!("no usable wgpu adapter: {e}"))),
+        DeviceChoice::Auto => match probe_wgpu() {
+            Ok(device) => Ok(Selected { device, name: "wgpu".into(), notice: None }),
+            Err(e) => {
+                let mut s = cpu();
+                s.notice = Some(format!("no usable GPU adapter ({e}); running on the CPU"));
+                Ok(s)
+            }
+        },
+    }
+}

@@ -1,0 +1,47 @@
+//! Error types of the engine. Every error names the file (or source) and the cause.
+
+use std::path::PathBuf;
+
+/// Errors from reading a GGUF file. `file` is the path (or `<memory>`).
+#[derive(Debug, thiserror::Error)]
+pub enum GgufError {
+    #[error("{file}: cannot read: {source}")]
+    Io { file: PathBuf, #[source] source: std::io::Error },
+    #[error("{file}: not a GGUF file (magic {magic:#010x})")]
+    BadMagic { file: PathBuf, magic: u32 },
+    #[error("{file}: unsupported GGUF version {version}")]
+    BadVersion { file: PathBuf, version: u32 },
+    #[error("{file}: truncated at byte {offset} while reading {what}")]
+    Truncated { file: PathBuf, offset: u64, what: String },
+    #[error("{file}: invalid {what}: {detail}")]
+    Invalid { file: PathBuf, what: String, detail: String },
+    #[error("{file}: tensor `{tensor}`: {detail}")]
+    Tensor { file: PathBuf, tensor: String, detail: String },
+    #[error("{file}: metadata key `{key}`: {detail}")]
+    Metadata { file: PathBuf, key: String, detail: String },
+}
+
+/// Errors of the engine as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error("{file}: {detail}")]
+    Config { file: PathBuf, detail: String },
+    #[error("{file}: missing tensor `{tensor}`")]
+    MissingTensor { file: PathBuf, tensor: String },
+    #[error("{file}: tensor `{tensor}` has shape {got:?}, expected {expected:?}")]
+    Shape { file: PathBuf, tensor: String, got: Vec<usize>, expected: Vec<usize> },
+    #[error("{file}: tokenizer: {detail}")]
+    Tokenizer { file: PathBuf, detail: String },
+    #[error("{file}: safetensors: {detail}")]
+    Safetensors { file: PathBuf, detail: String },
+    #[error("{file}: cannot read: {source}")]
+    Io { file: PathBuf, #[source] source: std::io::Error },
+    #[error("device: {0}")]
+    Device(String),
+    #[error("generation: {0}")]
+    Generation(String),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

