@@ -2,6 +2,7 @@
 
 mod anonymize;
 mod bench;
+mod decode;
 mod generate;
 mod inspect;
 mod progress;
@@ -22,6 +23,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Render one frame to PNG through the display pipeline.
     Render(render::Args),
+    /// Decode every frame of DICOM files; report time and a checksum.
+    Decode(decode::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
     /// Generate text with a Gemma 3 model (GGUF or HF safetensors).
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Anonymize(a) => anonymize::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Decode(a) => decode::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ pub mod index;
 pub mod model_input;
 pub mod object;
 pub mod pixels;
+pub mod plain;
 pub mod presets;
 pub mod read;
 pub mod syntax;

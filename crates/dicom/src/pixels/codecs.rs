@@ -20,7 +20,13 @@ pub(super) fn decode(codec: Codec, data: &[u8], info: &ImageInfo) -> KindResult<
         Codec::JpegDct | Codec::JpegLossless => {
             // Decoded without the codec's colour conversion: the data set's Photometric
             // Interpretation says what the components are (as pydicom does).
-            let (v, comps) = jpeg(&as_raw_components(data), info)?;
+            let (w, h, v, comps) = jpeg(&as_raw_components(data))?;
+            if w != info.columns || h != info.rows {
+                return Err(ErrorKind::Codec {
+                    codec: "JPEG",
+                    reason: format!("codestream is {w} x {h}, the header says {} x {}", info.columns, info.rows),
+                });
+            }
             let pm = if comps == 3 && info.photometric.starts_with("YBR") { "YBR_FULL".to_string() } else { info.photometric.clone() };
             (v, comps, pm)
         }
@@ -112,7 +118,8 @@ fn as_raw_components(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// JPEG through TurboJPEG 3 (8- and 12-bit DCT, 2-16 bit lossless).
-fn jpeg(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
+/// Returns width, height, interleaved samples and the component count (1 or 3).
+pub(crate) fn jpeg(data: &[u8]) -> KindResult<(u32, u32, Vec<i64>, usize)> {
     use std::ffi::CStr;
     use turbojpeg_sys as tj;
     let fail = |reason: String| ErrorKind::Codec { codec: "JPEG", reason };
@@ -139,8 +146,8 @@ fn jpeg(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
         let ht = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_JPEGHEIGHT as _);
         let precision = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_PRECISION as _);
         let colorspace = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_COLORSPACE as _);
-        if w as u32 != info.columns || ht as u32 != info.rows {
-            return Err(fail(format!("codestream is {w} x {ht}, the header says {} x {}", info.columns, info.rows)));
+        if w <= 0 || ht <= 0 || (w as u64) * (ht as u64) > 1 << 28 {
+            return Err(fail(format!("implausible image size {w} x {ht}")));
         }
         let comps = if colorspace == tj::TJCS_TJCS_GRAY as i32 { 1 } else { 3 };
         if colorspace == tj::TJCS_TJCS_CMYK as i32 {
@@ -169,7 +176,7 @@ fn jpeg(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
             check(tj::tj3Decompress16(h.0, data.as_ptr(), data.len() as _, out.as_mut_ptr(), 0, pf), &h)?;
             out.into_iter().map(|v| v as i64).collect()
         };
-        Ok((values, comps))
+        Ok((w as u32, ht as u32, values, comps))
     }
 }
 

