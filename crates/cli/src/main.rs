@@ -3,8 +3,10 @@
 mod anonymize;
 mod bench;
 mod decode;
+mod embed;
 mod generate;
 mod inspect;
+mod labels;
 mod progress;
 mod render;
 
@@ -31,6 +33,10 @@ enum Command {
     Generate(generate::Args),
     /// Measure prefill/decode speed and peak memory of the Gemma 3 engine.
     Bench(bench::Args),
+    /// MedSigLIP zero-shot labels for DICOM frames and images.
+    Labels(labels::Args),
+    /// SigLIP image/text embeddings to .npy.
+    Embed(embed::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Decode(a) => decode::run(a),
+        Command::Labels(a) => labels::run(a),
+        Command::Embed(a) => embed::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
