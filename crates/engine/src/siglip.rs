@@ -513,11 +513,126 @@ impl Siglip {
 /// Rows of a 2-D tensor on the host.
 pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f32>>> {
     let [_, n] = t.dims();
-    let v = t.into_data().into_vec::<f32>().map_err(|e| EngineError::Generation(format!("{e:?}")))?;
+    let v = t.into_data().try_into_vec::<f32>().map_err(|e| EngineError::Generation(format!("{e:?}")))?;
     Ok(v.chunks(n.max(1)).map(|c| c.to_vec()).collect())
 }
 
 /// Path helper for errors.
 pub fn model_file(dir: &Path) -> PathBuf {
     dir.join("model.safetensors")
+}
+
+impl SiglipConfig {
+    /// google/medsiglip-448's shapes (SigLIP so400m towers at 448 px, patch 16). The text
+    /// vocabulary size only sizes the embedding table (32000 assumed here; timing is
+    /// independent of it).
+    pub fn medsiglip_448() -> Self {
+        let tower = TowerConfig {
+            hidden_size: 1152,
+            intermediate_size: 4304,
+            num_hidden_layers: 27,
+            num_attention_heads: 16,
+            layer_norm_eps: 1e-6,
+        };
+        Self {
+            vision: VisionConfig { tower: tower.clone(), num_channels: 3, image_size: 448, patch_size: 16, use_head: true },
+            text: TextConfig { tower, vocab_size: 32000, max_position_embeddings: 64, projection_size: 1152 },
+        }
+    }
+
+    /// Every tensor of a `SiglipModel` with this configuration: HF name and shape.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let mut v: Vec<(String, Vec<usize>)> = vec![("logit_scale".into(), vec![1]), ("logit_bias".into(), vec![1])];
+        let layers = |v: &mut Vec<(String, Vec<usize>)>, p: &str, t: &TowerConfig| {
+            let (h, i) = (t.hidden_size, t.intermediate_size);
+            for n in 0..t.num_hidden_layers {
+                let q = format!("{p}encoder.layers.{n}.");
+                for ln in ["layer_norm1", "layer_norm2"] {
+                    v.push((format!("{q}{ln}.weight"), vec![h]));
+                    v.push((format!("{q}{ln}.bias"), vec![h]));
+                }
+                for pr in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+                    v.push((format!("{q}self_attn.{pr}.weight"), vec![h, h]));
+                    v.push((format!("{q}self_attn.{pr}.bias"), vec![h]));
+                }
+                v.push((format!("{q}mlp.fc1.weight"), vec![i, h]));
+                v.push((format!("{q}mlp.fc1.bias"), vec![i]));
+                v.push((format!("{q}mlp.fc2.weight"), vec![h, i]));
+                v.push((format!("{q}mlp.fc2.bias"), vec![h]));
+            }
+        };
+        let vc = &self.vision;
+        let (h, i, p) = (vc.tower.hidden_size, vc.tower.intermediate_size, vc.patch_size);
+        v.push(("vision_model.embeddings.patch_embedding.weight".into(), vec![h, vc.num_channels, p, p]));
+        v.push(("vision_model.embeddings.patch_embedding.bias".into(), vec![h]));
+        v.push(("vision_model.embeddings.position_embedding.weight".into(), vec![vc.num_patches(), h]));
+        layers(&mut v, "vision_model.", &vc.tower);
+        for ln in ["vision_model.post_layernorm", "vision_model.head.layernorm"] {
+            v.push((format!("{ln}.weight"), vec![h]));
+            v.push((format!("{ln}.bias"), vec![h]));
+        }
+        if vc.use_head {
+            v.push(("vision_model.head.probe".into(), vec![1, 1, h]));
+            v.push(("vision_model.head.attention.in_proj_weight".into(), vec![3 * h, h]));
+            v.push(("vision_model.head.attention.in_proj_bias".into(), vec![3 * h]));
+            v.push(("vision_model.head.attention.out_proj.weight".into(), vec![h, h]));
+            v.push(("vision_model.head.attention.out_proj.bias".into(), vec![h]));
+            v.push(("vision_model.head.mlp.fc1.weight".into(), vec![i, h]));
+            v.push(("vision_model.head.mlp.fc1.bias".into(), vec![i]));
+            v.push(("vision_model.head.mlp.fc2.weight".into(), vec![h, i]));
+            v.push(("vision_model.head.mlp.fc2.bias".into(), vec![h]));
+        }
+        let tc = &self.text;
+        let h = tc.tower.hidden_size;
+        v.push(("text_model.embeddings.token_embedding.weight".into(), vec![tc.vocab_size, h]));
+        v.push(("text_model.embeddings.position_embedding.weight".into(), vec![tc.max_position_embeddings, h]));
+        layers(&mut v, "text_model.", &tc.tower);
+        v.push(("text_model.final_layer_norm.weight".into(), vec![h]));
+        v.push(("text_model.final_layer_norm.bias".into(), vec![h]));
+        v.push(("text_model.head.weight".into(), vec![tc.projection_size, h]));
+        v.push(("text_model.head.bias".into(), vec![tc.projection_size]));
+        v
+    }
+}
+
+/// Shape-exact random weights (for benchmarks): values are generated on request, uniform in
+/// ±1/sqrt(fan_in) (norm weights near 1), from a seeded SplitMix64.
+pub struct RandomWeights {
+    shapes: std::collections::HashMap<String, Vec<usize>>,
+    seed: u64,
+}
+
+impl RandomWeights {
+    pub fn new(config: &SiglipConfig, seed: u64) -> Self {
+        Self { shapes: config.tensor_shapes().into_iter().collect(), seed }
+    }
+}
+
+impl WeightSource for RandomWeights {
+    fn file(&self) -> &Path {
+        Path::new("<random weights>")
+    }
+    fn get(&self, name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        let Some(shape) = self.shapes.get(name) else { return Ok(None) };
+        let n: usize = shape.iter().product();
+        let fan_in = if shape.len() >= 2 { shape[1..].iter().product::<usize>() } else { 1 };
+        let amp = (1.0 / fan_in as f64).sqrt() as f32;
+        let mut s = self.seed ^ name.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+        let is_norm_w = name.contains("norm") && name.ends_with("weight");
+        let v = (0..n)
+            .map(|_| {
+                s = s.wrapping_add(0x9E3779B97F4A7C15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+                z ^= z >> 31;
+                let u = (z >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+                if is_norm_w { 1.0 + 0.1 * u } else if name == "logit_scale" { 2.3 } else { u * amp }
+            })
+            .collect();
+        Ok(Some((shape.clone(), v)))
+    }
+    fn norms_include_one(&self) -> bool {
+        false
+    }
 }

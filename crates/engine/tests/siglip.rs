@@ -75,7 +75,7 @@ fn siglip_model_matches_transformers() {
     let chest = LabelSet::named_or_file("chest").unwrap();
     assert_eq!(zs.tokenizer.encode(&chest.prompts()).unwrap(), ids(&g["zeroshot"]["chest_input_ids"]), "chest ids");
 
-    let hid = zs.model.vision.forward_hidden(&pix, 2).unwrap().into_data().into_vec::<f32>().unwrap();
+    let hid = zs.model.vision.forward_hidden(&pix, 2).unwrap().into_data().try_into_vec::<f32>().unwrap();
     let e_hid = max_abs(&hid, &flat(&m["vision_last_hidden"]));
     let img = zs.model.image_embeds(&pix, 2).unwrap();
     let e_img = max_abs(&img.concat(), &flat(&m["image_embeds"]));
@@ -226,4 +226,32 @@ fn bad_inputs_are_clear_errors() {
     let e = ZeroShotModel::load(&notok, &dev, None).err().expect("no tokenizer must fail").to_string();
     assert!(e.contains("tokenizer.json"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Benchmark (run with `--ignored`): image-embedding time at the real MedSigLIP-448 shapes
+/// with random weights, and text-embedding time for the 13-label chest set (64 tokens each).
+#[test]
+#[ignore]
+fn bench_medsiglip_448() {
+    use medlens_engine::siglip::{RandomWeights, Siglip, SiglipConfig};
+    use std::time::Instant;
+    let (name, dev) = device();
+    let cfg = SiglipConfig::medsiglip_448();
+    let src = RandomWeights::new(&cfg, 7);
+    let t = Instant::now();
+    let m = Siglip::load(cfg.clone(), &src, &dev).unwrap();
+    println!("[{name}] load (random, f32): {:.1} s", t.elapsed().as_secs_f64());
+    let px: Vec<f32> = (0..3 * 448 * 448).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+    let runs: usize = std::env::var("MEDLENS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    for r in 0..runs {
+        let t = Instant::now();
+        let e = m.image_embeds(&px, 1).unwrap();
+        println!("[{name}] image embedding 448 px, run {r}: {:.2} s (dim {})", t.elapsed().as_secs_f64(), e[0].len());
+    }
+    let ids: Vec<Vec<u32>> = (0..13u32).map(|k| (0..64u32).map(|j| (k * 131 + j * 17) % 32000).collect()).collect();
+    for r in 0..runs {
+        let t = Instant::now();
+        let e = m.text_embeds(&ids).unwrap();
+        println!("[{name}] text embeddings, 13 labels x 64 tokens, run {r}: {:.2} s ({} rows)", t.elapsed().as_secs_f64(), e.len());
+    }
 }
