@@ -8,16 +8,19 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
 gold=tests/engine/siglip
 model=$gold/tiny-siglip
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# One cargo package selection throughout, so features unify the same way and nothing rebuilds.
 
 echo "--- siglip: build"
-cargo build -p medlens-engine --test siglip -p medlens-cli
+cargo build -p medlens-cli -p medlens-engine --test siglip
 
 echo "--- siglip: model, preprocessing, zero-shot and bad-input tests (CPU backend)"
-MEDLENS_ENGINE_DEVICE=cpu cargo test -p medlens-engine --test siglip -- --nocapture --test-threads=1
+MEDLENS_ENGINE_DEVICE=cpu cargo test -p medlens-cli -p medlens-engine --test siglip -- --nocapture --test-threads=1
 
 if [ "${MEDLENS_SIGLIP_WGPU:-1}" = 1 ]; then
   echo "--- siglip: model and zero-shot tests on wgpu (the best adapter; lavapipe on CI)"
-  MEDLENS_ENGINE_DEVICE=wgpu cargo test -p medlens-engine --test siglip -- --nocapture --test-threads=1 \
+  MEDLENS_ENGINE_DEVICE=wgpu cargo test -p medlens-cli -p medlens-engine --test siglip -- --nocapture --test-threads=1 \
     siglip_model_matches_transformers zeroshot_probabilities_match_transformers
 fi
 
@@ -57,15 +60,13 @@ test "$rows" -eq 5 || { echo "expected 5 rows, got $rows"; exit 1; }
 medlens labels --model "$model" samples/mr-volume/brain_001.dcm --window 600,1200 --labels "brain;chest" --device cpu
 
 echo "--- siglip: bad input is a clear error"
-if medlens labels --model "$model" "$gold/images/photo.png" --labels " ; " --device cpu 2>err.txt; then echo "empty labels accepted"; exit 1; fi
-grep -q "empty" err.txt || { cat err.txt; exit 1; }; cat err.txt
-echo "{ not json" > bad-labels.json
-if medlens labels --model "$model" "$gold/images/photo.png" --label-set bad-labels.json --device cpu 2>err.txt; then echo "bad JSON accepted"; exit 1; fi
-grep -q "not valid JSON" err.txt || { cat err.txt; exit 1; }; cat err.txt
-rm -f bad-labels.json err.txt
+if medlens labels --model "$model" "$gold/images/photo.png" --labels " ; " --device cpu 2>"$tmp/err.txt"; then echo "empty labels accepted"; exit 1; fi
+grep -q "empty" "$tmp/err.txt" || { cat "$tmp/err.txt"; exit 1; }; cat "$tmp/err.txt"
+echo "{ not json" > "$tmp/bad-labels.json"
+if medlens labels --model "$model" "$gold/images/photo.png" --label-set "$tmp/bad-labels.json" --device cpu 2>"$tmp/err.txt"; then echo "bad JSON accepted"; exit 1; fi
+grep -q "not valid JSON" "$tmp/err.txt" || { cat "$tmp/err.txt"; exit 1; }; cat "$tmp/err.txt"
 
 echo "--- siglip: medlens embed writes .npy"
-tmp=$(mktemp -d)
 medlens embed --model "$model" --image "$gold/images/photo.png" --text "cardiomegaly" --text "edema" -o "$tmp/e.npy" --device cpu
 python3 -c "
 import sys
@@ -75,5 +76,4 @@ h = b[10:10+int.from_bytes(b[8:10],'little')].decode()
 assert \"'shape': (3, 32)\" in h, h
 assert len(b) == 10 + int.from_bytes(b[8:10],'little') + 3*32*4
 print('embed ok:', h.strip())"
-rm -rf "$tmp"
 echo "siglip suite passed"

@@ -241,7 +241,7 @@ fn bench_medsiglip_448() {
     let t = Instant::now();
     let m = Siglip::load(cfg.clone(), &src, &dev).unwrap();
     println!("[{name}] load (random, f32): {:.1} s", t.elapsed().as_secs_f64());
-    let px: Vec<f32> = (0..3 * 448 * 448).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+    let px: Vec<f32> = (0..3 * 448 * 448usize).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
     let runs: usize = std::env::var("MEDLENS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     for r in 0..runs {
         let t = Instant::now();
