@@ -13,14 +13,14 @@ trap 'rm -rf "$tmp"' EXIT
 # One cargo package selection throughout, so features unify the same way and nothing rebuilds.
 
 echo "--- siglip: build"
-cargo build -p medlens-cli -p medlens-engine --test siglip
+cargo build -p medlens-cli -p medlens-engine --bins --test siglip
 
 echo "--- siglip: model, preprocessing, zero-shot and bad-input tests (CPU backend)"
-MEDLENS_ENGINE_DEVICE=cpu cargo test -p medlens-cli -p medlens-engine --test siglip -- --nocapture --test-threads=1
+MEDLENS_ENGINE_DEVICE=cpu cargo test -p medlens-cli -p medlens-engine --bins --test siglip -- --nocapture --test-threads=1
 
 if [ "${MEDLENS_SIGLIP_WGPU:-1}" = 1 ]; then
   echo "--- siglip: model and zero-shot tests on wgpu (the best adapter; lavapipe on CI)"
-  MEDLENS_ENGINE_DEVICE=wgpu cargo test -p medlens-cli -p medlens-engine --test siglip -- --nocapture --test-threads=1 \
+  MEDLENS_ENGINE_DEVICE=wgpu cargo test -p medlens-cli -p medlens-engine --bins --test siglip -- --nocapture --test-threads=1 \
     siglip_model_matches_transformers zeroshot_probabilities_match_transformers
 fi
 
