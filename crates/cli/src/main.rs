@@ -1,10 +1,12 @@
 //! `medlens`: Medlens without the window, for batch research and tests.
 
 mod anonymize;
-mod decode;
 mod bench;
+mod decode;
+mod embed;
 mod generate;
 mod inspect;
+mod labels;
 mod progress;
 mod render;
 
@@ -31,6 +33,10 @@ enum Command {
     Generate(generate::Args),
     /// Measure prefill/decode speed and peak memory of the Gemma 3 engine.
     Bench(bench::Args),
+    /// MedSigLIP zero-shot labels for DICOM frames and images.
+    Labels(labels::Args),
+    /// SigLIP image/text embeddings to .npy.
+    Embed(embed::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,9 +45,11 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
-        Command::Decode(a) => decode::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Decode(a) => decode::run(a),
+        Command::Labels(a) => labels::run(a),
+        Command::Embed(a) => embed::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

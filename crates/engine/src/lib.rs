@@ -14,3 +14,7 @@ pub mod generate;
 pub mod sampling;
 pub mod safetensors;
 pub mod loader;
+pub mod siglip;
+pub mod preprocess;
+pub mod zeroshot;
+pub mod image_input;
