@@ -11,7 +11,10 @@ bash scripts/setup-viewer.sh
 
 echo "--- build: UI and app"
 npm run build
-cargo build -p medlens-app -p medlens-cli
+# Separate selections: {app} and {cli} unify features as the other suites do, so the
+# Tauri and burn stacks are each built once.
+cargo build -p medlens-app
+cargo build -p medlens-cli
 
 echo "--- Rust: medlens-app unit tests"
 cargo test -p medlens-app
