@@ -2,7 +2,7 @@
 # Engine suite (crates/engine): installs what it needs idempotently, then runs the engine
 # tests on the CPU backend and on wgpu (lavapipe in CI), and the CLI smoke run.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}

@@ -2,7 +2,7 @@
 # SigLIP / MedSigLIP suite (crates/engine siglip, preprocess, zeroshot; medlens labels/embed):
 # transformers goldens committed under tests/engine/siglip (no torch needed here).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
