@@ -1,12 +1,8 @@
 //! `medlens`: Medlens without the window, for batch research and tests.
 
 mod anonymize;
-mod bench;
 mod decode;
-mod embed;
-mod generate;
 mod inspect;
-mod labels;
 mod progress;
 mod render;
 
@@ -29,14 +25,6 @@ enum Command {
     Decode(decode::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
-    /// Generate text with a Gemma 3 model (GGUF or HF safetensors).
-    Generate(generate::Args),
-    /// Measure prefill/decode speed and peak memory of the Gemma 3 engine.
-    Bench(bench::Args),
-    /// MedSigLIP zero-shot labels for DICOM frames and images.
-    Labels(labels::Args),
-    /// SigLIP image/text embeddings to .npy.
-    Embed(embed::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,11 +33,7 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
-        Command::Generate(a) => generate::run(a),
-        Command::Bench(a) => bench::run(a),
         Command::Decode(a) => decode::run(a),
-        Command::Labels(a) => labels::run(a),
-        Command::Embed(a) => embed::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
