@@ -183,39 +183,52 @@ pub fn scores(mode: Mode, logits: &[f32], negative_logits: Option<&[f32]>) -> Re
     })
 }
 
-/// The SigLIP text tokenizer: `tokenizer.json`, truncated and padded to `max_length`.
+/// The SigLIP text tokenizer: `tokenizer.json`, or else SentencePiece's `spiece.model` (read
+/// by `spiece.rs`, encoding as transformers' `SiglipTokenizer`), truncated and padded to
+/// `max_length`.
 pub struct TextTokenizer {
     tok: tokenizers::Tokenizer,
+    file: PathBuf,
     pub max_length: usize,
     pub pad_id: u32,
 }
 
 impl TextTokenizer {
     pub fn from_dir(dir: &Path, max_length: usize) -> Result<Self> {
-        let f = dir.join("tokenizer.json");
-        if !f.exists() {
-            let detail = if dir.join("spiece.model").exists() {
-                "only spiece.model is present; reading SentencePiece models is not implemented yet, add tokenizer.json"
-            } else {
-                "no tokenizer.json in the model folder"
-            };
-            return Err(EngineError::Tokenizer { file: f, detail: detail.into() });
-        }
-        let mut tok = tokenizers::Tokenizer::from_file(&f)
-            .map_err(|e| EngineError::Tokenizer { file: f.clone(), detail: e.to_string() })?;
-        // Pad token: tokenizer_config.json's, else <pad>, else </s>.
-        let cfg_pad = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+        let json = dir.join("tokenizer.json");
+        let spiece = dir.join("spiece.model");
+        let config: Option<serde_json::Value> = std::fs::read_to_string(dir.join("tokenizer_config.json"))
             .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| {
-                let p = v.get("pad_token")?;
-                p.as_str().map(String::from).or_else(|| p.get("content")?.as_str().map(String::from))
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let (mut tok, f, default_pads): (_, PathBuf, &[&str]) = if json.exists() {
+            let tok = tokenizers::Tokenizer::from_file(&json)
+                .map_err(|e| EngineError::Tokenizer { file: json.clone(), detail: e.to_string() })?;
+            (tok, json, &["<pad>", "</s>"])
+        } else if spiece.exists() {
+            let err = |detail: String| EngineError::Tokenizer { file: spiece.clone(), detail };
+            let bytes = std::fs::read(&spiece).map_err(|e| EngineError::Io { file: spiece.clone(), source: e })?;
+            let model = crate::spiece::ModelProto::parse(&bytes).map_err(|e| err(e.to_string()))?;
+            // SiglipTokenizer's do_lower_case (default true) and pad token (default </s>).
+            let lower = config.as_ref().and_then(|c| c.get("do_lower_case")?.as_bool()).unwrap_or(true);
+            let tok = crate::spiece::siglip_tokenizer(&model, lower).map_err(|e| err(e.to_string()))?;
+            (tok, spiece, &["</s>"])
+        } else {
+            return Err(EngineError::Tokenizer {
+                file: json,
+                detail: "no tokenizer.json or spiece.model in the model folder".into(),
             });
-        let (pad_token, pad_id) = [cfg_pad.as_deref(), Some("<pad>"), Some("</s>")]
-            .into_iter()
-            .flatten()
+        };
+        // Pad token: tokenizer_config.json's, else the tokenizer's default.
+        let cfg_pad = config.as_ref().and_then(|v| {
+            let p = v.get("pad_token")?;
+            p.as_str().map(String::from).or_else(|| p.get("content")?.as_str().map(String::from))
+        });
+        let (pad_token, pad_id) = cfg_pad
+            .iter()
+            .map(String::as_str)
+            .chain(default_pads.iter().copied())
             .find_map(|t| tok.token_to_id(t).map(|id| (t.to_string(), id)))
-            .ok_or_else(|| EngineError::Tokenizer { file: f.clone(), detail: "no pad token (<pad> or </s>)".into() })?;
+            .ok_or_else(|| EngineError::Tokenizer { file: f.clone(), detail: format!("no pad token ({})", default_pads.join(" or ")) })?;
         tok.with_truncation(Some(tokenizers::TruncationParams { max_length, ..Default::default() }))
             .map_err(|e| EngineError::Tokenizer { file: f.clone(), detail: e.to_string() })?;
         tok.with_padding(Some(tokenizers::PaddingParams {
@@ -224,7 +237,12 @@ impl TextTokenizer {
             pad_token,
             ..Default::default()
         }));
-        Ok(Self { tok, max_length, pad_id })
+        Ok(Self { tok, file: f, max_length, pad_id })
+    }
+
+    /// The file the tokenizer was read from (`tokenizer.json` or `spiece.model`).
+    pub fn file(&self) -> &Path {
+        &self.file
     }
 
     pub fn encode(&self, texts: &[String]) -> Result<Vec<Vec<u32>>> {
@@ -234,7 +252,7 @@ impl TextTokenizer {
                 self.tok
                     .encode(t.as_str(), true)
                     .map(|e| e.get_ids().to_vec())
-                    .map_err(|e| EngineError::Tokenizer { file: "tokenizer.json".into(), detail: e.to_string() })
+                    .map_err(|e| EngineError::Tokenizer { file: self.file.clone(), detail: e.to_string() })
             })
             .collect()
     }
@@ -254,7 +272,7 @@ pub struct ZeroShotModel {
 
 impl ZeroShotModel {
     /// Loads `dir` (HF layout: config.json, model.safetensors, preprocessor_config.json,
-    /// tokenizer.json). `quantize`: Q8_0 blocks on import.
+    /// tokenizer.json or spiece.model). `quantize`: Q8_0 blocks on import.
     pub fn load(dir: &Path, device: &Device, quantize: Option<crate::quant::GgmlType>) -> Result<Self> {
         let config = SiglipConfig::from_dir(dir)?;
         let mut st = Safetensors::open(dir)?;
