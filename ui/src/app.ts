@@ -1,13 +1,16 @@
 // The application shell: wires the components to the Rust side. All state lives in the
 // App instance (the library, the viewport's view model); nothing global but the test hook.
+import { tauriAiApi } from "./aiApi";
 import * as api from "./api";
-import { aiPanels } from "./components/aiPanels";
+import { storedDir } from "./components/aiCommon";
+import { AiPanels } from "./components/aiPanels";
 import { ErrorsPanel } from "./components/errorsPanel";
 import { IndexProgressBar } from "./components/progress";
 import { StudyBrowser, type SeriesContext } from "./components/studyBrowser";
 import { TagBrowser } from "./components/tagBrowser";
 import { errorText, Viewport } from "./components/viewport";
 import { h } from "./dom";
+import { ImageContextFeed } from "./imageContext";
 import { KEY_HELP, type KeyAction } from "./keymap";
 import { emptyLibrary, mergeIndex, seriesCount, slicesOf, studyCount, type Library, type SliceRef } from "./library";
 import type { Series } from "./types";
@@ -25,6 +28,9 @@ export class App {
   private readonly jobs = new Set<number>();
   private thumbQueue: Promise<void> = Promise.resolve();
   private readonly thumbs = new Map<string, HTMLCanvasElement>();
+  /** The image on screen, as the AI panels see it. */
+  private readonly imageContext = new ImageContextFeed();
+  private readonly ai: AiPanels;
 
   constructor(root: HTMLElement) {
     this.progress = new IndexProgressBar(() => void api.cancelIndex());
@@ -38,7 +44,9 @@ export class App {
       onSliceChange: (ref) => this.onSlice(ref),
       onCommand: (a) => this.command(a),
       onError: (m) => this.setStatus(m, true),
+      onViewChange: () => this.publishImageContext(),
     });
+    this.ai = new AiPanels({ api: tauriAiApi, context: this.imageContext, exportDir: storedDir(localStorageOrNull()) });
     this.fps.addEventListener("change", () => this.viewport.dispatch({ type: "fps", fps: Number(this.fps.value) || 10 }));
     const btn = (id: string, label: string, title: string, f: () => void) => h("button", { id, title, onClick: f }, label);
     const v = this.viewport;
@@ -74,7 +82,7 @@ export class App {
         {},
         h("aside.left", {}, h("h2", {}, "Studies"), this.browser.el, this.errors.el),
         h("main.center", {}, this.viewport.el),
-        h("aside.right", {}, this.tagBrowser.el, aiPanels()),
+        h("aside.right", {}, this.tagBrowser.el, this.ai.el),
       ),
       this.status,
       h("div.drop-hint", {}, "Drop DICOM files or folders to open them"),
@@ -142,7 +150,18 @@ export class App {
   }
 
   private onSlice(ref: SliceRef | null): void {
+    this.publishImageContext();
     if (ref && this.tagBrowser.visible) void this.loadTags(ref.instance.path);
+  }
+
+  /** Tell the AI panels which image (file, frame, window) is on screen. */
+  private publishImageContext(): void {
+    const ref = this.viewport.currentSlice;
+    this.imageContext.publish(
+      ref
+        ? { path: ref.instance.path, frame: ref.frame, window: this.viewport.state.window, sopInstanceUid: ref.instance.sop_instance_uid || null }
+        : null,
+    );
   }
 
   private async loadTags(path: string): Promise<void> {
@@ -303,8 +322,18 @@ export class App {
         return { width, height, grey: btoa(bin) };
       },
       exportPng: () => this.exportPng(),
+      /** The image context the AI panels use (path, frame, window, SOP Instance UID). */
+      aiContext: () => this.imageContext.current(),
       benchmark: (n: number) => v.benchmark(n),
     };
     (window as unknown as { __medlens: typeof hook }).__medlens = hook;
+  }
+}
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
   }
 }

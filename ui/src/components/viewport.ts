@@ -14,6 +14,8 @@ export interface ViewportDeps {
   onSliceChange(ref: SliceRef | null): void;
   onCommand(a: KeyAction): void; // actions the viewport does not own (tags, export, open)
   onError(message: string): void;
+  /** The slice or window changed (the AI panels follow the image on screen). */
+  onViewChange?(): void;
 }
 
 interface Loaded extends RenderInput {
@@ -124,6 +126,7 @@ export class Viewport {
     if (this.view.playing !== prev.playing || this.view.fps !== prev.fps) this.syncCine();
     this.layout();
     this.updateOverlays();
+    if (this.view.slice !== prev.slice || this.view.window !== prev.window) this.deps.onViewChange?.();
   }
 
   /** Apply a keyboard action that belongs to the viewport; others go to the app. */

@@ -1,0 +1,220 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from "vitest";
+import type { FindingsRequest } from "../aiTypes";
+import { ImageContextFeed } from "../imageContext";
+import { memoryDir } from "./aiCommon";
+import { FakeAiApi, flush, PROVENANCE } from "./aiFake";
+import { DRAFT_BANNER, FindingsPanel, parseSampling } from "./findingsPanel";
+
+const CTX = { path: "/data/ct/slice-010.dcm", frame: 2, window: { center: 40, width: 400 }, sopInstanceUid: "1.2.3.4" };
+
+function q<T extends HTMLElement = HTMLElement>(root: HTMLElement, id: string): T {
+  const el = root.querySelector<T>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`no ${id}`);
+  return el;
+}
+
+async function setup(opts: { context?: boolean } = {}) {
+  const api = new FakeAiApi();
+  const feed = new ImageContextFeed();
+  if (opts.context !== false) feed.publish(CTX);
+  const dir = memoryDir("/exports");
+  const copied: string[] = [];
+  const panel = new FindingsPanel({
+    api,
+    context: feed,
+    exportDir: dir,
+    clipboard: { writeText: async (s: string) => void copied.push(s) },
+    random: () => 0.5,
+  });
+  document.body.replaceChildren(panel.el);
+  await flush();
+  const el = panel.el;
+  const btn = (id: string) => q<HTMLButtonElement>(el, id);
+  return { api, feed, dir, copied, panel, el, btn, text: () => q(el, "findings-text").textContent };
+}
+
+const banner = (el: HTMLElement) => {
+  const b = q(el, "findings-draft-banner");
+  return b.isConnected && !b.hidden && b.textContent === DRAFT_BANNER;
+};
+
+describe("findings panel", () => {
+  it("fills the prompts from the first template and sends the image context", async () => {
+    const { api, btn } = await setup();
+    btn("findings-generate").click();
+    await flush();
+    const [req] = api.argsOf("findings_start")[0] as [FindingsRequest];
+    expect(req).toEqual({
+      path: CTX.path,
+      frame: 2,
+      window: { center: 40, width: 400 },
+      template: "Chest X-ray report",
+      prompt: "Describe the chest X-ray.",
+      system: "You are a radiologist.",
+      sampling: { greedy: true, temperature: 0.7, top_k: 64, top_p: 0.95, seed: 42, max_tokens: 512 },
+    });
+  });
+
+  it("streams tokens in order, then shows timings, thumbnail and final text", async () => {
+    const { api, el, btn, text } = await setup();
+    expect(banner(el)).toBe(true);
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 3 });
+    await flush();
+    expect(el.dataset.state).toBe("running");
+    expect(banner(el)).toBe(true);
+    api.emit({ type: "started", thumbnail_png_base64: "iVBORw0KGgo=", prompt_tokens: 271 });
+    const thumb = q<HTMLImageElement>(el, "findings-thumbnail");
+    expect(thumb.hidden).toBe(false);
+    expect(thumb.getAttribute("src")).toBe("data:image/png;base64,iVBORw0KGgo=");
+    const parts = ["No", " acute", " cardiopulmonary", " abnormality", "."];
+    parts.forEach((t, i) => {
+      api.emit({ type: "token", text: t, index: i });
+      expect(text()).toBe(parts.slice(0, i + 1).join(""));
+    });
+    expect(btn("findings-stop").disabled).toBe(false);
+    expect(btn("findings-generate").disabled).toBe(true);
+    expect(btn("findings-export-md").disabled).toBe(true);
+    api.emit({
+      type: "done",
+      text: parts.join(""),
+      tokens: 5,
+      timings: { ttft_ms: 812.4, tokens_per_s: 23.456, total_ms: 1030 },
+      provenance: PROVENANCE,
+    });
+    expect(text()).toBe("No acute cardiopulmonary abnormality.");
+    expect(q(el, "findings-ttft").dataset.value).toBe("812.4");
+    expect(q(el, "findings-ttft").textContent).toContain("812 ms");
+    expect(q(el, "findings-tps").dataset.value).toBe("23.456");
+    expect(q(el, "findings-tps").textContent).toContain("23.5");
+    expect(el.dataset.state).toBe("idle");
+    expect(btn("findings-stop").disabled).toBe(true);
+    expect(btn("findings-export-json").disabled).toBe(false);
+    expect(banner(el)).toBe(true);
+  });
+
+  it("Stop calls findings_stop with the job id; the panel goes idle on 'stopped'", async () => {
+    const { api, el, btn, text } = await setup();
+    expect(btn("findings-stop").disabled).toBe(true);
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 17 });
+    await flush();
+    api.emit({ type: "token", text: "Partial", index: 0 });
+    btn("findings-stop").click();
+    await flush();
+    expect(api.argsOf("findings_stop")).toEqual([[17]]);
+    // Still running until the back end confirms.
+    expect(el.dataset.state).toBe("running");
+    expect(btn("findings-generate").disabled).toBe(true);
+    expect(btn("findings-stop").disabled).toBe(true);
+    api.emit({ type: "stopped" });
+    expect(el.dataset.state).toBe("idle");
+    expect(btn("findings-generate").disabled).toBe(false);
+    expect(btn("findings-stop").disabled).toBe(true);
+    expect(q(el, "findings-status").textContent).toBe("Stopped");
+    expect(text()).toBe("Partial");
+    // No provenance: nothing to export.
+    expect(btn("findings-export-md").disabled).toBe(true);
+    // Late tokens of the stopped run are ignored.
+    api.emit({ type: "token", text: " more", index: 1 });
+    expect(text()).toBe("Partial");
+    expect(banner(el)).toBe(true);
+  });
+
+  it("a Stop before the job id is known is sent once findings_start answers", async () => {
+    const { api, btn } = await setup();
+    btn("findings-generate").click();
+    await flush();
+    btn("findings-stop").click();
+    await flush();
+    expect(api.count("findings_stop")).toBe(0);
+    api.start!.resolve({ job: 5 });
+    await flush();
+    expect(api.argsOf("findings_stop")).toEqual([[5]]);
+  });
+
+  it("shows errors inline and stays usable", async () => {
+    const { api, el, btn } = await setup();
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 1 });
+    await flush();
+    api.emit({ type: "error", message: "MedGemma is not installed" });
+    const err = q(el, "findings-error");
+    expect(err.hidden).toBe(false);
+    expect(err.textContent).toBe("MedGemma is not installed");
+    expect(el.dataset.state).toBe("idle");
+    expect(banner(el)).toBe(true);
+    // findings_start itself failing.
+    btn("findings-generate").click();
+    await flush();
+    expect(err.hidden).toBe(true);
+    api.start!.reject("no model");
+    await flush();
+    expect(err.textContent).toContain("no model");
+    expect(btn("findings-generate").disabled).toBe(false);
+    expect(banner(el)).toBe(true);
+  });
+
+  it("needs an open image and valid sampling", async () => {
+    const { api, el, btn } = await setup({ context: false });
+    expect(q(el, "findings-target").textContent).toBe("No image open");
+    btn("findings-generate").click();
+    await flush();
+    expect(q(el, "findings-error").textContent).toBe("Open an image first.");
+    expect(api.count("findings_start")).toBe(0);
+    expect(banner(el)).toBe(true);
+  });
+
+  it("re-runs with a new seed, copies and exports with provenance", async () => {
+    const { api, el, btn, dir, copied } = await setup();
+    expect(btn("findings-rerun").disabled).toBe(true);
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 1 });
+    await flush();
+    api.emit({ type: "done", text: "Normal.", tokens: 2, timings: { ttft_ms: 1, tokens_per_s: 2, total_ms: 3 }, provenance: PROVENANCE });
+    btn("findings-copy").click();
+    await flush();
+    expect(copied).toEqual(["Normal."]);
+    const dirInput = q<HTMLInputElement>(el, "findings-export-dir");
+    expect(dirInput.value).toBe("/exports");
+    dirInput.value = "/tmp/out";
+    btn("findings-export-sr").click();
+    await flush();
+    expect(api.argsOf("findings_export")).toEqual([[{ format: "sr", dir: "/tmp/out", text: "Normal.", provenance: PROVENANCE }]]);
+    expect(dir.get()).toBe("/tmp/out");
+    expect(q(el, "findings-export-result").textContent).toBe("Saved /tmp/out/findings.dcm");
+    btn("findings-rerun").click();
+    await flush();
+    const reqs = api.argsOf("findings_start").map((a) => (a[0] as FindingsRequest).sampling.seed);
+    expect(reqs).toEqual([42, 2 ** 30]);
+    expect(q<HTMLInputElement>(el, "findings-seed").value).toBe(String(2 ** 30));
+  });
+
+  it("template choice replaces the editable prompts", async () => {
+    const { el } = await setup();
+    const sel = q<HTMLSelectElement>(el, "findings-template");
+    sel.value = "CT slice";
+    sel.dispatchEvent(new Event("change"));
+    expect(q<HTMLTextAreaElement>(el, "findings-prompt").value).toBe("Describe this CT slice.");
+    expect(q<HTMLTextAreaElement>(el, "findings-system").value).toBe("You read CT.");
+  });
+});
+
+describe("sampling validation", () => {
+  const ok = { greedy: false, temperature: "0.7", top_k: "40", top_p: "0.9", seed: "7", max_tokens: "256" };
+  it("parses numbers", () => {
+    expect(parseSampling(ok)).toEqual({ greedy: false, temperature: 0.7, top_k: 40, top_p: 0.9, seed: 7, max_tokens: 256 });
+  });
+  it("rejects bad values with a reason", () => {
+    expect(parseSampling({ ...ok, temperature: "-1" })).toMatch(/Temperature/);
+    expect(parseSampling({ ...ok, top_k: "1.5" })).toMatch(/Top-k/);
+    expect(parseSampling({ ...ok, top_p: "0" })).toMatch(/Top-p/);
+    expect(parseSampling({ ...ok, seed: "" })).toMatch(/Seed/);
+    expect(parseSampling({ ...ok, max_tokens: "0" })).toMatch(/Max tokens/);
+  });
+});

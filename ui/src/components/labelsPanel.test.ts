@@ -1,0 +1,146 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { LabelsRequest, LabelsResult } from "../aiTypes";
+import { ImageContextFeed } from "../imageContext";
+import { memoryDir } from "./aiCommon";
+import { deferred, FakeAiApi, flush, type Deferred } from "./aiFake";
+import { LABELS_DEBOUNCE_MS, LabelsPanel, parseLabels, sortScores } from "./labelsPanel";
+
+const ctx = (frame: number, center = 40, width = 400) => ({ path: "/data/ct.dcm", frame, window: { center, width }, sopInstanceUid: "1.2.3" });
+
+function q<T extends HTMLElement = HTMLElement>(root: HTMLElement, id: string): T {
+  const el = root.querySelector<T>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`no ${id}`);
+  return el;
+}
+
+const bars = (el: HTMLElement) =>
+  [...el.querySelectorAll<HTMLElement>('[data-testid="labels-bar"]')].map((b) => ({ label: b.dataset.label, probability: Number(b.dataset.probability) }));
+
+async function setup(api = new FakeAiApi()) {
+  const feed = new ImageContextFeed();
+  feed.publish(ctx(0));
+  const panel = new LabelsPanel({ api, context: feed, exportDir: memoryDir("/exports") });
+  document.body.replaceChildren(panel.el);
+  await flush(); // label sets load, first set applied
+  return { api, feed, panel, el: panel.el };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("labels panel", () => {
+  it("loads the first set and shows bars sorted descending with the exact probabilities", async () => {
+    const api = new FakeAiApi();
+    const scores = [
+      { label: "effusion", probability: 0.123456789 },
+      { label: "pneumothorax", probability: 0.9876 },
+      { label: "normal", probability: 0.5 },
+    ];
+    api.labels = async () => ({ scores, cached: true, ms: 12.3 });
+    const { el } = await setup(api);
+    expect(q<HTMLTextAreaElement>(el, "labels-editor").value).toBe("effusion\npneumothorax\nnormal");
+    expect(api.count("labels_compute")).toBe(0);
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    expect(api.count("labels_compute")).toBe(1);
+    expect(bars(el)).toEqual([scores[1], scores[2], scores[0]]);
+    const first = el.querySelector<HTMLElement>('[data-testid="labels-bar"]')!;
+    expect(first.dataset.probability).toBe("0.9876");
+    expect(first.textContent).toContain("98.8%");
+    expect(q(el, "labels-status").textContent).toContain("cached");
+  });
+
+  it("debounces rapid context changes into one call with the latest frame and window", async () => {
+    const { api, feed, el } = await setup();
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    api.calls.length = 0;
+    for (let f = 1; f <= 6; f++) {
+      feed.publish(ctx(f, 40 + f, 400 + f));
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    expect(api.count("labels_compute")).toBe(0);
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    const reqs = api.argsOf("labels_compute").map((a) => a[0] as LabelsRequest);
+    expect(reqs.length).toBe(1);
+    expect(reqs[0]).toEqual({ path: "/data/ct.dcm", frame: 6, window: { center: 46, width: 406 }, labels: ["effusion", "pneumothorax", "normal"], mode: "sigmoid" });
+    expect(bars(el).length).toBe(3);
+  });
+
+  it("ignores a stale response that arrives after a newer one", async () => {
+    const api = new FakeAiApi();
+    const pending: Deferred<LabelsResult>[] = [];
+    api.labels = () => {
+      const d = deferred<LabelsResult>();
+      pending.push(d);
+      return d.promise;
+    };
+    const { feed, el } = await setup(api);
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS); // request for frame 0
+    feed.publish(ctx(1));
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS); // request for frame 1
+    expect(pending.length).toBe(2);
+    pending[1]!.resolve({ scores: [{ label: "new", probability: 0.7 }], cached: false, ms: 1 });
+    await flush();
+    pending[0]!.resolve({ scores: [{ label: "old", probability: 0.9 }], cached: false, ms: 1 });
+    await flush();
+    expect(bars(el)).toEqual([{ label: "new", probability: 0.7 }]);
+    // An old failure does not clobber the newer result either.
+    feed.publish(ctx(2));
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    feed.publish(ctx(3));
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    pending[3]!.resolve({ scores: [{ label: "latest", probability: 0.2 }], cached: false, ms: 1 });
+    pending[2]!.reject("boom");
+    await flush();
+    expect(bars(el)).toEqual([{ label: "latest", probability: 0.2 }]);
+    expect(q(el, "labels-error").hidden).toBe(true);
+  });
+
+  it("recomputes on mode and label edits; errors inline", async () => {
+    const { api, el } = await setup();
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    const mode = q<HTMLSelectElement>(el, "labels-mode");
+    mode.value = "softmax";
+    mode.dispatchEvent(new Event("change"));
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    expect((api.argsOf("labels_compute").at(-1)![0] as LabelsRequest).mode).toBe("softmax");
+    const editor = q<HTMLTextAreaElement>(el, "labels-editor");
+    editor.value = "a\n\n b \na\nc";
+    editor.dispatchEvent(new Event("input"));
+    api.labels = async () => Promise.reject(new Error("MedSigLIP not installed"));
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    expect((api.argsOf("labels_compute").at(-1)![0] as LabelsRequest).labels).toEqual(["a", "b", "c"]);
+    expect(q(el, "labels-error").textContent).toContain("MedSigLIP not installed");
+    expect(bars(el)).toEqual([]);
+  });
+
+  it("exports the shown scores as CSV and saves a named set", async () => {
+    const { api, el } = await setup();
+    expect(q<HTMLButtonElement>(el, "labels-export-csv").disabled).toBe(true);
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    q<HTMLButtonElement>(el, "labels-export-csv").click();
+    await flush();
+    const [req] = api.argsOf("labels_export_csv")[0] as [{ dir: string; rows: unknown[]; path: string }];
+    expect(req.dir).toBe("/exports");
+    expect(req.path).toBe("/data/ct.dcm");
+    expect(req.rows).toEqual(bars(el));
+    q<HTMLInputElement>(el, "labels-set-name").value = "Mine";
+    q<HTMLButtonElement>(el, "labels-save").click();
+    await flush();
+    expect(api.argsOf("label_sets_save")).toEqual([["Mine", ["effusion", "pneumothorax", "normal"]]]);
+    expect(q<HTMLSelectElement>(el, "labels-set").value).toBe("Mine");
+  });
+});
+
+describe("label helpers", () => {
+  it("parses one label per line", () => {
+    expect(parseLabels(" x \r\ny\n\nx\n")).toEqual(["x", "y"]);
+  });
+  it("sorts descending, stable for ties", () => {
+    expect(sortScores([{ label: "a", probability: 0.1 }, { label: "b", probability: 0.5 }, { label: "c", probability: 0.1 }]).map((s) => s.label)).toEqual(["b", "a", "c"]);
+  });
+});
