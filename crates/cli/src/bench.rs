@@ -20,6 +20,10 @@ pub struct Args {
     /// Keep only the first N layers (random weights), to fit memory.
     #[arg(long)]
     pub layers: Option<usize>,
+    /// Random weights as `q4_k_m` blocks (llama.cpp's mix; GPU only: the CPU backend computes
+    /// in f32) or `f32`.
+    #[arg(long, default_value = "q4_k_m")]
+    pub quant: String,
     #[arg(long, default_value_t = 128)]
     pub prompt_tokens: usize,
     #[arg(long, default_value_t = 32)]
@@ -36,6 +40,12 @@ fn peak_rss() -> Option<u64> {
     let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = l.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// The most device memory the allocator's pools ever held (pages at peak × page size).
+fn device_peak(d: &medlens_engine::Device) -> Option<u64> {
+    let pools = d.memory_pool_report()?;
+    Some(pools.iter().map(|p| p.pages_peak * p.page_size).sum())
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -57,12 +67,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 cfg.num_hidden_layers = n.min(cfg.num_hidden_layers);
                 cfg.layer_types.truncate(cfg.num_hidden_layers);
             }
-            let src = RandomWeights::new(cfg.clone(), 1);
-            (Gemma3::load(cfg, &src, &sel.device)?, format!("random weights ({name})"))
+            let mut src = RandomWeights::new(cfg.clone(), 1);
+            let what = match a.quant.as_str() {
+                "q4_k_m" if medlens_engine::gemma3::keeps_quantized(&sel.device) => {
+                    src = src.q4_k_m();
+                    format!("random weights ({name}, Q4_K_M)")
+                }
+                "q4_k_m" => format!("random weights ({name}, f32: the CPU backend computes in f32)"),
+                "f32" => format!("random weights ({name}, f32)"),
+                o => anyhow::bail!("--quant {o}: expected q4_k_m or f32"),
+            };
+            (Gemma3::load(cfg, &src, &sel.device)?, what)
         }
         _ => unreachable!("clap group"),
     };
     let load_s = t.elapsed().as_secs_f64();
+    let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
     let v = model.config.vocab_size as u32;
     let prompt: Vec<u32> = (0..a.prompt_tokens as u32).map(|i| 2 + (i * 7919) % (v - 2)).collect();
     // Warm-up (kernel compilation on wgpu): a short prefill and one decode step.
@@ -91,18 +111,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "prefill_tokens_per_s": a.prompt_tokens as f64 / prefill_s,
         "decode_tokens_per_s": a.gen_tokens as f64 / decode_s,
         "peak_rss_bytes": peak_rss(),
+        "device_weights_bytes": weights_bytes,
+        "device_reserved_bytes": sel.device.memory_pool_usage().map(|u| u.bytes_reserved),
+        "device_peak_bytes": device_peak(&sel.device),
     });
     if a.json {
         println!("{r}");
     } else {
         println!(
-            "{what} on {}: prefill {:.1} tok/s ({} tokens), decode {:.2} tok/s ({} tokens), peak RSS {:.0} MiB, load {:.1} s",
+            "{what} on {}: prefill {:.1} tok/s ({} tokens), decode {:.2} tok/s ({} tokens), peak RSS {:.0} MiB, device weights {:.0} MiB, device peak {:.0} MiB, load {:.1} s",
             sel.name,
             r["prefill_tokens_per_s"].as_f64().unwrap_or(0.0),
             a.prompt_tokens,
             r["decode_tokens_per_s"].as_f64().unwrap_or(0.0),
             a.gen_tokens,
             peak_rss().unwrap_or(0) as f64 / 1048576.0,
+            weights_bytes.unwrap_or(0) as f64 / 1048576.0,
+            device_peak(&sel.device).unwrap_or(0) as f64 / 1048576.0,
             load_s
         );
     }

@@ -1,8 +1,14 @@
 //! `medlens`: Medlens without the window, for batch research and tests.
 
 mod anonymize;
+mod bench;
 mod decode;
+mod embed;
+mod findings;
+mod generate;
 mod inspect;
+mod labels;
+mod models;
 mod progress;
 mod render;
 
@@ -25,6 +31,18 @@ enum Command {
     Decode(decode::Args),
     /// Write anonymized copies (PS3.15 Annex E Basic Profile) of DICOM files.
     Anonymize(anonymize::Args),
+    /// Generate text with a Gemma 3 model (GGUF or HF folder), streamed.
+    Generate(generate::Args),
+    /// Prefill and decode speed and peak memory of a Gemma 3 model (or shape-exact random weights).
+    Bench(bench::Args),
+    /// Zero-shot labels with a SigLIP / MedSigLIP model for DICOM files, images or folders.
+    Labels(labels::Args),
+    /// Image or text embeddings of a SigLIP model, written as .npy.
+    Embed(embed::Args),
+    /// MedGemma draft findings for DICOM frames and images, streamed.
+    Findings(findings::Args),
+    /// Model files: import (quantize) an HF release into one GGUF.
+    Models(models::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +52,12 @@ fn main() -> std::process::ExitCode {
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
         Command::Decode(a) => decode::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Labels(a) => labels::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Findings(a) => findings::run(a),
+        Command::Models(a) => models::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -42,6 +42,8 @@ pub enum EngineError {
     Device(String),
     #[error("generation: {0}")]
     Generation(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

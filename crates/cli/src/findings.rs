@@ -1,0 +1,223 @@
+//! `medlens findings`: MedGemma draft findings for DICOM frames and images, streamed.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::Context;
+use medlens_dicom::Window;
+use medlens_engine::device::{self, DeviceChoice};
+use medlens_engine::generate::{decode, GenerateOptions, GenerateOutput, StopReason};
+use medlens_engine::image_input::load_rgb;
+use medlens_engine::medgemma::{self, Template};
+use medlens_engine::sampling::SamplingParams;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// MedGemma: an HF folder (config.json, safetensors, tokenizer.json) or a GGUF written by
+    /// `medlens models import`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// DICOM files or PNG/JPEG images; several make one prompt with several images (for
+    /// example slices of one CT series).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Frame of multi-frame DICOM files (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Window CENTER,WIDTH for greyscale DICOM (default: the model-input rule: the file's
+    /// window, CT as three windows).
+    #[arg(long)]
+    pub window: Option<Window>,
+    /// The request (replaces the template's).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// The system text (replaces the template's).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// A built-in template: cxr, ct, derm, path.
+    #[arg(long, default_value = "cxr")]
+    pub template: String,
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Greedy decoding (overrides the sampling options).
+    #[arg(long)]
+    pub greedy: bool,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 64)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// auto, gpu or cpu.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// One JSON object with tokens, log-probabilities, timings and provenance.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let tpl: Template = medgemma::template(&a.template).ok_or_else(|| {
+        let names: Vec<String> = medgemma::templates().into_iter().map(|t| t.name).collect();
+        anyhow::anyhow!("unknown template `{}` (built in: {})", a.template, names.join(", "))
+    })?;
+    let system = a.system.clone().unwrap_or(tpl.system.clone());
+    let prompt = a.prompt.clone().unwrap_or(tpl.prompt.clone());
+    // Images first: a bad input fails before minutes of model loading.
+    let mut images = Vec::new();
+    for p in &a.inputs {
+        let img = load_rgb(p, a.frame, a.window).with_context(|| format!("{}", p.display()))?;
+        let uid = medlens_dicom::open_header(p).ok().and_then(|f| {
+            f.dataset()
+                .string(medlens_dicom::tags::SOP_INSTANCE_UID)
+                .or_else(|| f.meta().string(medlens_dicom::tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
+        });
+        images.push((p.clone(), uid, img));
+    }
+    let choice: DeviceChoice = a.device.parse().map_err(anyhow::Error::msg)?;
+    let sel = device::select(choice)?;
+    if let Some(n) = &sel.notice {
+        eprintln!("medlens: {n}");
+    }
+    let t_load = Instant::now();
+    let loaded = medgemma::load_path(&a.model, &sel.device).with_context(|| format!("loading {}", a.model.display()))?;
+    let load_s = t_load.elapsed().as_secs_f64();
+    let m = &loaded.model;
+    let tok = &loaded.tokenizer;
+    let size = m.config.vision.image_size;
+    let pixels: Vec<f32> = images.iter().flat_map(|(_, _, im)| medgemma::pixel_values(&im.data, im.width, im.height, size)).collect();
+    let sys = if system.trim().is_empty() { None } else { Some(system.as_str()) };
+    let ids = medgemma::prompt_ids(tok, sys, &prompt, images.len(), m.config.mm_tokens_per_image)?;
+
+    let t0 = Instant::now();
+    let feats = m.image_features(&pixels, images.len())?;
+    let mut cache = m.language_model.new_cache();
+    let h = m.prefill(&ids, Some(feats), &mut cache)?;
+    let logits = m.language_model.lm_head(h).into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+
+    let sampling = if a.greedy {
+        SamplingParams::greedy()
+    } else {
+        SamplingParams {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            min_p: a.min_p,
+            repetition_penalty: a.repetition_penalty,
+            seed: a.seed,
+        }
+    };
+    let opts = GenerateOptions {
+        max_tokens: a.max_tokens,
+        sampling: sampling.clone(),
+        stop_ids: tok.stop_ids(),
+        top_logprobs: if a.json { 5 } else { 0 },
+    };
+    let out0 = GenerateOutput {
+        prompt_ids: ids.clone(),
+        tokens: Vec::new(),
+        logprobs: Vec::new(),
+        stop: StopReason::MaxTokens,
+        prefill_s,
+        decode_s: 0.0,
+    };
+    let cancel = AtomicBool::new(false);
+    let stream = !a.json;
+    let mut generated: Vec<u32> = Vec::new();
+    let mut printed = String::new();
+    let mut stdout = std::io::stdout();
+    let mut first_token_s = None;
+    let out = decode(&m.language_model, logits, &mut cache, out0, &opts, &cancel, |t| {
+        first_token_s.get_or_insert(t0.elapsed().as_secs_f64());
+        if stream && !tok.stop_ids().contains(&t) {
+            generated.push(t);
+            if let Ok(text) = tok.decode(&generated, true) {
+                if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
+                    let _ = write!(stdout, "{}", &text[printed.len()..]);
+                    let _ = stdout.flush();
+                    printed = text;
+                }
+            }
+        }
+        true
+    });
+    let body: Vec<u32> = out.tokens.iter().copied().filter(|t| !tok.stop_ids().contains(t)).collect();
+    let text = tok.decode(&body, true)?;
+    if !a.json {
+        if text.len() > printed.len() && text.starts_with(&printed) {
+            print!("{}", &text[printed.len()..]);
+        }
+        println!();
+        eprintln!("DRAFT: research use only, not for diagnosis.");
+        return Ok(());
+    }
+    let cache_dir = std::env::var_os("MEDLENS_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medlens")));
+    let sha = medgemma::file_sha256(&loaded.file, cache_dir.as_deref())?;
+    let logprobs: Vec<Vec<serde_json::Value>> = out
+        .logprobs
+        .iter()
+        .map(|s| s.iter().map(|&(id, lp)| serde_json::json!({"id": id, "token": tok.id_to_token(id), "logprob": lp})).collect())
+        .collect();
+    let n = out.tokens.len() as f64;
+    let inputs: Vec<serde_json::Value> = images
+        .iter()
+        .map(|(p, uid, im)| {
+            serde_json::json!({
+                "path": p,
+                "sop_instance_uid": uid,
+                "frame": a.frame,
+                "window": im.window.as_ref().map(|w| format!("{w:?}")),
+                "width": im.width,
+                "height": im.height,
+            })
+        })
+        .collect();
+    let j = serde_json::json!({
+        "text": text,
+        "tokens": out.tokens,
+        "prompt_ids": out.prompt_ids,
+        "logprobs": logprobs,
+        "stop": out.stop,
+        "draft": "DRAFT: research use only, not for diagnosis",
+        "timings": {
+            "load_s": load_s,
+            "prefill_s": out.prefill_s,
+            "time_to_first_token_s": first_token_s,
+            "decode_s": out.decode_s,
+            "decode_tokens_per_s": (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
+        },
+        "provenance": {
+            "model_file": loaded.file,
+            "model_sha256": sha,
+            "quantization": loaded.quantization,
+            "adapter": sel.name,
+            "template": tpl.name,
+            "system": sys,
+            "prompt": prompt,
+            "sampling": {
+                "greedy": a.greedy,
+                "temperature": sampling.temperature,
+                "top_k": sampling.top_k,
+                "top_p": sampling.top_p,
+                "min_p": sampling.min_p,
+                "repetition_penalty": sampling.repetition_penalty,
+                "seed": sampling.seed,
+                "max_tokens": a.max_tokens,
+            },
+            "inputs": inputs,
+        }
+    });
+    println!("{j}");
+    Ok(())
+}

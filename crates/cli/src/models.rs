@@ -1,0 +1,79 @@
+//! `medlens models`: model files on this machine.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use medlens_engine::import::{import_hf, TextQuant};
+use medlens_engine::quant::GgmlType;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Quantize an HF MedGemma folder once into one GGUF that loads without re-quantizing.
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The HF folder (config.json, model*.safetensors, tokenizer.json, ...).
+    pub dir: PathBuf,
+    /// The GGUF to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Text weights: q4_k_m, q8_0 or f16.
+    #[arg(long, default_value = "q4_k_m")]
+    pub quant: TextQuant,
+    /// Vision tower weights: f16 or q8_0.
+    #[arg(long, default_value = "f16")]
+    pub vision: String,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    match a.command {
+        Command::Import(a) => import(a),
+    }
+}
+
+fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let vision = match a.vision.to_ascii_lowercase().as_str() {
+        "f16" => GgmlType::F16,
+        "q8_0" => GgmlType::Q8_0,
+        o => anyhow::bail!("--vision {o}: expected f16 or q8_0"),
+    };
+    let pb = crate::progress::bar(!a.json, "import");
+    let t = std::time::Instant::now();
+    let r = import_hf(&a.dir, &a.output, a.quant, vision, &mut |done, total, name| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+        pb.set_message(name.to_string());
+    })
+    .with_context(|| format!("importing {}", a.dir.display()))?;
+    pb.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    if a.json {
+        let types: serde_json::Map<String, serde_json::Value> = r.types.iter().map(|(k, v)| (k.clone(), (*v).into())).collect();
+        println!(
+            "{}",
+            serde_json::json!({"output": r.output, "tensors": r.tensors, "bytes": r.bytes, "types": types, "seconds": secs})
+        );
+    } else {
+        let types: Vec<String> = r.types.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        println!(
+            "{}: {} tensors ({}), {:.1} MiB in {:.1} s",
+            r.output.display(),
+            r.tensors,
+            types.join(", "),
+            r.bytes as f64 / 1048576.0,
+            secs
+        );
+    }
+    Ok(())
+}
