@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::error::{EngineError, Result};
 use crate::gguf::Gguf;
+use crate::qmatmul::QTensor;
+use crate::quant::GgmlType;
 
 /// Attention kind of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +49,10 @@ pub struct Config {
 #[derive(Deserialize)]
 struct HfConfig {
     vocab_size: Option<usize>,
-    hidden_size: usize,
-    intermediate_size: usize,
-    num_hidden_layers: usize,
-    num_attention_heads: usize,
+    hidden_size: Option<usize>,
+    intermediate_size: Option<usize>,
+    num_hidden_layers: Option<usize>,
+    num_attention_heads: Option<usize>,
     num_key_value_heads: Option<usize>,
     head_dim: Option<usize>,
     rms_norm_eps: Option<f64>,
@@ -91,7 +93,9 @@ impl Config {
                 return Err(err(format!("unsupported hidden_activation {act}")));
             }
         }
-        let n = c.num_hidden_layers;
+        // Defaults are `Gemma3TextConfig`'s: the hub's multimodal configs (MedGemma-4B's
+        // `text_config`) omit every field that keeps its default.
+        let n = c.num_hidden_layers.unwrap_or(26);
         let layer_types = match (&c.layer_types, c.sliding_window_pattern) {
             (Some(lt), _) => lt
                 .iter()
@@ -123,21 +127,21 @@ impl Config {
                 factor = rope_linear_factor(rp);
             }
         }
-        let heads = c.num_attention_heads;
-        let head_dim = c.head_dim.unwrap_or(c.hidden_size / heads.max(1));
+        let heads = c.num_attention_heads.unwrap_or(8);
+        let head_dim = c.head_dim.unwrap_or(256);
         let cfg = Config {
             vocab_size: c.vocab_size.unwrap_or(262_208),
-            hidden_size: c.hidden_size,
-            intermediate_size: c.intermediate_size,
+            hidden_size: c.hidden_size.unwrap_or(2304),
+            intermediate_size: c.intermediate_size.unwrap_or(9216),
             num_hidden_layers: n,
             num_attention_heads: heads,
-            num_key_value_heads: c.num_key_value_heads.unwrap_or(heads),
+            num_key_value_heads: c.num_key_value_heads.unwrap_or(4),
             head_dim,
             rms_norm_eps: c.rms_norm_eps.unwrap_or(1e-6),
             rope_theta: theta,
             rope_local_base_freq: local,
             rope_scaling_factor: factor,
-            query_pre_attn_scalar: c.query_pre_attn_scalar.unwrap_or(head_dim as f64),
+            query_pre_attn_scalar: c.query_pre_attn_scalar.unwrap_or(256.0),
             sliding_window: c.sliding_window.unwrap_or(4096),
             layer_types,
             final_logit_softcapping: c.final_logit_softcapping,
@@ -235,6 +239,17 @@ pub trait WeightSource {
     fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>>;
     /// Whether RMSNorm weights are stored as `1 + w` already (llama.cpp's GGUF convention).
     fn norms_include_one(&self) -> bool;
+    /// The tensor in a ggml block format the GPU kernels read (`shape` in HF order,
+    /// `[out, in]`), when the source holds it quantized; `None` to fall back to [`get`].
+    fn get_quantized(&self, _hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        Ok(None)
+    }
+}
+
+/// Whether weights stay quantized on `device` (every backend but the CPU one; the CPU
+/// backend multiplies f32). `MEDLENS_ENGINE_DENSE=1` forces f32 everywhere, for comparisons.
+pub fn keeps_quantized(device: &Device) -> bool {
+    *device != Device::flex() && std::env::var_os("MEDLENS_ENGINE_DENSE").is_none_or(|v| v != "1")
 }
 
 /// GGUF tensor name of an HF Gemma 3 text tensor name.
@@ -278,17 +293,31 @@ impl WeightSource for Gguf {
     fn norms_include_one(&self) -> bool {
         true
     }
+    fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        let Some(name) = gguf_name(hf_name) else { return Ok(None) };
+        let Some(t) = self.tensor_info(&name) else { return Ok(None) };
+        if t.ty == GgmlType::F32 || !crate::qmatmul::supported(t.ty) || t.dims.len() != 2 {
+            return Ok(None);
+        }
+        Ok(Some((t.shape(), t.ty, self.tensor_bytes(t).to_vec())))
+    }
 }
 
-/// A linear layer without bias; the weight is kept transposed, `[in, out]`.
+/// A linear layer without bias.
 #[derive(Debug, Clone)]
-pub struct Linear {
-    pub weight_t: Tensor<2>,
+pub enum Linear {
+    /// f32 weight kept transposed, `[in, out]` (the CPU backend, and f32 checkpoints).
+    Dense { weight_t: Tensor<2> },
+    /// `[out, in]` in its ggml block layout on the GPU, dequantized on the fly.
+    Quant(QTensor),
 }
 
 impl Linear {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.weight_t.clone())
+        match self {
+            Self::Dense { weight_t } => x.matmul(weight_t.clone()),
+            Self::Quant(q) => q.matmul_t(x),
+        }
     }
 }
 
@@ -356,13 +385,35 @@ pub struct DecoderLayer {
 
 /// Per-layer key/value cache. Sliding layers keep at most `sliding_window` positions
 /// (oldest dropped first), so their memory is bounded like a ring buffer.
+/// Keys and values of one layer, `[kv_heads, capacity, head_dim]` each.
+///
+/// Full-attention layers append into a buffer that doubles when full (amortized O(1) per
+/// token, no copy of the whole history each step). Sliding layers keep a ring of exactly
+/// `sliding_window` slots: position `p` lives in slot `p % window`, so memory stays bounded
+/// however long the text. `slot_pos[s]` is the absolute position held in slot `s`; the mask
+/// is built from it, so slot order never matters to attention.
+/// `slot_pos` of a ring slot not written yet (masked out of attention).
+const EMPTY_SLOT: usize = usize::MAX;
+
 #[derive(Debug, Clone, Default)]
 pub struct LayerCache {
-    /// `[kv_heads, len, head_dim]`
     k: Option<Tensor<3>>,
     v: Option<Tensor<3>>,
-    /// Absolute position of the first cached entry.
-    start: usize,
+    slot_pos: Vec<usize>,
+}
+
+impl LayerCache {
+    /// Slots in use (a ring's are all in use once allocated; unwritten ones are masked).
+    pub fn len(&self) -> usize {
+        self.slot_pos.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.slot_pos.is_empty()
+    }
+    /// Slots allocated.
+    pub fn capacity(&self) -> usize {
+        self.k.as_ref().map_or(0, |k| k.dims()[1])
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -384,14 +435,55 @@ pub struct Gemma3 {
     pub config: Config,
     /// `[vocab, hidden]`, split along the vocabulary into chunks of at most
     /// `EMBED_CHUNK_BYTES` (wgpu caps the size of one storage buffer).
-    pub embed_tokens: Vec<Tensor<2>>,
-    embed_chunk_rows: usize,
+    pub embed_tokens: Embedding,
     pub layers: Vec<DecoderLayer>,
     pub norm: RmsNorm,
     pub device: Device,
     /// cos/sin tables are computed on the host per call; inverse frequencies per layer type.
     inv_freq_local: Vec<f32>,
     inv_freq_global: Vec<f32>,
+}
+
+/// The token embedding table `[vocab, hidden]`, also the tied LM head.
+#[derive(Debug, Clone)]
+pub enum Embedding {
+    /// f32, split along the vocabulary into chunks of at most `EMBED_CHUNK_BYTES` (wgpu caps
+    /// the size of one storage buffer).
+    Dense { chunks: Vec<Tensor<2>>, chunk_rows: usize },
+    /// ggml blocks on the GPU (the largest tensor of the model: 262144 × 2560 for MedGemma-4B).
+    Quant(QTensor),
+}
+
+impl Embedding {
+    /// Rows of `ids`, `[ids.len(), hidden]`.
+    pub fn lookup(&self, ids: &[u32], device: &Device) -> Tensor<2> {
+        match self {
+            Self::Quant(q) => q.gather(ids),
+            Self::Dense { chunks, chunk_rows } => {
+                let rows: Vec<Tensor<2>> = ids
+                    .iter()
+                    .map(|&id| {
+                        let (ch, r) = (id as usize / chunk_rows, id as usize % chunk_rows);
+                        let idx = Tensor::<1, Int>::from_data(TensorData::new(vec![r as i64], [1]), device);
+                        chunks[ch.min(chunks.len() - 1)].clone().select(0, idx)
+                    })
+                    .collect();
+                Tensor::cat(rows, 0)
+            }
+        }
+    }
+
+    /// `h [rows, hidden]` times the table transposed: logits `[rows, vocab]`.
+    pub fn logits(&self, h: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::Quant(q) => q.matmul_t(h),
+            Self::Dense { chunks, .. } => {
+                let parts: Vec<Tensor<2>> =
+                    chunks.iter().map(|e| h.clone().matmul(e.clone().transpose())).collect();
+                Tensor::cat(parts, 1)
+            }
+        }
+    }
 }
 
 /// Largest embedding chunk (bytes); below wgpu's default 128 MiB storage binding limit.
@@ -432,6 +524,11 @@ impl Loader<'_> {
         Ok(v)
     }
     fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
+        if keeps_quantized(self.device) {
+            if let Some(q) = self.quantized(name, out, inp)? {
+                return Ok(Linear::Quant(q));
+            }
+        }
         let w = self.raw(name, &[out, inp])?;
         // Transpose to [in, out] on the host once.
         let mut t = vec![0f32; w.len()];
@@ -441,7 +538,21 @@ impl Loader<'_> {
                 t[i * out + o] = x;
             }
         }
-        Ok(Linear { weight_t: Tensor::from_data(TensorData::new(t, [inp, out]), self.device) })
+        Ok(Linear::Dense { weight_t: Tensor::from_data(TensorData::new(t, [inp, out]), self.device) })
+    }
+    /// The weight as ggml blocks on the device, when the source has it in a GPU format.
+    fn quantized(&self, name: &str, out: usize, inp: usize) -> Result<Option<QTensor>> {
+        let full = format!("{}{}", self.prefix, name);
+        let Some((shape, ty, bytes)) = self.src.get_quantized(&full)? else { return Ok(None) };
+        if shape != [out, inp] {
+            return Err(EngineError::Shape {
+                file: self.src.file().into(),
+                tensor: full,
+                got: shape,
+                expected: vec![out, inp],
+            });
+        }
+        QTensor::upload(ty, out, inp, &bytes, self.device).map(Some)
     }
     fn norm(&self, name: &str, n: usize, eps: f64) -> Result<RmsNorm> {
         let mut w = self.raw(name, &[n])?;
@@ -460,7 +571,7 @@ impl Gemma3 {
         let c = &config;
         // Find the naming prefix used by the source.
         let mut prefix = String::new();
-        for p in ["model.", "model.language_model.", ""] {
+        for p in ["model.", "model.language_model.", "language_model.model.", ""] {
             if src.get(&format!("{p}norm.weight"))?.is_some() {
                 prefix = p.to_string();
                 break;
@@ -469,13 +580,22 @@ impl Gemma3 {
         let l = Loader { src, device, prefix };
         let (h, hd, nh, nkv) =
             (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
-        let embed = l.raw("embed_tokens.weight", &[c.vocab_size, h])?;
-        let embed_chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
-        let embed_tokens = embed
-            .chunks(embed_chunk_rows * h)
-            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
-            .collect();
-        drop(embed);
+        let embed_tokens = match keeps_quantized(device) {
+            true => l.quantized("embed_tokens.weight", c.vocab_size, h)?.map(Embedding::Quant),
+            false => None,
+        };
+        let embed_tokens = match embed_tokens {
+            Some(e) => e,
+            None => {
+                let embed = l.raw("embed_tokens.weight", &[c.vocab_size, h])?;
+                let chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
+                let chunks = embed
+                    .chunks(chunk_rows * h)
+                    .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
+                    .collect();
+                Embedding::Dense { chunks, chunk_rows }
+            }
+        };
         let eps = c.rms_norm_eps;
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
@@ -507,7 +627,6 @@ impl Gemma3 {
             inv_freq_global: inv_freq(c.rope_theta, hd, c.rope_scaling_factor),
             config,
             embed_tokens,
-            embed_chunk_rows,
             layers,
             norm,
             device: device.clone(),
@@ -539,19 +658,24 @@ impl Gemma3 {
     /// Runs `ids` (positions `cache.pos..`) through the model, updating the cache; returns the
     /// final hidden states `[T, hidden]` after the final norm.
     pub fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Tensor<2> {
-        let c = &self.config;
-        let t = ids.len();
+        let x = self.embed(ids);
+        self.forward_embeds(x, &[], cache)
+    }
+
+    /// Token embeddings scaled by `sqrt(hidden)` (`Gemma3TextScaledWordEmbedding`), `[T, H]`.
+    pub fn embed(&self, ids: &[u32]) -> Tensor<2> {
+        let scale = (self.config.hidden_size as f64).sqrt() as f32;
+        self.embed_tokens.lookup(ids, &self.device) * scale
+    }
+
+    /// Runs the decoder on input embeddings `x [T, H]` at the cache's position. Positions in
+    /// `blocks` (absolute, half-open) are image blocks: their tokens also attend to later
+    /// tokens of the same block (transformers' `token_type_ids` rule); everything else is
+    /// causal, and sliding layers still cut at the window.
+    pub fn forward_embeds(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
+        let t = x.dims()[0];
         let pos0 = cache.pos;
-        let rows: Vec<Tensor<2>> = ids
-            .iter()
-            .map(|&id| {
-                let (ch, r) = (id as usize / self.embed_chunk_rows, id as usize % self.embed_chunk_rows);
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(vec![r as i64], [1]), &self.device);
-                self.embed_tokens[ch.min(self.embed_tokens.len() - 1)].clone().select(0, idx)
-            })
-            .collect();
-        let scale = (c.hidden_size as f64).sqrt() as f32;
-        let mut x = Tensor::cat(rows, 0) * scale;
+        let mut x = x;
         let tabs_local = self.rope_tables(&self.inv_freq_local, pos0, t);
         let tabs_global = self.rope_tables(&self.inv_freq_global, pos0, t);
         for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
@@ -561,7 +685,7 @@ impl Gemma3 {
             };
             let residual = x.clone();
             let h = layer.input_layernorm.forward(x);
-            let h = self.attention(layer, h, tabs, lc, pos0);
+            let h = self.attention(layer, h, tabs, lc, pos0, blocks);
             let h = layer.post_attention_layernorm.forward(h);
             let x2 = residual + h;
             let h = layer.pre_feedforward_layernorm.forward(x2.clone());
@@ -575,9 +699,7 @@ impl Gemma3 {
 
     /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
     pub fn lm_head(&self, h: Tensor<2>) -> Tensor<2> {
-        let parts: Vec<Tensor<2>> =
-            self.embed_tokens.iter().map(|e| h.clone().matmul(e.clone().transpose())).collect();
-        let logits = Tensor::cat(parts, 1);
+        let logits = self.embed_tokens.logits(h);
         match self.config.final_logit_softcapping {
             Some(cap) => (logits / cap).tanh() * cap,
             None => logits,
@@ -615,6 +737,7 @@ impl Gemma3 {
         (cos, sin): &(Tensor<3>, Tensor<3>),
         lc: &mut LayerCache,
         pos0: usize,
+        blocks: &[std::ops::Range<usize>],
     ) -> Tensor<2> {
         let c = &self.config;
         let a = &layer.self_attn;
@@ -630,49 +753,105 @@ impl Gemma3 {
         let q = q.swap_dims(0, 1);
         let k = k.swap_dims(0, 1);
         let v = v.swap_dims(0, 1);
-        let (k_all, v_all) = match (lc.k.take(), lc.v.take()) {
-            (Some(pk), Some(pv)) => (Tensor::cat(vec![pk, k], 1), Tensor::cat(vec![pv, v], 1)),
-            _ => {
-                lc.start = pos0;
-                (k, v)
-            }
-        };
-        let l = k_all.dims()[1];
-        let kstart = lc.start;
         let sliding = layer.layer_type == LayerType::Sliding;
         let window = c.sliding_window;
-        // Mask [g*T, L]: true where masked.
+        let filled = lc.len();
+        // Keys visible to this chunk: every cached slot, then the chunk's own.
+        let (k_all, v_all) = match (&lc.k, &lc.v) {
+            (Some(pk), Some(pv)) if filled > 0 => (
+                Tensor::cat(vec![pk.clone().slice([0..nkv, 0..filled, 0..hd]), k.clone()], 1),
+                Tensor::cat(vec![pv.clone().slice([0..nkv, 0..filled, 0..hd]), v.clone()], 1),
+            ),
+            _ => (k.clone(), v.clone()),
+        };
+        let key_pos: Vec<usize> = lc.slot_pos.iter().copied().chain(pos0..pos0 + t).collect();
+        let l = key_pos.len();
+        // Mask [g*T, L]: true where masked. Allowed: the past (and, inside one image block,
+        // the block's later tokens), within the window on sliding layers.
+        let block_of = |p: usize| blocks.iter().position(|b| b.contains(&p));
+        let key_block: Vec<Option<usize>> =
+            key_pos.iter().map(|&kp| if kp == EMPTY_SLOT { None } else { block_of(kp) }).collect();
+        let mut row = Vec::with_capacity(l);
         let mut mask = Vec::with_capacity(g * t * l);
-        for _ in 0..g {
-            for qi in 0..t {
-                let qp = pos0 + qi;
-                for ki in 0..l {
-                    let kp = kstart + ki;
-                    mask.push(kp > qp || (sliding && qp - kp >= window));
-                }
+        for qi in 0..t {
+            let qp = pos0 + qi;
+            let qb = block_of(qp);
+            row.clear();
+            for (&kp, &kb) in key_pos.iter().zip(&key_block) {
+                let visible = kp != EMPTY_SLOT && (kp <= qp || (qb.is_some() && qb == kb));
+                let in_window = !sliding || kp.saturating_add(window) > qp;
+                row.push(!(visible && in_window));
             }
+            mask.extend_from_slice(&row);
+        }
+        // The same rows for each of the g query heads sharing a KV head.
+        let one = mask.clone();
+        for _ in 1..g {
+            mask.extend_from_slice(&one);
         }
         let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [1, g * t, l]), &self.device);
         let qg = q.reshape([nkv, g * t, hd]);
         let scaling = c.query_pre_attn_scalar.powf(-0.5);
         // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
         // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
-        let scores = qg.matmul(k_all.clone().swap_dims(1, 2)) * scaling;
+        let scores = qg.matmul(k_all.swap_dims(1, 2)) * scaling;
         let scores = scores.mask_fill(mask, -1.0e30f32);
         let probs = burn::tensor::activation::softmax(scores, 2);
-        let out = probs.matmul(v_all.clone()); // [nkv, g*T, hd]
+        let out = probs.matmul(v_all); // [nkv, g*T, hd]
         let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
-        // Update cache, bounding sliding layers to the window.
-        if sliding && l > window {
-            let drop = l - window;
-            lc.k = Some(k_all.slice([0..nkv, drop..l, 0..hd]));
-            lc.v = Some(v_all.slice([0..nkv, drop..l, 0..hd]));
-            lc.start = kstart + drop;
+        if sliding {
+            self.cache_ring(lc, k, v, pos0, window);
         } else {
-            lc.k = Some(k_all);
-            lc.v = Some(v_all);
+            self.cache_append(lc, k, v, pos0);
         }
         a.o_proj.forward(out)
+    }
+
+    /// Appends `[nkv, t, hd]` keys/values to a full-attention layer's buffer, doubling it
+    /// when full.
+    fn cache_append(&self, lc: &mut LayerCache, k: Tensor<3>, v: Tensor<3>, pos0: usize) {
+        let [nkv, t, hd] = k.dims();
+        let len = lc.len();
+        if len + t > lc.capacity() {
+            let cap = (len + t).next_power_of_two().max(64);
+            let grow = |old: Option<Tensor<3>>| {
+                let fresh = Tensor::<3>::zeros([nkv, cap, hd], &self.device);
+                match old {
+                    Some(o) if len > 0 => fresh.slice_assign([0..nkv, 0..len, 0..hd], o.slice([0..nkv, 0..len, 0..hd])),
+                    _ => fresh,
+                }
+            };
+            lc.k = Some(grow(lc.k.take()));
+            lc.v = Some(grow(lc.v.take()));
+        }
+        let r = [0..nkv, len..len + t, 0..hd];
+        lc.k = lc.k.take().map(|b| b.slice_assign(r.clone(), k));
+        lc.v = lc.v.take().map(|b| b.slice_assign(r, v));
+        lc.slot_pos.extend(pos0..pos0 + t);
+    }
+
+    /// Writes the chunk's last `min(t, window)` keys/values into a sliding layer's ring.
+    fn cache_ring(&self, lc: &mut LayerCache, k: Tensor<3>, v: Tensor<3>, pos0: usize, window: usize) {
+        let [nkv, t, hd] = k.dims();
+        if lc.k.is_none() {
+            lc.k = Some(Tensor::<3>::zeros([nkv, window, hd], &self.device));
+            lc.v = Some(Tensor::<3>::zeros([nkv, window, hd], &self.device));
+            lc.slot_pos = vec![EMPTY_SLOT; window];
+        }
+        let mut i = t.saturating_sub(window);
+        while i < t {
+            // A run of consecutive slots up to the ring's end.
+            let slot = (pos0 + i) % window;
+            let n = (window - slot).min(t - i);
+            let r = [0..nkv, slot..slot + n, 0..hd];
+            let src = [0..nkv, i..i + n, 0..hd];
+            lc.k = lc.k.take().map(|b| b.slice_assign(r.clone(), k.clone().slice(src.clone())));
+            lc.v = lc.v.take().map(|b| b.slice_assign(r, v.clone().slice(src)));
+            for j in 0..n {
+                lc.slot_pos[slot + j] = pos0 + i + j;
+            }
+            i += n;
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub fn generate(
     prompt_ids: &[u32],
     opts: &GenerateOptions,
     cancel: &AtomicBool,
-    mut on_token: impl FnMut(u32) -> bool,
+    on_token: impl FnMut(u32) -> bool,
 ) -> GenerateOutput {
     let mut out = GenerateOutput {
         prompt_ids: prompt_ids.to_vec(),
@@ -56,12 +56,27 @@ pub fn generate(
     if prompt_ids.is_empty() || opts.max_tokens == 0 {
         return out;
     }
-    let mut sampler = Sampler::new(opts.sampling.clone());
     let mut cache = model.new_cache();
-    let mut history = prompt_ids.to_vec();
     let t0 = Instant::now();
-    let mut logits = model.forward_last(prompt_ids, &mut cache);
+    let logits = model.forward_last(prompt_ids, &mut cache);
     out.prefill_s = t0.elapsed().as_secs_f64();
+    decode(model, logits, &mut cache, out, opts, cancel, on_token)
+}
+
+/// The decode loop after a prefill (text, or MedGemma's with images): samples from
+/// `logits` (the last prompt position's), feeds each token back through `model` with
+/// `cache`, and fills `out.tokens`, `out.logprobs`, `out.stop` and `out.decode_s`.
+pub fn decode(
+    model: &Gemma3,
+    mut logits: Vec<f32>,
+    cache: &mut crate::gemma3::KvCache,
+    mut out: GenerateOutput,
+    opts: &GenerateOptions,
+    cancel: &AtomicBool,
+    mut on_token: impl FnMut(u32) -> bool,
+) -> GenerateOutput {
+    let mut sampler = Sampler::new(opts.sampling.clone());
+    let mut history = out.prompt_ids.clone();
     let t1 = Instant::now();
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -86,7 +101,7 @@ pub fn generate(
         if out.tokens.len() >= opts.max_tokens {
             break;
         }
-        logits = model.forward_last(&[tok], &mut cache);
+        logits = model.forward_last(&[tok], cache);
     }
     out.decode_s = t1.elapsed().as_secs_f64();
     out

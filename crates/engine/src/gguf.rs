@@ -437,6 +437,50 @@ impl GgufWriter {
         self.tensors.push((name.into(), dims.to_vec(), ty, data));
         self
     }
+    /// Writes the file image to `w` without building it in memory first.
+    pub fn write_to(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut head = self.header_bytes();
+        let mut offs = Vec::new();
+        let mut off = 0u64;
+        for (_, _, _, data) in &self.tensors {
+            offs.push(off);
+            off = (off + data.len() as u64).div_ceil(32) * 32;
+        }
+        while head.len() % 32 != 0 {
+            head.push(0);
+        }
+        w.write_all(&head)?;
+        let mut pos = 0u64;
+        for ((_, _, _, data), o) in self.tensors.iter().zip(offs) {
+            w.write_all(&vec![0u8; (o - pos) as usize])?;
+            w.write_all(data)?;
+            pos = o + data.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn header_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC.to_le_bytes());
+        b.extend_from_slice(&3u32.to_le_bytes());
+        b.extend_from_slice(&(self.tensors.len() as u64).to_le_bytes());
+        b.extend_from_slice(&self.n_kv.to_le_bytes());
+        b.extend_from_slice(&self.kv);
+        let mut off = 0u64;
+        for (name, dims, ty, data) in &self.tensors {
+            b.extend_from_slice(&(name.len() as u64).to_le_bytes());
+            b.extend_from_slice(name.as_bytes());
+            b.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+            for d in dims {
+                b.extend_from_slice(&d.to_le_bytes());
+            }
+            b.extend_from_slice(&ty.id().to_le_bytes());
+            b.extend_from_slice(&off.to_le_bytes());
+            off = (off + data.len() as u64).div_ceil(32) * 32;
+        }
+        b
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&MAGIC.to_le_bytes());

@@ -5,9 +5,13 @@ pub mod error;
 pub mod gemma3;
 pub mod gguf;
 pub mod quant;
+pub mod qmatmul;
 
 pub use error::{EngineError, GgufError, Result};
+/// The burn device type every model here runs on (wgpu or CPU), re-exported for callers.
+pub use burn::tensor::Device;
 pub mod spm;
+pub mod spiece;
 pub mod tokenizer;
 pub mod device;
 pub mod generate;
@@ -18,3 +22,5 @@ pub mod siglip;
 pub mod preprocess;
 pub mod zeroshot;
 pub mod image_input;
+pub mod medgemma;
+pub mod import;

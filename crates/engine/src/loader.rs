@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use crate::error::{EngineError, Result};
 use crate::gemma3::{Config, Gemma3, WeightSource};
 use crate::gguf::Gguf;
+use crate::quant::GgmlType;
 use crate::safetensors::Safetensors;
 use crate::tokenizer::Tokenizer;
 
@@ -82,13 +83,55 @@ pub fn expected_shape(c: &Config, name: &str) -> Option<Vec<usize>> {
 pub struct RandomWeights {
     pub config: Config,
     pub seed: u64,
+    /// Hand out matrices as random ggml blocks in llama.cpp's Q4_K_M mix (Q6_K for the
+    /// embedding, `attn_v` and `ffn_down`, Q4_K elsewhere), so a benchmark measures the
+    /// quantized kernels and memory of a real Q4_K_M file.
+    pub q4_k_m: bool,
     file: PathBuf,
 }
 
 impl RandomWeights {
     pub fn new(config: Config, seed: u64) -> Self {
-        Self { config, seed, file: PathBuf::from("<random weights>") }
+        Self { config, seed, q4_k_m: false, file: PathBuf::from("<random weights>") }
     }
+
+    pub fn q4_k_m(mut self) -> Self {
+        self.q4_k_m = true;
+        self
+    }
+
+    fn stream(&self, hf_name: &str) -> u64 {
+        self.seed ^ hf_name.bytes().fold(0xcbf29ce484222325u64, |a, b| (a ^ b as u64).wrapping_mul(0x100000001b3))
+    }
+}
+
+/// Random ggml blocks of type `ty` for `n` elements: random quants, and every f16 scale set
+/// to a small finite value so the matrix has the magnitudes of trained weights.
+pub fn random_blocks(ty: GgmlType, n: usize, mut s: u64) -> Vec<u8> {
+    let nb = n / ty.block_elems();
+    let bb = ty.block_bytes();
+    let mut v = vec![0u8; nb * bb];
+    for ch in v.chunks_mut(8) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let b = s.to_le_bytes();
+        ch.copy_from_slice(&b[..ch.len()]);
+    }
+    // f16 0.0005 and 0.0002: |w| stays near 0.01 whatever the quants are.
+    let (d, dmin) = (half::f16::from_f32(0.0005).to_le_bytes(), half::f16::from_f32(0.0002).to_le_bytes());
+    for blk in v.chunks_mut(bb) {
+        match ty {
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => blk[..2].copy_from_slice(&d),
+            GgmlType::Q4K | GgmlType::Q5K => {
+                blk[..2].copy_from_slice(&d);
+                blk[2..4].copy_from_slice(&dmin);
+            }
+            GgmlType::Q6K => blk[208..210].copy_from_slice(&d),
+            _ => {}
+        }
+    }
+    v
 }
 
 impl WeightSource for RandomWeights {
@@ -98,7 +141,7 @@ impl WeightSource for RandomWeights {
     fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
         let Some(shape) = expected_shape(&self.config, hf_name) else { return Ok(None) };
         let n: usize = shape.iter().product();
-        let mut s = self.seed ^ hf_name.bytes().fold(0xcbf29ce484222325u64, |a, b| (a ^ b as u64).wrapping_mul(0x100000001b3));
+        let mut s = self.stream(hf_name);
         let v = (0..n)
             .map(|_| {
                 s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -109,6 +152,27 @@ impl WeightSource for RandomWeights {
     }
     fn norms_include_one(&self) -> bool {
         false
+    }
+    fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        if !self.q4_k_m {
+            return Ok(None);
+        }
+        let Some(shape) = expected_shape(&self.config, hf_name) else { return Ok(None) };
+        if shape.len() != 2 {
+            return Ok(None);
+        }
+        let ty = if hf_name.ends_with("embed_tokens.weight")
+            || hf_name.ends_with("v_proj.weight")
+            || hf_name.ends_with("down_proj.weight")
+        {
+            GgmlType::Q6K
+        } else {
+            GgmlType::Q4K
+        };
+        if shape[1] % ty.block_elems() != 0 {
+            return Ok(None);
+        }
+        Ok(Some((shape.clone(), ty, random_blocks(ty, shape[0] * shape[1], self.stream(hf_name) | 1))))
     }
 }
 

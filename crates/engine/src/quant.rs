@@ -285,6 +285,131 @@ pub fn quantize_q4_0(x: &[f32]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Quantizes f32 values to Q4_K super-blocks: per 32-value sub-block an affine `scale · q −
+/// min` with `q` in 0..15, the eight scales and mins stored as 6-bit multiples of the
+/// super-block's `d` and `dmin`. A plain min/max fit (ggml adds an iterative search that
+/// lowers the error a little further); the layout is ggml's, so every reader of Q4_K reads it.
+pub fn quantize_q4_k(x: &[f32]) -> Option<Vec<u8>> {
+    if x.len() % QK_K != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(x.len() / QK_K * GgmlType::Q4K.block_bytes());
+    for b in x.chunks(QK_K) {
+        let mut scales = [0f32; 8];
+        let mut mins = [0f32; 8];
+        for (j, sb) in b.chunks(32).enumerate() {
+            let lo = sb.iter().fold(0f32, |m, &v| m.min(v)); // min is stored as −min ≥ 0
+            let hi = sb.iter().fold(f32::MIN, |m, &v| m.max(v));
+            scales[j] = ((hi - lo) / 15.0).max(0.0);
+            mins[j] = -lo;
+        }
+        let max_scale = scales.iter().fold(0f32, |m, &v| m.max(v));
+        let max_min = mins.iter().fold(0f32, |m, &v| m.max(v));
+        let d = f16::from_f32(max_scale / 63.0);
+        let dmin = f16::from_f32(max_min / 63.0);
+        let (df, dminf) = (d.to_f32(), dmin.to_f32());
+        let mut ls = [0u8; 8];
+        let mut lm = [0u8; 8];
+        for j in 0..8 {
+            // Round the scale up so the quantized range still covers the sub-block's max.
+            ls[j] = if df > 0.0 { ((scales[j] / df).ceil() as i32).clamp(0, 63) as u8 } else { 0 };
+            lm[j] = if dminf > 0.0 { ((mins[j] / dminf).round() as i32).clamp(0, 63) as u8 } else { 0 };
+        }
+        let mut packed = [0u8; 12];
+        for j in 0..4 {
+            packed[j] = ls[j] | ((ls[j + 4] >> 4) << 6);
+            packed[j + 4] = lm[j] | ((lm[j + 4] >> 4) << 6);
+            packed[j + 8] = (ls[j + 4] & 0x0F) | ((lm[j + 4] & 0x0F) << 4);
+        }
+        let mut q = [0u8; QK_K];
+        for j in 0..8 {
+            let sc = df * ls[j] as f32;
+            let m = dminf * lm[j] as f32;
+            for l in 0..32 {
+                let v = b[32 * j + l];
+                q[32 * j + l] = if sc > 0.0 { (((v + m) / sc).round() as i32).clamp(0, 15) as u8 } else { 0 };
+            }
+        }
+        out.extend_from_slice(&d.to_le_bytes());
+        out.extend_from_slice(&dmin.to_le_bytes());
+        out.extend_from_slice(&packed);
+        for g in 0..4 {
+            for l in 0..32 {
+                out.push(q[64 * g + l] | (q[64 * g + 32 + l] << 4));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Quantizes f32 values to Q6_K super-blocks: per 16-value sub-block a signed scale (i8
+/// multiple of `d`) and 6-bit quants in −32..31, packed as ggml's `ql` / `qh` / `scales` / `d`.
+pub fn quantize_q6_k(x: &[f32]) -> Option<Vec<u8>> {
+    if x.len() % QK_K != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(x.len() / QK_K * GgmlType::Q6K.block_bytes());
+    for b in x.chunks(QK_K) {
+        let mut scales = [0f32; 16];
+        for (j, sb) in b.chunks(16).enumerate() {
+            let mut amax = 0f32;
+            let mut max = 0f32;
+            for &v in sb {
+                if v.abs() > amax {
+                    amax = v.abs();
+                    max = v;
+                }
+            }
+            scales[j] = max / -32.0; // the signed extreme maps to −32 exactly
+        }
+        let amax_scale = scales.iter().fold(0f32, |m, &v| m.max(v.abs()));
+        let d = f16::from_f32(amax_scale / 127.0);
+        let df = d.to_f32();
+        let mut isc = [0i8; 16];
+        for j in 0..16 {
+            isc[j] = if df > 0.0 { ((scales[j] / df).round() as i32).clamp(-128, 127) as i8 } else { 0 };
+        }
+        let mut q = [0u8; QK_K]; // 0..63 (stored value, q + 32)
+        for j in 0..16 {
+            let sc = df * isc[j] as f32;
+            for l in 0..16 {
+                let v = b[16 * j + l];
+                let qi = if sc != 0.0 { ((v / sc).round() as i32).clamp(-32, 31) } else { 0 };
+                q[16 * j + l] = (qi + 32) as u8;
+            }
+        }
+        let mut ql = [0u8; 128];
+        let mut qh = [0u8; 64];
+        for n in 0..2 {
+            for l in 0..32 {
+                let base = 128 * n;
+                let (q1, q2, q3, q4) = (q[base + l], q[base + l + 32], q[base + l + 64], q[base + l + 96]);
+                ql[64 * n + l] = (q1 & 0x0F) | ((q3 & 0x0F) << 4);
+                ql[64 * n + l + 32] = (q2 & 0x0F) | ((q4 & 0x0F) << 4);
+                qh[32 * n + l] = (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6);
+            }
+        }
+        out.extend_from_slice(&ql);
+        out.extend_from_slice(&qh);
+        out.extend(isc.iter().map(|&v| v as u8));
+        out.extend_from_slice(&d.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// Quantizes to any of the formats the importer writes.
+pub fn quantize(ty: GgmlType, x: &[f32]) -> Option<Vec<u8>> {
+    match ty {
+        GgmlType::F32 => Some(x.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        GgmlType::F16 => Some(x.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect()),
+        GgmlType::Q8_0 => quantize_q8_0(x),
+        GgmlType::Q4_0 => quantize_q4_0(x),
+        GgmlType::Q4K => quantize_q4_k(x),
+        GgmlType::Q6K => quantize_q6_k(x),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +462,43 @@ mod tests {
         assert_eq!(y[0], 0.5 * 3.0 * 7.0 - 0.25 * 2.0);
         assert_eq!(y[32], 0.0); // sub-block 1 scale 0 min 0
         assert_eq!(y[161], 0.5 * 0x25 as f32 * 9.0 - 0.25 * 0x13 as f32);
+    }
+
+    fn lcg(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
+            })
+            .collect()
+    }
+
+    /// Round trip through the reference dequantizer: the error of each value is at most half
+    /// a quantization step (plus the 6-bit scale rounding), measured against the block's range.
+    #[test]
+    fn k_quant_roundtrips() {
+        let x = lcg(QK_K * 64, 7);
+        for (ty, levels) in [(GgmlType::Q4K, 15.0f32), (GgmlType::Q6K, 63.0)] {
+            let q = quantize(ty, &x).unwrap();
+            assert_eq!(q.len(), x.len() / QK_K * ty.block_bytes());
+            let y = dequantize(ty, &q).unwrap();
+            let mut worst = 0f32;
+            for (xb, yb) in x.chunks(32).zip(y.chunks(32)) {
+                let range = xb.iter().fold(f32::MIN, |m, &v| m.max(v)) - xb.iter().fold(f32::MAX, |m, &v| m.min(v));
+                for (a, b) in xb.iter().zip(yb) {
+                    worst = worst.max((a - b).abs() / range);
+                }
+            }
+            let rmse = (x.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f32>() / x.len() as f32).sqrt();
+            println!("{}: worst error {worst:.4} of the sub-block range, rmse {rmse:.2e}", ty.name());
+            // Q4_K: one step is range/15; rounding gives half a step, scale rounding a little more.
+            assert!(worst <= 1.0 / levels, "{}: worst {worst}", ty.name());
+        }
+        // Zeros stay zeros; a constant block is exact up to f16.
+        for ty in [GgmlType::Q4K, GgmlType::Q6K] {
+            let z = dequantize(ty, &quantize(ty, &vec![0.0; QK_K]).unwrap()).unwrap();
+            assert!(z.iter().all(|&v| v == 0.0));
+        }
     }
 }

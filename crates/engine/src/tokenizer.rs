@@ -71,6 +71,15 @@ impl Tokenizer {
         Self::wrap(inner, path)
     }
 
+    /// Loads `tokenizer.json` text (carried inside an imported GGUF); `file` names it in errors.
+    pub fn from_json_str(json: &str, file: &Path) -> Result<Self> {
+        let inner = json.parse::<tokenizers::Tokenizer>().map_err(|e| EngineError::Tokenizer {
+            file: file.into(),
+            detail: e.to_string(),
+        })?;
+        Self::wrap(inner, file)
+    }
+
     fn wrap(inner: tokenizers::Tokenizer, file: &Path) -> Result<Self> {
         let bos_token = "<bos>".to_string();
         let bos_id = inner.token_to_id(&bos_token).ok_or_else(|| EngineError::Tokenizer {

