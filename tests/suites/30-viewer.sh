@@ -11,10 +11,11 @@ bash scripts/setup-viewer.sh
 
 echo "--- build: UI and app"
 npm run build
-# Separate selections: {app} and {cli} unify features as the other suites do, so the
-# Tauri and burn stacks are each built once.
+# Separate selections: {app} here, and the shared Rust selection (tests/lib/rust.sh) for
+# the medlens binary, so the Tauri and burn stacks are each built once.
 cargo build -p medlens-app
-cargo build -p medlens-cli
+source tests/lib/rust.sh
+rust_build
 
 echo "--- Rust: medlens-app unit tests"
 cargo test -p medlens-app

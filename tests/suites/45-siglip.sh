@@ -2,29 +2,27 @@
 # SigLIP / MedSigLIP suite (crates/engine siglip, preprocess, zeroshot; medlens labels/embed):
 # transformers goldens committed under tests/engine/siglip (no torch needed here).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-cd "$root"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
+cd "$(dirname "$0")/../.."
+source tests/lib/apt.sh
+source tests/lib/rust.sh
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
+need_apt mesa-vulkan-drivers libvulkan1
 gold=tests/engine/siglip
 model=$gold/tiny-siglip
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# One cargo package selection throughout, so features unify the same way and nothing rebuilds.
 
-echo "--- siglip: build"
-cargo build -p medlens-cli -p medlens-engine --bins --test siglip
+rust_build
 
-echo "--- siglip: model, preprocessing, zero-shot and bad-input tests (CPU backend)"
-MEDLENS_ENGINE_DEVICE=cpu cargo test -p medlens-cli -p medlens-engine --bins --test siglip -- --nocapture --test-threads=1
+echo "--- siglip: model, preprocessing, zero-shot, spiece and bad-input tests (CPU backend)"
+MEDLENS_ENGINE_DEVICE=cpu rust_test siglip --nocapture --test-threads=1
+echo "--- siglip: spiece.model reader and tokenizer (transformers' SiglipTokenizer ids, malformed files)"
+rust_test spiece
+echo "--- siglip: model and zero-shot tests on wgpu (the best adapter; lavapipe without a GPU)"
+MEDLENS_ENGINE_DEVICE=wgpu rust_test siglip --nocapture --test-threads=1 \
+  siglip_model_matches_transformers zeroshot_probabilities_match_transformers
 
-if [ "${MEDLENS_SIGLIP_WGPU:-1}" = 1 ]; then
-  echo "--- siglip: model and zero-shot tests on wgpu (the best adapter; lavapipe on CI)"
-  MEDLENS_ENGINE_DEVICE=wgpu cargo test -p medlens-cli -p medlens-engine --bins --test siglip -- --nocapture --test-threads=1 \
-    siglip_model_matches_transformers zeroshot_probabilities_match_transformers
-fi
-
-medlens() { "$CARGO_TARGET_DIR/debug/medlens" "$@"; }
+medlens() { "$MEDLENS_BIN" "$@"; }
 
 echo "--- siglip: medlens labels prints transformers' probabilities (tiny committed model)"
 labels="a photo of an arm with no rash;a photo of a leg with a rash;a chest x-ray"
