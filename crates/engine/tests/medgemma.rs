@@ -152,3 +152,43 @@ fn bad_model_folders_are_clear_errors() {
     let _ = std::fs::remove_dir_all(&tmp);
     let _ = Tensor::<1>::from_data(TensorData::new(vec![0f32], [1]), &d);
 }
+
+/// The tiny HF model imported to one GGUF (Q8_0 text and vision matrices; the tiny model's
+/// rows are not whole Q4_K super-blocks, so `q4_k_m` writes Q8_0 there too), loaded back
+/// through the same loader: logits within a tolerance that follows from the rounding. Q8_0
+/// moves each weight by up to half a step (1/254 of its block's largest magnitude, ~0.4%),
+/// f16 by 2^-11 relative; across the ~20 matrices between pixels and logits those relative
+/// errors add, so the bound is a fraction of the logits' own scale: 3% (Q8_0) and 0.3% (f16)
+/// of max |logit|.
+#[test]
+fn import_round_trip_keeps_logits() {
+    use medlens_engine::import::{import_hf, ImportedGguf, TextQuant};
+    use medlens_engine::quant::GgmlType;
+    let d = device();
+    let g = json(&dir().join("tiny/goldens.json"));
+    let ids = u32s(&g["input"]["input_ids"]);
+    let px = f32s(&dir().join("tiny/pixel_values.bin"));
+    let want = f32s(&dir().join("tiny/logits.bin"));
+    let tmp = std::env::temp_dir().join(format!("medlens-import-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for (q, vis) in [(TextQuant::Q8_0, GgmlType::Q8_0), (TextQuant::Q4KM, GgmlType::F16), (TextQuant::F16, GgmlType::F16)] {
+        let out = tmp.join(format!("tiny-{}.gguf", q.name()));
+        let mut calls = 0;
+        let r = import_hf(&dir().join("tiny"), &out, q, vis, &mut |_, _, _| calls += 1).unwrap();
+        assert_eq!(calls, r.tensors);
+        let loaded = medgemma::load_path(&out, &d).unwrap();
+        let gg = ImportedGguf::open(&out).unwrap();
+        assert!(gg.carried("config.json").is_some());
+        let m = &loaded.model;
+        let feats = m.image_features(&px, 1).unwrap();
+        let logits = m.forward_all(&ids, Some(feats), &mut m.language_model.new_cache()).unwrap();
+        let e = max_err(&logits, &want);
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let rel = e / scale;
+        println!("import {} (vision {}): {:?}; logits max abs err {e:.2e} = {:.2}% of max |logit| {scale:.2}", q.name(), vis.name(), r.types, rel * 100.0);
+        let tol = if q == TextQuant::F16 { 3e-3 } else { 3e-2 };
+        assert!(rel < tol, "{}: logits off by {e} ({rel} of the scale)", q.name());
+        assert!(r.types.iter().any(|(t, _)| t != "F32"), "nothing was quantized: {:?}", r.types);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
