@@ -14,7 +14,8 @@ pub struct Args {
     /// A GGUF file or HF model directory.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Shape-exact random weights from a config: `medgemma-4b`, `gemma3-270m` or a config.json.
+    /// Shape-exact random weights from a config: `medgemma-4b`, `gemma3-270m`, a config.json,
+    /// or `medsiglip-448` (image and text embedding times).
     #[arg(long)]
     pub random_weights: Option<String>,
     /// Keep only the first N layers (random weights), to fit memory.
@@ -53,6 +54,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let sel = device::select(choice)?;
     if let Some(n) = &sel.notice {
         eprintln!("medlens: {n}");
+    }
+    if a.random_weights.as_deref() == Some("medsiglip-448") {
+        return bench_siglip(&a, &sel);
+    }
+    if a.random_weights.as_deref() == Some("medgemma-4b") {
+        return bench_medgemma(&a, &sel);
     }
     let t = Instant::now();
     let (model, what): (Gemma3, String) = match (&a.model, &a.random_weights) {
@@ -129,6 +136,157 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             weights_bytes.unwrap_or(0) as f64 / 1048576.0,
             device_peak(&sel.device).unwrap_or(0) as f64 / 1048576.0,
             load_s
+        );
+    }
+    Ok(())
+}
+
+/// MedSigLIP at the real 448 configuration with shape-exact random weights: image-embedding
+/// time (one image) and text-embedding time for the 13 labels of the chest set (each padded
+/// to 64 tokens, as the model card does). `--quant f32|f16|q8_0` (q4_k_m means f16 here).
+fn bench_siglip(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
+    use medlens_engine::quant::GgmlType;
+    use medlens_engine::siglip::{RandomWeights, Siglip, SiglipConfig};
+    let cfg = SiglipConfig::medsiglip_448();
+    let rw = RandomWeights::new(&cfg, 1);
+    let ty = match a.quant.as_str() {
+        "f32" => None,
+        "f16" | "q4_k_m" => Some(GgmlType::F16),
+        "q8_0" => Some(GgmlType::Q8_0),
+        o => anyhow::bail!("--quant {o}: expected f32, f16 or q8_0 for medsiglip-448"),
+    };
+    let t = Instant::now();
+    let model = match ty {
+        Some(ty) => Siglip::load(cfg.clone(), &medlens_engine::loader::QuantizeOnLoad { inner: &rw, ty }, &sel.device)?,
+        None => Siglip::load(cfg.clone(), &rw, &sel.device)?,
+    };
+    let load_s = t.elapsed().as_secs_f64();
+    let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
+    let s = cfg.vision.image_size;
+    let pixels: Vec<f32> = (0..3 * s * s).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+    let labels = 13usize;
+    let ids: Vec<Vec<u32>> = (0..labels).map(|l| (0..64).map(|i| ((l * 131 + i * 17) % 30000) as u32 + 2).collect()).collect();
+    // Warm-up: kernels compile on first use.
+    model.image_embeds(&pixels, 1)?;
+    model.text_embeds(&ids[..1])?;
+    let reps = a.gen_tokens.clamp(1, 10);
+    let t = Instant::now();
+    for _ in 0..reps {
+        model.image_embeds(&pixels, 1)?;
+    }
+    let image_s = t.elapsed().as_secs_f64() / reps as f64;
+    let t = Instant::now();
+    for _ in 0..reps {
+        model.text_embeds(&ids)?;
+    }
+    let text_s = t.elapsed().as_secs_f64() / reps as f64;
+    let r = serde_json::json!({
+        "model": format!("random weights (medsiglip-448, {})", ty.map_or("F32", |t| t.name())),
+        "device": sel.name,
+        "load_s": load_s,
+        "repetitions": reps,
+        "image_embed_s": image_s,
+        "text_embed_13_labels_s": text_s,
+        "peak_rss_bytes": peak_rss(),
+        "device_weights_bytes": weights_bytes,
+        "device_peak_bytes": device_peak(&sel.device),
+    });
+    if a.json {
+        println!("{r}");
+    } else {
+        println!(
+            "{} on {}: image embedding {:.3} s, 13-label text embeddings {:.3} s (mean of {reps}), device weights {:.0} MiB, peak RSS {:.0} MiB",
+            r["model"].as_str().unwrap_or(""),
+            sel.name,
+            image_s,
+            text_s,
+            weights_bytes.unwrap_or(0) as f64 / 1048576.0,
+            peak_rss().unwrap_or(0) as f64 / 1048576.0
+        );
+    }
+    Ok(())
+}
+
+/// MedGemma-4B with shape-exact random weights: the text model in Q4_K_M blocks, the vision
+/// tower in f16 (`--quant f32` keeps both f32). Measures the vision encode of one 896 px
+/// image, the prefill of a prompt with its 256 image tokens plus `--prompt-tokens` text
+/// tokens, decode tokens/s, and the device memory the allocator held.
+fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
+    use medlens_engine::medgemma::{Config, MedGemma, RandomMedGemma, MEDGEMMA_4B_CONFIG};
+    use medlens_engine::quant::GgmlType;
+    let mut cfg = Config::from_hf_json(std::path::Path::new("<builtin medgemma-4b>"), MEDGEMMA_4B_CONFIG)?;
+    if let Some(n) = a.layers {
+        cfg.text.num_hidden_layers = n.min(cfg.text.num_hidden_layers);
+        cfg.text.layer_types.truncate(cfg.text.num_hidden_layers);
+    }
+    let quant = a.quant.as_str() == "q4_k_m" && medlens_engine::gemma3::keeps_quantized(&sel.device);
+    let rw = RandomMedGemma::new(&cfg, 1, quant);
+    let t = Instant::now();
+    let model = if quant {
+        MedGemma::load(cfg.clone(), &medlens_engine::loader::QuantizeOnLoad { inner: &rw, ty: GgmlType::F16 }, &sel.device)?
+    } else {
+        MedGemma::load(cfg.clone(), &rw, &sel.device)?
+    };
+    let load_s = t.elapsed().as_secs_f64();
+    let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
+    let s = cfg.vision.image_size;
+    let pixels: Vec<f32> = (0..3 * s * s).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+    let mm = cfg.mm_tokens_per_image;
+    let v = cfg.text.vocab_size as u32;
+    let mut ids: Vec<u32> = vec![2, 105, 2364, 107, cfg.boi_token_index];
+    ids.extend(std::iter::repeat_n(cfg.image_token_index, mm));
+    ids.push(cfg.eoi_token_index);
+    ids.extend((0..a.prompt_tokens as u32).map(|i| 3 + (i * 7919) % (v - 3)));
+    // Warm-up: every kernel compiles once (a short text prefill, one decode step).
+    {
+        let mut c = model.language_model.new_cache();
+        let _ = model.language_model.forward_last(&ids[..4], &mut c);
+        let _ = model.language_model.forward_last(&[7], &mut c);
+    }
+    let t = Instant::now();
+    let feats = model.image_features(&pixels, 1)?;
+    let _ = feats.clone().into_data();
+    let vision_s = t.elapsed().as_secs_f64();
+    let mut cache = model.language_model.new_cache();
+    let t = Instant::now();
+    let h = model.prefill(&ids, Some(feats), &mut cache)?;
+    let mut logits = model.language_model.lm_head(h).into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let prefill_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for _ in 0..a.gen_tokens {
+        let next = medlens_engine::sampling::argmax(&logits);
+        logits = model.language_model.forward_last(&[next], &mut cache);
+    }
+    let decode_s = t.elapsed().as_secs_f64();
+    let r = serde_json::json!({
+        "model": format!("random weights (medgemma-4b, {})", if quant { "text Q4_K_M, vision F16" } else { "f32" }),
+        "device": sel.name,
+        "layers": cfg.text.num_hidden_layers,
+        "load_s": load_s,
+        "vision_encode_s": vision_s,
+        "prompt_tokens": ids.len(),
+        "prefill_s": prefill_s,
+        "prefill_tokens_per_s": ids.len() as f64 / prefill_s,
+        "gen_tokens": a.gen_tokens,
+        "decode_tokens_per_s": a.gen_tokens as f64 / decode_s,
+        "peak_rss_bytes": peak_rss(),
+        "device_weights_bytes": weights_bytes,
+        "device_peak_bytes": device_peak(&sel.device),
+    });
+    if a.json {
+        println!("{r}");
+    } else {
+        println!(
+            "{} on {}: vision encode {:.2} s, prefill {:.1} tok/s ({} tokens), decode {:.2} tok/s, device weights {:.0} MiB, device peak {:.0} MiB, peak RSS {:.0} MiB",
+            r["model"].as_str().unwrap_or(""),
+            sel.name,
+            vision_s,
+            ids.len() as f64 / prefill_s,
+            ids.len(),
+            a.gen_tokens as f64 / decode_s,
+            weights_bytes.unwrap_or(0) as f64 / 1048576.0,
+            device_peak(&sel.device).unwrap_or(0) as f64 / 1048576.0,
+            peak_rss().unwrap_or(0) as f64 / 1048576.0
         );
     }
     Ok(())

@@ -41,6 +41,9 @@ pub struct Args {
     /// Quantize weights to Q8_0 blocks on import.
     #[arg(long)]
     pub q8: bool,
+    /// Keep weights as f16 (on the GPU: f16 blocks read by the same kernels).
+    #[arg(long, conflicts_with = "q8")]
+    pub f16: bool,
     /// auto, gpu or cpu.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -82,7 +85,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(n) = &sel.notice {
         eprintln!("medlens: {n}");
     }
-    let q = a.q8.then_some(medlens_engine::quant::GgmlType::Q8_0);
+    let q = if a.q8 {
+        Some(medlens_engine::quant::GgmlType::Q8_0)
+    } else if a.f16 {
+        Some(medlens_engine::quant::GgmlType::F16)
+    } else {
+        None
+    };
     let mut zs = ZeroShotModel::load(&a.model, &sel.device, q).with_context(|| format!("loading {}", a.model.display()))?;
     zs.preprocess.resize = a.resize;
     let names: Vec<String> = set.labels.iter().map(|l| l.label.clone()).collect();

@@ -208,3 +208,36 @@ pub fn config_by_name(name: &str) -> Result<Config> {
     };
     Config::from_hf_json(&file, &text)
 }
+
+/// Any weight source with its 2-D weights handed out as `ty` blocks (random weights for
+/// benchmarks, or f32 checkpoints), so the GPU keeps them quantized. `get` returns the
+/// same rounded values, so CPU and GPU compute with equal weights.
+pub struct QuantizeOnLoad<'a> {
+    pub inner: &'a dyn WeightSource,
+    pub ty: GgmlType,
+}
+
+impl WeightSource for QuantizeOnLoad<'_> {
+    fn file(&self) -> &Path {
+        self.inner.file()
+    }
+    fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        match self.get_quantized(hf_name)? {
+            Some((shape, ty, q)) => Ok(crate::quant::dequantize(ty, &q).map(|v| (shape, v))),
+            None => self.inner.get(hf_name),
+        }
+    }
+    fn norms_include_one(&self) -> bool {
+        self.inner.norms_include_one()
+    }
+    fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        if let Some(q) = self.inner.get_quantized(hf_name)? {
+            return Ok(Some(q));
+        }
+        let Some((shape, v)) = self.inner.get(hf_name)? else { return Ok(None) };
+        if shape.len() != 2 || hf_name.contains("norm") || hf_name.contains("position_embedding") || shape[1] % self.ty.block_elems() != 0 {
+            return Ok(None);
+        }
+        Ok(crate::quant::quantize(self.ty, &v).map(|q| (shape, self.ty, q)))
+    }
+}

@@ -24,6 +24,7 @@ use serde_json::Value as Json;
 
 use crate::error::{EngineError, Result};
 use crate::gemma3::{Config as TextConfig, Gemma3, KvCache, RmsNorm, WeightSource};
+use crate::quant::GgmlType;
 use crate::siglip::{SiglipVision, VisionConfig};
 
 /// `Gemma3Config`: the two towers and the image-token layout.
@@ -413,4 +414,83 @@ pub fn file_sha256(path: &Path, cache_dir: Option<&Path>) -> Result<String> {
         let _ = std::fs::write(m, &digest);
     }
     Ok(digest)
+}
+
+/// MedGemma-4B's `config.json` as the hub ships it (google/medgemma-4b-it): only the fields
+/// that differ from `Gemma3Config`'s defaults.
+pub const MEDGEMMA_4B_CONFIG: &str = r#"{
+  "architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+  "boi_token_index": 255999, "eoi_token_index": 256000, "image_token_index": 262144,
+  "mm_tokens_per_image": 256,
+  "text_config": {"hidden_size": 2560, "intermediate_size": 10240, "model_type": "gemma3_text",
+    "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+    "sliding_window": 1024},
+  "vision_config": {"hidden_size": 1152, "image_size": 896, "intermediate_size": 4304,
+    "model_type": "siglip_vision_model", "num_attention_heads": 16, "num_hidden_layers": 27,
+    "patch_size": 14, "vision_use_head": false}
+}"#;
+
+/// Shape-exact random MedGemma weights (benchmarks, no download): the text model as
+/// [`crate::loader::RandomWeights`] (Q4_K_M blocks when `q4_k_m`), the vision tower as
+/// SigLIP's random weights, the projector generated here; hub tensor names.
+pub struct RandomMedGemma {
+    text: crate::loader::RandomWeights,
+    vision: crate::siglip::RandomWeights,
+    vision_hidden: usize,
+    text_hidden: usize,
+}
+
+impl RandomMedGemma {
+    pub fn new(config: &Config, seed: u64, q4_k_m: bool) -> Self {
+        let mut text = crate::loader::RandomWeights::new(config.text.clone(), seed);
+        if q4_k_m {
+            text = text.q4_k_m();
+        }
+        let mut sc = crate::siglip::SiglipConfig::medsiglip_448();
+        sc.vision = config.vision.clone();
+        Self {
+            text,
+            vision: crate::siglip::RandomWeights::new(&sc, seed),
+            vision_hidden: config.vision.tower.hidden_size,
+            text_hidden: config.text.hidden_size,
+        }
+    }
+    fn route(name: &str) -> Option<(bool, String)> {
+        if let Some(r) = name.strip_prefix("vision_tower.") {
+            return Some((false, r.to_string()));
+        }
+        name.strip_prefix("language_model.").map(|r| (true, r.to_string()))
+    }
+}
+
+impl WeightSource for RandomMedGemma {
+    fn file(&self) -> &Path {
+        Path::new("<random weights>")
+    }
+    fn get(&self, name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        match name {
+            "multi_modal_projector.mm_soft_emb_norm.weight" => return Ok(Some((vec![self.vision_hidden], vec![0.0; self.vision_hidden]))),
+            "multi_modal_projector.mm_input_projection_weight" => {
+                let (a, b) = (self.vision_hidden, self.text_hidden);
+                let amp = 1.0 / (a as f32).sqrt();
+                let v = (0..a * b).map(|i| (((i * 2654435761) % 2001) as f32 / 1000.0 - 1.0) * amp).collect();
+                return Ok(Some((vec![a, b], v)));
+            }
+            _ => {}
+        }
+        match Self::route(name) {
+            Some((true, r)) => self.text.get(&r),
+            Some((false, r)) => self.vision.get(&r),
+            None => Ok(None),
+        }
+    }
+    fn norms_include_one(&self) -> bool {
+        false
+    }
+    fn get_quantized(&self, name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        match Self::route(name) {
+            Some((true, r)) => self.text.get_quantized(&r),
+            _ => Ok(None),
+        }
+    }
 }

@@ -479,7 +479,10 @@ mod tests {
     #[test]
     fn k_quant_roundtrips() {
         let x = lcg(QK_K * 64, 7);
-        for (ty, levels) in [(GgmlType::Q4K, 15.0f32), (GgmlType::Q6K, 63.0)] {
+        // Bounds: one step of the format's grid (15 levels for Q4_K, 31 per sign for Q6_K):
+        // half a step from rounding the value, the rest from rounding the sub-block scale to
+        // its 6-bit (Q4_K) or i8 (Q6_K) multiple of the super-block scale.
+        for (ty, levels) in [(GgmlType::Q4K, 15.0f32), (GgmlType::Q6K, 31.0)] {
             let q = quantize(ty, &x).unwrap();
             assert_eq!(q.len(), x.len() / QK_K * ty.block_bytes());
             let y = dequantize(ty, &q).unwrap();
@@ -492,7 +495,6 @@ mod tests {
             }
             let rmse = (x.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f32>() / x.len() as f32).sqrt();
             println!("{}: worst error {worst:.4} of the sub-block range, rmse {rmse:.2e}", ty.name());
-            // Q4_K: one step is range/15; rounding gives half a step, scale rounding a little more.
             assert!(worst <= 1.0 / levels, "{}: worst {worst}", ty.name());
         }
         // Zeros stay zeros; a constant block is exact up to f16.

@@ -152,15 +152,11 @@ impl WeightSource for Safetensors {
         let quantizable = shape.len() == 2 && !hf_name.ends_with("norm.weight");
         match self.quantize {
             Some(ty) if quantizable && shape[1] % ty.block_elems() == 0 => {
-                let q = match ty {
-                    GgmlType::Q8_0 => crate::quant::quantize_q8_0(&v),
-                    GgmlType::Q4_0 => crate::quant::quantize_q4_0(&v),
-                    GgmlType::F32 => return Ok(Some((shape, v))),
-                    o => {
-                        return Err(st_err(&self.root, format!("quantizing to {} on import is not supported", o.name())))
-                    }
+                if ty == GgmlType::F32 {
+                    return Ok(Some((shape, v)));
                 }
-                .ok_or_else(|| st_err(&self.root, format!("{hf_name}: not whole blocks")))?;
+                let q = crate::quant::quantize(ty, &v)
+                    .ok_or_else(|| st_err(&self.root, format!("{hf_name}: cannot quantize to {}", ty.name())))?;
                 let d = crate::quant::dequantize(ty, &q)
                     .ok_or_else(|| st_err(&self.root, format!("{hf_name}: not whole blocks")))?;
                 Ok(Some((shape, d)))
@@ -170,5 +166,19 @@ impl WeightSource for Safetensors {
     }
     fn norms_include_one(&self) -> bool {
         false
+    }
+    /// With `quantize` set, 2-D weights as that format's blocks (for the GPU kernels); the
+    /// same rounding `get` applies on the CPU, so both backends compute with equal weights.
+    fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
+        let Some(ty) = self.quantize else { return Ok(None) };
+        if ty == GgmlType::F32 || !crate::qmatmul::supported(ty) {
+            return Ok(None);
+        }
+        let Some((shape, v)) = self.tensor_f32(hf_name) else { return Ok(None) };
+        if shape.len() != 2 || hf_name.ends_with("norm.weight") || shape[1] % ty.block_elems() != 0 {
+            return Ok(None);
+        }
+        let q = crate::quant::quantize(ty, &v).ok_or_else(|| st_err(&self.root, format!("{hf_name}: not whole blocks")))?;
+        Ok(Some((shape, ty, q)))
     }
 }

@@ -120,20 +120,22 @@ impl SiglipConfig {
     }
 }
 
-/// Linear layer with bias; weight kept transposed `[in, out]`.
+/// Linear layer with bias. The weight is the decoder's [`crate::gemma3::Linear`]: f32
+/// transposed on the CPU backend, or ggml blocks (Q8_0, F16) on the GPU through the same
+/// quantized kernels when the source hands it out quantized.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    pub weight_t: Tensor<2>,
+    pub weight: crate::gemma3::Linear,
     pub bias: Tensor<1>,
 }
 
 impl Linear {
     pub fn forward2(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.weight_t.clone()) + self.bias.clone().unsqueeze::<2>()
+        self.weight.forward(x) + self.bias.clone().unsqueeze::<2>()
     }
     pub fn forward3(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, i] = x.dims();
-        let o = self.weight_t.dims()[1];
+        let o = self.bias.dims()[0];
         self.forward2(x.reshape([b * t, i])).reshape([b, t, o])
     }
 }
@@ -257,8 +259,21 @@ impl Loader<'_> {
         Tensor::from_data(TensorData::new(t, [inp, out]), self.device)
     }
     pub fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
+        let wname = format!("{}{name}.weight", self.prefix);
+        if crate::gemma3::keeps_quantized(self.device) {
+            if let Some((shape, ty, bytes)) = self.src.get_quantized(&wname)? {
+                if shape != [out, inp] {
+                    return Err(EngineError::Shape { file: self.src.file().into(), tensor: wname, got: shape, expected: vec![out, inp] });
+                }
+                let q = crate::qmatmul::QTensor::upload(ty, out, inp, &bytes, self.device)?;
+                return Ok(Linear { weight: crate::gemma3::Linear::Quant(q), bias: self.t1(&format!("{name}.bias"), out)? });
+            }
+        }
         let w = self.raw(&format!("{name}.weight"), &[out, inp])?;
-        Ok(Linear { weight_t: self.transposed(w, out, inp), bias: self.t1(&format!("{name}.bias"), out)? })
+        Ok(Linear {
+            weight: crate::gemma3::Linear::Dense { weight_t: self.transposed(w, out, inp) },
+            bias: self.t1(&format!("{name}.bias"), out)?,
+        })
     }
     pub fn norm(&self, name: &str, n: usize, eps: f64) -> Result<LayerNorm> {
         Ok(LayerNorm { weight: self.t1(&format!("{name}.weight"), n)?, bias: self.t1(&format!("{name}.bias"), n)?, eps })
@@ -313,7 +328,7 @@ impl SiglipVision {
             let inw = l.raw("head.attention.in_proj_weight", &[3 * h, h])?;
             let inb = l.raw("head.attention.in_proj_bias", &[3 * h])?;
             let part = |k: usize| Linear {
-                weight_t: l.transposed(inw[k * h * h..(k + 1) * h * h].to_vec(), h, h),
+                weight: crate::gemma3::Linear::Dense { weight_t: l.transposed(inw[k * h * h..(k + 1) * h * h].to_vec(), h, h) },
                 bias: Tensor::from_data(TensorData::new(inb[k * h..(k + 1) * h].to_vec(), [h]), device),
             };
             Some(PoolingHead {
