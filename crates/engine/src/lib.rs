@@ -24,3 +24,4 @@ pub mod zeroshot;
 pub mod image_input;
 pub mod medgemma;
 pub mod import;
+pub mod discover;

@@ -301,6 +301,11 @@ impl ZeroShotModel {
         Ok(prompts.iter().map(|p| self.text_cache[p].clone()).collect())
     }
 
+    /// Whether an image embedding is cached under `key`.
+    pub fn has_image(&self, key: &str) -> bool {
+        self.image_cache.contains_key(key)
+    }
+
     /// Image embedding of an RGB8 image, cached under `key` when given.
     pub fn image_embed(&mut self, key: Option<&str>, width: usize, height: usize, rgb: &[u8]) -> Result<Vec<f32>> {
         if let Some(v) = key.and_then(|k| self.image_cache.get(k)) {

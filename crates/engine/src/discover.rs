@@ -1,0 +1,337 @@
+//! Finding MedGemma and MedSigLIP on this machine, and checking a candidate without loading
+//! its weights (config parses, every shard is there, safetensors headers are sound and hold
+//! the tensors the config needs with their shapes).
+//!
+//! Places looked at, in order: the app's `models/` folder(s), the Hugging Face cache
+//! (`$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`: `models--google--medgemma-4b-it`
+//! and `models--google--medsiglip-448`, every snapshot), LM Studio (`~/.lmstudio/models`,
+//! `~/.cache/lm-studio/models`) and Ollama (`~/.ollama/models`) for GGUF files, and paths
+//! the user added.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Which model a candidate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Medgemma,
+    Medsiglip,
+}
+
+/// One candidate, as the model manager lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub kind: Kind,
+    pub name: String,
+    pub path: PathBuf,
+    /// `models`, `hf-cache`, `ollama`, `lmstudio` or `user`.
+    pub source: String,
+    /// `hf` (a folder) or `gguf`.
+    pub format: String,
+    /// `ok` or `invalid`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub bytes: u64,
+}
+
+/// The Hugging Face hub cache folders to look in.
+pub fn hf_cache_dirs() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(p) = std::env::var_os("HF_HUB_CACHE").or_else(|| std::env::var_os("HUGGINGFACE_HUB_CACHE")) {
+        v.push(PathBuf::from(p));
+    }
+    if let Some(h) = std::env::var_os("HF_HOME") {
+        v.push(PathBuf::from(h).join("hub"));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        v.push(PathBuf::from(h).join(".cache/huggingface/hub"));
+    }
+    v.dedup();
+    v
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// Every candidate under `models_dirs`, the HF cache, LM Studio, Ollama and `user` paths.
+pub fn scan(models_dirs: &[PathBuf], user: &[PathBuf]) -> Vec<ModelInfo> {
+    let mut out = Vec::new();
+    for d in models_dirs {
+        for p in children(d) {
+            if p.is_dir() || is_gguf(&p) {
+                if let Some(m) = inspect(&p, "models") {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    for hub in hf_cache_dirs() {
+        for (repo, kind) in [("models--google--medgemma-4b-it", Kind::Medgemma), ("models--google--medsiglip-448", Kind::Medsiglip)] {
+            for snap in children(&hub.join(repo).join("snapshots")) {
+                if snap.is_dir() {
+                    let mut m = inspect(&snap, "hf-cache").unwrap_or_else(|| invalid(kind, &snap, "hf-cache", "hf", "no config.json"));
+                    m.name = format!("{} ({})", repo.trim_start_matches("models--").replace("--", "/"), short(&snap));
+                    out.push(m);
+                }
+            }
+        }
+    }
+    if let Some(h) = home() {
+        for (dir, source) in [
+            (h.join(".lmstudio/models"), "lmstudio"),
+            (h.join(".cache/lm-studio/models"), "lmstudio"),
+            (h.join(".ollama/models"), "ollama"),
+        ] {
+            let mut ggufs = Vec::new();
+            walk_gguf(&dir, 4, &mut ggufs);
+            for g in ggufs {
+                let n = g.to_string_lossy().to_ascii_lowercase();
+                if n.contains("medgemma") && !n.contains("mmproj") {
+                    if let Some(m) = inspect(&g, source) {
+                        out.push(m);
+                    }
+                }
+            }
+        }
+    }
+    for p in user {
+        out.push(inspect(p, "user").unwrap_or_else(|| invalid(Kind::Medgemma, p, "user", "hf", "not a model folder or GGUF file")));
+    }
+    out
+}
+
+fn short(p: &Path) -> String {
+    let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    n.chars().take(8).collect()
+}
+
+fn children(d: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn is_gguf(p: &Path) -> bool {
+    p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+fn walk_gguf(d: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth == 0 {
+        return;
+    }
+    for p in children(d) {
+        if p.is_dir() {
+            walk_gguf(&p, depth - 1, out);
+        } else if is_gguf(&p) {
+            out.push(p);
+        }
+    }
+}
+
+fn invalid(kind: Kind, path: &Path, source: &str, format: &str, msg: &str) -> ModelInfo {
+    ModelInfo {
+        kind,
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        path: path.into(),
+        source: source.into(),
+        format: format.into(),
+        status: "invalid".into(),
+        message: Some(format!("{}: {msg}", path.display())),
+        bytes: 0,
+    }
+}
+
+/// Inspects a folder or GGUF file; `None` when it is not a model at all (no config.json in a
+/// folder). A model that is broken is `Some` with status `invalid` and the reason.
+pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
+    if is_gguf(path) {
+        return Some(inspect_gguf(path, source));
+    }
+    let cfg = path.join("config.json");
+    if !cfg.is_file() {
+        return None;
+    }
+    let text = match std::fs::read_to_string(&cfg) {
+        Ok(t) => t,
+        Err(e) => return Some(invalid(Kind::Medgemma, path, source, "hf", &format!("config.json: {e}"))),
+    };
+    let v: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return Some(invalid(Kind::Medgemma, path, source, "hf", &format!("config.json is not valid JSON: {e}"))),
+    };
+    let kind = if v.get("vision_config").is_some() && v.get("text_config").is_some() && v.get("model_type").and_then(|m| m.as_str()) != Some("siglip") {
+        Kind::Medgemma
+    } else {
+        Kind::Medsiglip
+    };
+    let mut info = ModelInfo {
+        kind,
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        path: path.into(),
+        source: source.into(),
+        format: "hf".into(),
+        status: "ok".into(),
+        message: None,
+        bytes: 0,
+    };
+    let expected: Result<Vec<(String, Vec<usize>)>, String> = match kind {
+        Kind::Medgemma => crate::medgemma::Config::from_hf_json(&cfg, &text).map(|c| medgemma_shapes(&c)).map_err(|e| e.to_string()),
+        Kind::Medsiglip => crate::siglip::SiglipConfig::from_hf_json(&cfg, &text).map(|c| c.tensor_shapes()).map_err(|e| e.to_string()),
+    };
+    let check = expected.and_then(|exp| {
+        let (headers, bytes) = read_headers(path)?;
+        info.bytes = bytes;
+        check_shapes(&headers, &exp, kind)?;
+        let has_tok = path.join("tokenizer.json").is_file() || (kind == Kind::Medsiglip && path.join("spiece.model").is_file());
+        if !has_tok {
+            return Err("no tokenizer.json".into());
+        }
+        Ok(())
+    });
+    if let Err(e) = check {
+        info.status = "invalid".into();
+        info.message = Some(format!("{}: {e}", path.display()));
+    }
+    Some(info)
+}
+
+fn inspect_gguf(path: &Path, source: &str) -> ModelInfo {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // Only the header matters here; a malformed file is reported, never loaded.
+    match crate::gguf::Gguf::open(path) {
+        Ok(g) if crate::import::ImportedGguf::is_import(&g) => ModelInfo {
+            kind: Kind::Medgemma,
+            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            path: path.into(),
+            source: source.into(),
+            format: "gguf".into(),
+            status: "ok".into(),
+            message: g.get("medlens.quantization").and_then(|v| v.as_str()).map(|q| format!("imported: {q}")),
+            bytes,
+        },
+        Ok(_) => {
+            let mut m = invalid(
+                Kind::Medgemma,
+                path,
+                source,
+                "gguf",
+                "a llama.cpp GGUF (text model + mmproj): the text model loads with `medlens generate`; findings need the vision tower, so import the HF release with `medlens models import`",
+            );
+            m.bytes = bytes;
+            m
+        }
+        Err(e) => {
+            let mut m = invalid(Kind::Medgemma, path, source, "gguf", &e.to_string());
+            m.bytes = bytes;
+            m
+        }
+    }
+}
+
+/// Tensor names and shapes a MedGemma checkpoint must hold (hub names, any of the accepted
+/// prefixes is allowed when checking).
+fn medgemma_shapes(c: &crate::medgemma::Config) -> Vec<(String, Vec<usize>)> {
+    let mut v = Vec::new();
+    let t = &c.text;
+    let (h, hd, nh, nkv, ff) = (t.hidden_size, t.head_dim, t.num_attention_heads, t.num_key_value_heads, t.intermediate_size);
+    v.push(("language_model.model.embed_tokens.weight".to_string(), vec![t.vocab_size, h]));
+    for i in 0..t.num_hidden_layers {
+        let p = |s: &str| format!("language_model.model.layers.{i}.{s}");
+        v.push((p("self_attn.q_proj.weight"), vec![nh * hd, h]));
+        v.push((p("self_attn.k_proj.weight"), vec![nkv * hd, h]));
+        v.push((p("self_attn.v_proj.weight"), vec![nkv * hd, h]));
+        v.push((p("self_attn.o_proj.weight"), vec![h, nh * hd]));
+        v.push((p("mlp.gate_proj.weight"), vec![ff, h]));
+        v.push((p("mlp.up_proj.weight"), vec![ff, h]));
+        v.push((p("mlp.down_proj.weight"), vec![h, ff]));
+    }
+    let vh = c.vision.tower.hidden_size;
+    v.push(("multi_modal_projector.mm_input_projection_weight".into(), vec![vh, h]));
+    v.push(("vision_tower.vision_model.post_layernorm.weight".into(), vec![vh]));
+    v
+}
+
+/// Hub, transformers-5-on-disk and in-memory spellings of one name.
+fn aliases(name: &str) -> Vec<String> {
+    let mut v = vec![name.to_string()];
+    if let Some(r) = name.strip_prefix("language_model.model.") {
+        v.push(format!("model.language_model.{r}"));
+    }
+    if let Some(r) = name.strip_prefix("vision_tower.vision_model.") {
+        v.push(format!("vision_tower.{r}"));
+        v.push(format!("model.vision_tower.{r}"));
+        v.push(format!("model.vision_tower.vision_model.{r}"));
+    }
+    if let Some(r) = name.strip_prefix("multi_modal_projector.") {
+        v.push(format!("model.multi_modal_projector.{r}"));
+    }
+    v
+}
+
+fn check_shapes(headers: &HashMap<String, Vec<usize>>, expected: &[(String, Vec<usize>)], kind: Kind) -> Result<(), String> {
+    for (name, shape) in expected {
+        // SigLIP's logit scale/bias and the head's norm are optional in some exports.
+        if kind == Kind::Medsiglip && (name.starts_with("logit_") || name.contains("head.layernorm") && !headers.contains_key(name)) {
+            continue;
+        }
+        let found = aliases(name).into_iter().find_map(|a| headers.get(&a).map(|s| (a, s.clone())));
+        match found {
+            None => return Err(format!("tensor `{name}` is missing")),
+            Some((a, s)) if &s != shape => return Err(format!("tensor `{a}` has shape {s:?}, the config needs {shape:?}")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Names and shapes from every safetensors header of a folder (index + shards, or one
+/// file), reading only the headers. Returns them and the total size of the weight files.
+pub fn read_headers(dir: &Path) -> Result<(HashMap<String, Vec<usize>>, u64), String> {
+    let idx = dir.join("model.safetensors.index.json");
+    let files: Vec<PathBuf> = if idx.is_file() {
+        let t = std::fs::read_to_string(&idx).map_err(|e| format!("{}: {e}", idx.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&t).map_err(|e| format!("{}: not valid JSON: {e}", idx.display()))?;
+        let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| format!("{}: no weight_map", idx.display()))?;
+        let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
+        names.sort();
+        names.dedup();
+        names.iter().map(|n| dir.join(n)).collect()
+    } else {
+        vec![dir.join("model.safetensors")]
+    };
+    let mut out = HashMap::new();
+    let mut total = 0u64;
+    for f in files {
+        let mut file = std::fs::File::open(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        total += len;
+        let mut n8 = [0u8; 8];
+        file.read_exact(&mut n8).map_err(|e| format!("{}: {e}", f.display()))?;
+        let n = u64::from_le_bytes(n8);
+        if n == 0 || n > 100 << 20 || 8 + n > len {
+            return Err(format!("{}: not a safetensors file (header length {n})", f.display()));
+        }
+        let mut h = vec![0u8; n as usize];
+        file.read_exact(&mut h).map_err(|e| format!("{}: {e}", f.display()))?;
+        let v: serde_json::Value = serde_json::from_slice(&h).map_err(|e| format!("{}: bad header: {e}", f.display()))?;
+        let obj = v.as_object().ok_or_else(|| format!("{}: bad header", f.display()))?;
+        for (k, e) in obj {
+            if k == "__metadata__" {
+                continue;
+            }
+            let shape: Vec<usize> = e
+                .get("shape")
+                .and_then(|s| s.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as usize)).collect())
+                .ok_or_else(|| format!("{}: tensor {k} has no shape", f.display()))?;
+            out.insert(k.clone(), shape);
+        }
+    }
+    Ok((out, total))
+}
