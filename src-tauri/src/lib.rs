@@ -1,10 +1,12 @@
-//! Medlens desktop viewer: thin Tauri commands over `medlens_dicom`.
+//! Medlens desktop viewer: thin Tauri commands over `medlens_dicom` and, for the AI panels
+//! (`ai.rs`), `medlens_engine`.
 //!
 //! Files are reached only through these commands, and only files under paths the user
 //! dropped on the window, chose in a dialog, or the bundled sample; pixels go to the UI
 //! as binary (`tauri::ipc::Response`), indexing runs on a worker thread and reports by
 //! events (`medlens://index-*`).
 
+mod ai;
 mod frame;
 mod indexer;
 
@@ -273,6 +275,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(AppState::default())
+        .manage(ai::AiState::default())
         .setup(|app| {
             let handle = app.handle().clone();
             // A drop on the window grants its paths and indexes them.
@@ -295,7 +298,26 @@ pub fn run() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![load_frame, tags, cancel_index, open_dialog, open_sample, export_png])
+        .invoke_handler(tauri::generate_handler![
+            load_frame,
+            tags,
+            cancel_index,
+            open_dialog,
+            open_sample,
+            export_png,
+            ai::models_scan,
+            ai::models_add,
+            ai::models_import,
+            ai::gpu_info,
+            ai::findings_templates,
+            ai::findings_start,
+            ai::findings_stop,
+            ai::labels_compute,
+            ai::label_sets_list,
+            ai::label_sets_save,
+            ai::findings_export,
+            ai::labels_export_csv
+        ])
         .run(tauri::generate_context!())
         .expect("error while running Medlens");
 }
