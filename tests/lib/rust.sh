@@ -1,15 +1,24 @@
-# Sourced by the suites that build Rust: one cargo package selection for every suite, so
-# features unify once and burn (the slowest crate graph) is compiled once per machine.
+# Sourced by the suites that build Rust: one cargo package selection for every suite (the
+# desktop app included, since it links the engine), so features unify once and burn and
+# Tauri (the slowest crate graphs) are each compiled once per machine. The app embeds the
+# built UI at compile time, so `rust_build` sets up the viewer's prerequisites and builds
+# the UI first.
 # `rust_build` builds every test binary of the selection; `rust_test NAME [ARGS...]` runs
 # one test binary (an integration test's name, `lib:CRATE` for a crate's unit tests,
 # `bin:NAME` for a binary's) directly, with no further cargo resolution;
 # `rust_test_package PKG [ARGS...]` runs all of a package's; `$MEDLENS_BIN` is `medlens`.
-RUST_SELECTION=(-p medlens-dicom -p medlens-cli -p medlens-engine)
+RUST_SELECTION=(-p medlens-dicom -p medlens-cli -p medlens-engine -p medlens-app)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 MEDLENS_BIN="$CARGO_TARGET_DIR/debug/medlens"
 _rust_map="$CARGO_TARGET_DIR/medlens-test-binaries.tsv"
 
 rust_build() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  (cd "$root" && bash scripts/setup-viewer.sh && npm run build) || return 1
+  # --all-targets resolves features with the dev-dependencies, as `cargo test` does, so the
+  # binaries built here and the test binaries share one build of every dependency.
+  cargo build --locked "${RUST_SELECTION[@]}" --all-targets || return 1
   cargo test --locked "${RUST_SELECTION[@]}" --no-run --message-format=json-render-diagnostics \
     | python3 -c '
 import json, sys
