@@ -167,7 +167,7 @@ test("a finished draft exports JSON with provenance and a DICOM SR that referenc
   await click(tid("findings-export-sr"));
   const srPath = await waitFor("the SR export", () => attr(tid("findings-export-result"), "data-path"));
   const dump = execFileSync("dcmdump", ["-Un", srPath], { encoding: "utf8" });
-  assert.match(dump, /\(0008,0016\) UI =1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.11/, "Basic Text SR");
+  assert.match(dump, /\(0008,0016\) UI \[1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.11\]/, "Basic Text SR");
   assert.ok(dump.includes(`(0008,1155) UI [${ctx.sopInstanceUid}]`), "references the source SOP Instance UID");
   const audit = fs.readFileSync(path.join(DATA_DIR, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.ok(audit.some((r) => r.record.kind === "findings"), "findings are in the audit log");
