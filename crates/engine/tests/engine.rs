@@ -95,7 +95,16 @@ fn greedy(model: &Gemma3, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<Vec<(u32, 
 /// pick differently: llama.cpp's CPU path quantizes activations to 8 bits for the k-quant dot
 /// products, which moves logits by a few tenths on this model.
 const MARGIN: f32 = 0.5;
-const GREEDY_TOKENS: usize = 48;
+/// Greedy tokens compared per prompt: all 48 of the references on the CPU backend; on wgpu
+/// 32 tokens of the first three prompts (one identical for 48, two with near-ties), since
+/// lavapipe decodes the 270M at well under one token per second.
+fn greedy_budget(dev: &str) -> (usize, usize) {
+    if dev == "wgpu" {
+        (32, 3)
+    } else {
+        (48, usize::MAX)
+    }
+}
 
 #[test]
 fn real_270m_greedy_matches_llamacpp() {
@@ -104,15 +113,16 @@ fn real_270m_greedy_matches_llamacpp() {
     let mut report = Vec::new();
     let mut ours_cache: std::collections::HashMap<Vec<u32>, (Vec<u32>, Vec<Vec<(u32, f32)>>)> =
         Default::default();
+    let (greedy_tokens, prompts) = greedy_budget(&dev);
     for reffile in ["llamacpp-cpu.json", "llamacpp-vulkan.json"] {
         let refj = json(tests_dir().join(reffile));
-        for res in refj["results"].as_array().unwrap() {
+        for res in refj["results"].as_array().unwrap().iter().take(prompts) {
             let prompt = ids(&res["prompt_ids"]);
             let want = ids(&res["tokens"]);
             assert!(want.len() >= 32, "{reffile}: reference has fewer than 32 tokens");
             let (got, tops) = ours_cache
                 .entry(prompt.clone())
-                .or_insert_with(|| greedy(&r.model, &prompt, GREEDY_TOKENS))
+                .or_insert_with(|| greedy(&r.model, &prompt, greedy_tokens))
                 .clone();
             let n = want.len().min(got.len());
             let first_diff = (0..n).find(|&i| want[i] != got[i]);
