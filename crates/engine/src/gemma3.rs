@@ -859,3 +859,53 @@ impl Gemma3 {
 pub fn path_of(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    /// MedGemma-4B's `text_config` as google/medgemma-4b-it publishes it (transformers 4
+    /// fields: `rope_theta`, `rope_local_base_freq`, `rope_scaling`, `sliding_window_pattern`).
+    const OLD_FORM: &str = r#"{"text_config": {"hidden_size": 2560, "intermediate_size": 10240,
+        "model_type": "gemma3_text", "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0,
+        "rope_type": "linear"}, "sliding_window": 1024, "rope_theta": 1000000.0,
+        "rope_local_base_freq": 10000.0, "sliding_window_pattern": 6, "num_attention_heads": 8,
+        "num_key_value_heads": 4, "head_dim": 256, "query_pre_attn_scalar": 256}}"#;
+
+    /// The same model as transformers 5 writes it: `rope_parameters` per layer kind and an
+    /// explicit `layer_types` list.
+    fn new_form() -> String {
+        let types: Vec<String> = (1..=34)
+            .map(|i| if i % 6 == 0 { "\"full_attention\"" } else { "\"sliding_attention\"" }.to_string())
+            .collect();
+        format!(
+            r#"{{"text_config": {{"hidden_size": 2560, "intermediate_size": 10240, "num_hidden_layers": 34,
+            "sliding_window": 1024, "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+            "query_pre_attn_scalar": 256, "layer_types": [{}],
+            "rope_parameters": {{"full_attention": {{"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0}},
+            "sliding_attention": {{"rope_type": "default", "rope_theta": 10000.0}}}}}}}}"#,
+            types.join(",")
+        )
+    }
+
+    #[test]
+    fn both_rope_config_forms_give_the_same_model() {
+        let p = Path::new("config.json");
+        let old = Config::from_hf_json(p, OLD_FORM).unwrap();
+        let new = Config::from_hf_json(p, &new_form()).unwrap();
+        assert_eq!(old, new);
+        assert_eq!((old.rope_theta, old.rope_local_base_freq, old.rope_scaling_factor), (1e6, 1e4, 8.0));
+        assert_eq!(old.num_hidden_layers, 34);
+        let full: Vec<usize> = (0..34).filter(|&i| old.layer_types[i] == LayerType::Full).collect();
+        assert_eq!(full, vec![5, 11, 17, 23, 29]);
+        // Defaults the hub config leaves out are Gemma3TextConfig's.
+        assert_eq!((old.vocab_size, old.rms_norm_eps, old.final_logit_softcapping), (262_208, 1e-6, None));
+    }
+
+    #[test]
+    fn inconsistent_layer_types_are_an_error() {
+        let bad = new_form().replace("\"num_hidden_layers\": 34", "\"num_hidden_layers\": 30");
+        let e = Config::from_hf_json(Path::new("config.json"), &bad).unwrap_err().to_string();
+        assert!(e.contains("34 layer_types for 30 layers"), "{e}");
+    }
+}
