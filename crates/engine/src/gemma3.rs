@@ -459,6 +459,11 @@ impl Embedding {
     pub fn lookup(&self, ids: &[u32], device: &Device) -> Tensor<2> {
         match self {
             Self::Quant(q) => q.gather(ids),
+            Self::Dense { chunks, .. } if chunks.len() == 1 => {
+                let idx: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [ids.len()]), device);
+                chunks[0].clone().select(0, idx)
+            }
             Self::Dense { chunks, chunk_rows } => {
                 let rows: Vec<Tensor<2>> = ids
                     .iter()
@@ -487,7 +492,7 @@ impl Embedding {
 }
 
 /// Largest embedding chunk (bytes); below wgpu's default 128 MiB storage binding limit.
-const EMBED_CHUNK_BYTES: usize = 64 << 20;
+pub(crate) const EMBED_CHUNK_BYTES: usize = 64 << 20;
 
 fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
     // As transformers: base ** (arange(0, dim, 2) / dim) in f32, then 1/x, then / factor.

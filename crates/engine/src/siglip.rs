@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{activation::softmax, Device, Int, Tensor, TensorData};
+use burn::tensor::{activation::softmax, Device, Tensor, TensorData};
 use serde_json::Value as Json;
 
 use crate::error::{EngineError, Result};
@@ -175,6 +175,10 @@ pub struct EncoderLayer {
 /// Multi-head attention of `q` `[B, Tq, H]` over `k`, `v` `[B, Tk, H]` (no mask: SigLIP attends
 /// to all positions, padding included, as transformers does without an attention mask).
 fn mha(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize) -> Tensor<3> {
+    mha_blocked(q, k, v, heads, MAX_SCORE_BYTES)
+}
+
+fn mha_blocked(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, max_score_bytes: usize) -> Tensor<3> {
     let [b, tq, h] = q.dims();
     let tk = k.dims()[1];
     let hd = h / heads;
@@ -182,10 +186,28 @@ fn mha(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize) -> Tensor<3> {
     let k = k.reshape([b, tk, heads, hd]).swap_dims(1, 2);
     let v = v.reshape([b, tk, heads, hd]).swap_dims(1, 2);
     let scale = (hd as f64).powf(-0.5);
-    let scores = q.matmul(k.swap_dims(2, 3)) * scale;
-    let probs = softmax(scores, 3);
-    probs.matmul(v).swap_dims(1, 2).reshape([b, tq, h])
+    let kt = k.swap_dims(2, 3);
+    // The score matrix is B·heads·Tq·Tk floats: 1 GiB for MedGemma's tower at 896 px (4096
+    // patches, 16 heads), more than a wgpu buffer may hold. Softmax is per query row, so
+    // query blocks give the same numbers with at most MAX_SCORE_BYTES of scores at a time.
+    let rows = (max_score_bytes / (4 * b * heads * tk).max(1)).clamp(1, tq.max(1));
+    let out = if rows >= tq {
+        softmax(q.matmul(kt) * scale, 3).matmul(v)
+    } else {
+        let blocks: Vec<Tensor<4>> = (0..tq)
+            .step_by(rows)
+            .map(|s| {
+                let qs = q.clone().slice([0..b, 0..heads, s..(s + rows).min(tq), 0..hd]);
+                softmax(qs.matmul(kt.clone()) * scale, 3).matmul(v.clone())
+            })
+            .collect();
+        Tensor::cat(blocks, 2)
+    };
+    out.swap_dims(1, 2).reshape([b, tq, h])
 }
+
+/// Largest attention score block computed at once (bytes).
+const MAX_SCORE_BYTES: usize = 128 << 20;
 
 impl EncoderLayer {
     pub fn forward(&self, x: Tensor<3>, heads: usize) -> Tensor<3> {
@@ -257,6 +279,27 @@ impl Loader<'_> {
             }
         }
         Tensor::from_data(TensorData::new(t, [inp, out]), self.device)
+    }
+    /// An embedding table: kept as ggml blocks on the GPU when the source has them (f16/Q8_0
+    /// on load), else f32 in chunks small enough for one wgpu buffer each.
+    pub fn embedding(&self, name: &str, rows: usize, h: usize) -> Result<crate::gemma3::Embedding> {
+        let full = format!("{}{name}", self.prefix);
+        if crate::gemma3::keeps_quantized(self.device) {
+            if let Some((shape, ty, bytes)) = self.src.get_quantized(&full)? {
+                if shape != [rows, h] {
+                    return Err(EngineError::Shape { file: self.src.file().into(), tensor: full, got: shape, expected: vec![rows, h] });
+                }
+                let q = crate::qmatmul::QTensor::upload(ty, rows, h, &bytes, self.device)?;
+                return Ok(crate::gemma3::Embedding::Quant(q));
+            }
+        }
+        let v = self.raw(name, &[rows, h])?;
+        let chunk_rows = (crate::gemma3::EMBED_CHUNK_BYTES / (4 * h)).max(1);
+        let chunks = v
+            .chunks(chunk_rows * h)
+            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), self.device))
+            .collect();
+        Ok(crate::gemma3::Embedding::Dense { chunks, chunk_rows })
     }
     pub fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
         let wname = format!("{}{name}.weight", self.prefix);
@@ -413,7 +456,9 @@ impl SiglipVision {
 #[derive(Debug, Clone)]
 pub struct SiglipText {
     pub config: TextConfig,
-    pub token_embedding: Tensor<2>,
+    /// `[vocab, hidden]`: ggml blocks on the GPU, or f32 chunks (256000 × 1152 f32 is more
+    /// than one wgpu buffer may hold).
+    pub token_embedding: crate::gemma3::Embedding,
     pub position_embedding: Tensor<2>,
     pub layers: Vec<EncoderLayer>,
     pub final_layer_norm: LayerNorm,
@@ -427,7 +472,7 @@ impl SiglipText {
         let t = &config.tower;
         let h = t.hidden_size;
         Ok(Self {
-            token_embedding: l.t2("embeddings.token_embedding.weight", config.vocab_size, h)?,
+            token_embedding: l.embedding("embeddings.token_embedding.weight", config.vocab_size, h)?,
             position_embedding: l.t2("embeddings.position_embedding.weight", config.max_position_embeddings, h)?,
             layers: l.layers(t)?,
             final_layer_norm: l.norm("final_layer_norm", h, t.layer_norm_eps)?,
@@ -454,9 +499,8 @@ impl SiglipText {
             return Err(EngineError::Generation(format!("text: token id {bad} outside the vocabulary")));
         }
         let h = self.config.tower.hidden_size;
-        let flat: Vec<i64> = ids.iter().flatten().map(|&i| i as i64).collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(flat, [b * t]), &self.device);
-        let x = self.token_embedding.clone().select(0, idx).reshape([b, t, h]);
+        let flat: Vec<u32> = ids.iter().flatten().copied().collect();
+        let x = self.token_embedding.lookup(&flat, &self.device).reshape([b, t, h]);
         let pos = self.position_embedding.clone().slice([0..t]).unsqueeze::<3>();
         let mut x = x + pos;
         for l in &self.layers {
@@ -528,7 +572,11 @@ impl Siglip {
 /// Rows of a 2-D tensor on the host.
 pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f32>>> {
     let [_, n] = t.dims();
-    let v = t.into_data().try_into_vec::<f32>().map_err(|e| EngineError::Generation(format!("{e:?}")))?;
+    let v = t
+        .try_into_data()
+        .map_err(|e| EngineError::Generation(format!("{e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| EngineError::Generation(format!("{e:?}")))?;
     Ok(v.chunks(n.max(1)).map(|c| c.to_vec()).collect())
 }
 
@@ -649,5 +697,27 @@ impl WeightSource for RandomWeights {
     }
     fn norms_include_one(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod attention_tests {
+    use super::*;
+
+    /// Query blocks (as MedGemma's 896 px tower needs) give the one-block result.
+    #[test]
+    fn blocked_attention_equals_one_block() {
+        let d = Device::flex();
+        let (b, t, h, heads) = (1, 37, 16, 4);
+        let r = |seed: usize| {
+            let v: Vec<f32> = (0..b * t * h).map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0) - 1.0).collect();
+            Tensor::<3>::from_data(TensorData::new(v, [b, t, h]), &d)
+        };
+        let (q, k, v) = (r(1), r(2), r(3));
+        let one = mha_blocked(q.clone(), k.clone(), v.clone(), heads, usize::MAX).into_data().try_to_vec::<f32>().unwrap();
+        // 4 heads × 37 keys × 4 bytes per query row: 3 rows per block, a short last block.
+        let blocked = mha_blocked(q, k, v, heads, 4 * heads * t * 3).into_data().try_to_vec::<f32>().unwrap();
+        let err = one.iter().zip(&blocked).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(err < 1e-6, "blocked attention differs by {err}");
     }
 }
