@@ -9,5 +9,12 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 bash scripts/setup-viewer.sh
 npm run build
 profile=debug
-if [ "${1:-}" = "--release" ]; then profile=release; cargo build --release -p medlens-app; else cargo build -p medlens-app; fi
+if [ "${1:-}" = "--release" ]; then
+  profile=release; cargo build --release -p medlens-app
+else
+  # The tests' cargo selection (tests/lib/rust.sh), so the app and the tests share one build
+  # of burn and Tauri instead of each compiling its own feature set.
+  source tests/lib/rust.sh
+  cargo build --locked "${RUST_SELECTION[@]}" --all-targets
+fi
 exec "$CARGO_TARGET_DIR/$profile/medlens-app"
