@@ -121,6 +121,7 @@ pub fn models_add(ai: State<'_, AiState>, path: PathBuf) -> ModelInfo {
         status: "invalid".into(),
         message: Some(format!("{}: not a model folder (no config.json) or GGUF file", path.display())),
         bytes: 0,
+        mmproj: None,
     });
     let mut u = ai.user_models.lock().unwrap();
     if !u.contains(&path) {
@@ -263,7 +264,7 @@ fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<medgemma::Loaded>
         }
     }
     let d = ai.device()?;
-    let loaded = Arc::new(medgemma::load_path(&info.path, &d.device).map_err(|e| e.to_string())?);
+    let loaded = Arc::new(medgemma::load_with_mmproj(&info.path, info.mmproj.as_deref(), &d.device).map_err(|e| e.to_string())?);
     *slot = Some((info.path, loaded.clone()));
     Ok(loaded)
 }

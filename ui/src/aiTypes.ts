@@ -17,6 +17,8 @@ export interface ModelInfo {
   /** Why the model is invalid (or a note when it is ok). */
   message?: string;
   bytes?: number;
+  /** The vision half (mmproj GGUF) of a llama.cpp / Ollama MedGemma, when separate. */
+  mmproj?: string;
 }
 
 export type Quant = "q4_k_m" | "q8_0" | "f16";

@@ -15,10 +15,13 @@ use medlens_engine::sampling::SamplingParams;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// MedGemma: an HF folder (config.json, safetensors, tokenizer.json) or a GGUF written by
-    /// `medlens models import`.
+    /// MedGemma: an HF folder (config.json, safetensors, tokenizer.json), a GGUF written by
+    /// `medlens models import`, or a llama.cpp text GGUF (LM Studio, Ollama) with its mmproj.
     #[arg(long)]
     pub model: PathBuf,
+    /// The mmproj GGUF of a llama.cpp text model (default: the `mmproj*.gguf` next to it).
+    #[arg(long)]
+    pub mmproj: Option<PathBuf>,
     /// DICOM files or PNG/JPEG images; several make one prompt with several images (for
     /// example slices of one CT series).
     #[arg(required = true)]
@@ -88,7 +91,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("medlens: {n}");
     }
     let t_load = Instant::now();
-    let loaded = medgemma::load_path(&a.model, &sel.device).with_context(|| format!("loading {}", a.model.display()))?;
+    let loaded = medgemma::load_with_mmproj(&a.model, a.mmproj.as_deref(), &sel.device).with_context(|| format!("loading {}", a.model.display()))?;
     let load_s = t_load.elapsed().as_secs_f64();
     let m = &loaded.model;
     let tok = &loaded.tokenizer;
@@ -164,6 +167,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medlens")));
     let sha = medgemma::file_sha256(&loaded.file, cache_dir.as_deref())?;
+    let mmproj_sha = match &loaded.mmproj {
+        Some(p) => Some(medgemma::file_sha256(p, cache_dir.as_deref())?),
+        None => None,
+    };
     let logprobs: Vec<Vec<serde_json::Value>> = out
         .logprobs
         .iter()
@@ -201,6 +208,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "model_file": loaded.file,
             "model_sha256": sha,
             "quantization": loaded.quantization,
+            "mmproj_file": loaded.mmproj,
+            "mmproj_sha256": mmproj_sha,
             "adapter": sel.name,
             "template": tpl.name,
             "system": sys,

@@ -37,6 +37,9 @@ pub struct ModelInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub bytes: u64,
+    /// The vision half of a llama.cpp / Ollama MedGemma (its mmproj GGUF), when separate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mmproj: Option<PathBuf>,
 }
 
 /// The Hugging Face hub cache folders to look in.
@@ -86,8 +89,7 @@ pub fn scan(models_dirs: &[PathBuf], user: &[PathBuf]) -> Vec<ModelInfo> {
         for (dir, source) in [
             (h.join(".lmstudio/models"), "lmstudio"),
             (h.join(".cache/lm-studio/models"), "lmstudio"),
-            (h.join(".ollama/models"), "ollama"),
-        ] {
+            ] {
             let mut ggufs = Vec::new();
             walk_gguf(&dir, 4, &mut ggufs);
             for g in ggufs {
@@ -99,6 +101,10 @@ pub fn scan(models_dirs: &[PathBuf], user: &[PathBuf]) -> Vec<ModelInfo> {
                 }
             }
         }
+    }
+    if let Some(h) = home() {
+        let root = std::env::var_os("OLLAMA_MODELS").map(PathBuf::from).unwrap_or_else(|| h.join(".ollama/models"));
+        out.extend(scan_ollama(&root));
     }
     for p in user {
         out.push(inspect(p, "user").unwrap_or_else(|| invalid(Kind::Medgemma, p, "user", "hf", "not a model folder or GGUF file")));
@@ -121,6 +127,18 @@ fn is_gguf(p: &Path) -> bool {
     p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
 }
 
+/// A GGUF by extension or, without one (Ollama's blobs), by its magic bytes.
+pub fn looks_like_gguf(p: &Path) -> bool {
+    if is_gguf(p) {
+        return true;
+    }
+    if !p.is_file() || p.extension().is_some() {
+        return false;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"GGUF"
+}
+
 fn walk_gguf(d: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     if depth == 0 {
         return;
@@ -129,6 +147,52 @@ fn walk_gguf(d: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if p.is_dir() {
             walk_gguf(&p, depth - 1, out);
         } else if is_gguf(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// Ollama keeps weights as content-addressed blobs (`blobs/sha256-<hex>`, no extension) named
+/// by manifests (`manifests/<registry>/<namespace>/<model>/<tag>`, JSON): the layer of media
+/// type `application/vnd.ollama.image.model` is the GGUF, `...image.projector` the mmproj.
+/// Manifests whose path names MedGemma are inspected.
+pub fn scan_ollama(root: &Path) -> Vec<ModelInfo> {
+    let mut manifests = Vec::new();
+    walk_files(&root.join("manifests"), 5, &mut manifests);
+    let mut out = Vec::new();
+    for m in manifests {
+        let rel = m.strip_prefix(root.join("manifests")).unwrap_or(&m).to_string_lossy().to_ascii_lowercase();
+        if !rel.contains("medgemma") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&m) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let blob = |media: &str| -> Option<PathBuf> {
+            let layers = v.get("layers")?.as_array()?;
+            let l = layers.iter().find(|l| l.get("mediaType").and_then(|t| t.as_str()) == Some(media))?;
+            let d = l.get("digest")?.as_str()?.replace(':', "-");
+            Some(root.join("blobs").join(d))
+        };
+        let Some(model) = blob("application/vnd.ollama.image.model") else { continue };
+        let mut info = inspect_gguf_with(&model, "ollama", blob("application/vnd.ollama.image.projector"));
+        // Tags read better than digests: `medgemma:4b` for manifests/.../medgemma/4b.
+        let parts: Vec<&str> = rel.rsplitn(3, '/').collect();
+        if parts.len() >= 2 {
+            info.name = format!("{}:{}", parts[1], parts[0]);
+        }
+        out.push(info);
+    }
+    out
+}
+
+fn walk_files(d: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth == 0 {
+        return;
+    }
+    for p in children(d) {
+        if p.is_dir() {
+            walk_files(&p, depth - 1, out);
+        } else if p.is_file() {
             out.push(p);
         }
     }
@@ -144,13 +208,14 @@ fn invalid(kind: Kind, path: &Path, source: &str, format: &str, msg: &str) -> Mo
         status: "invalid".into(),
         message: Some(format!("{}: {msg}", path.display())),
         bytes: 0,
+        mmproj: None,
     }
 }
 
 /// Inspects a folder or GGUF file; `None` when it is not a model at all (no config.json in a
 /// folder). A model that is broken is `Some` with status `invalid` and the reason.
 pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
-    if is_gguf(path) {
+    if looks_like_gguf(path) {
         return Some(inspect_gguf(path, source));
     }
     let cfg = path.join("config.json");
@@ -179,6 +244,7 @@ pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
         status: "ok".into(),
         message: None,
         bytes: 0,
+        mmproj: None,
     };
     let expected: Result<Vec<(String, Vec<usize>)>, String> = match kind {
         Kind::Medgemma => crate::medgemma::Config::from_hf_json(&cfg, &text).map(|c| medgemma_shapes(&c)).map_err(|e| e.to_string()),
@@ -202,36 +268,84 @@ pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
 }
 
 fn inspect_gguf(path: &Path, source: &str) -> ModelInfo {
+    inspect_gguf_with(path, source, None)
+}
+
+/// Checks a GGUF from its header alone (never the weights): a Medlens import; a llama.cpp
+/// Gemma 3 text model with its mmproj (`mmproj`, else one found beside it); or Ollama's single
+/// file with the vision tensors inside. Anything else is `invalid` with the reason.
+fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> ModelInfo {
+    use crate::gguf::Gguf;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    // Only the header matters here; a malformed file is reported, never loaded.
-    match crate::gguf::Gguf::open(path) {
-        Ok(g) if crate::import::ImportedGguf::is_import(&g) => ModelInfo {
-            kind: Kind::Medgemma,
-            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            path: path.into(),
-            source: source.into(),
-            format: "gguf".into(),
-            status: "ok".into(),
-            message: g.get("medlens.quantization").and_then(|v| v.as_str()).map(|q| format!("imported: {q}")),
-            bytes,
-        },
-        Ok(_) => {
-            let mut m = invalid(
-                Kind::Medgemma,
-                path,
-                source,
-                "gguf",
-                "a llama.cpp GGUF (text model + mmproj): the text model loads with `medlens generate`; findings need the vision tower, so import the HF release with `medlens models import`",
-            );
-            m.bytes = bytes;
-            m
-        }
-        Err(e) => {
-            let mut m = invalid(Kind::Medgemma, path, source, "gguf", &e.to_string());
-            m.bytes = bytes;
-            m
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ok = |message: Option<String>, mmproj: Option<PathBuf>| ModelInfo {
+        kind: Kind::Medgemma,
+        name: name.clone(),
+        path: path.into(),
+        source: source.into(),
+        format: "gguf".into(),
+        status: "ok".into(),
+        message,
+        bytes,
+        mmproj,
+    };
+    let bad = |msg: &str| {
+        let mut m = invalid(Kind::Medgemma, path, source, "gguf", msg);
+        m.bytes = bytes;
+        m
+    };
+    let h = match Gguf::read_header(path) {
+        Ok(h) => h,
+        Err(e) => return bad(&e.to_string()),
+    };
+    if h.get(crate::import::CONFIG_KEY).is_some() {
+        let q = h.get_str("medlens.quantization").map(|q| format!("imported: {q}"));
+        return ok(q, None);
+    }
+    let arch = h.get_str("general.architecture").unwrap_or("?");
+    if crate::llamacpp::is_gemma3_mmproj(&h) {
+        return bad("an mmproj (the vision half of a llama.cpp MedGemma): choose the text model GGUF beside it");
+    }
+    if arch != "gemma3" {
+        return bad(&format!("architecture `{arch}` is not Gemma 3"));
+    }
+    let ty = |h: &crate::gguf::GgufHeader, n: &str| h.tensor(n).map_or("?", |t| t.ty.name()).to_string();
+    let text_hidden = h.tensor("token_embd.weight").map(|t| t.shape()[1]);
+    if h.tensor("v.patch_embedding.weight").is_some() {
+        return ok(Some(format!("Ollama single file: text {}, vision inside", ty(&h, "blk.0.ffn_down.weight"))), None);
+    }
+    let Some(mp) = mmproj.or_else(|| crate::llamacpp::find_mmproj(path)) else {
+        return bad("a Gemma 3 text model without its vision tower: keep its mmproj GGUF (from the same release) next to it");
+    };
+    let m = match Gguf::read_header(&mp) {
+        Ok(m) => m,
+        Err(e) => return bad(&format!("mmproj: {e}")),
+    };
+    if !crate::llamacpp::is_gemma3_mmproj(&m) {
+        return bad(&format!("{} is not a Gemma 3 mmproj", mp.display()));
+    }
+    // The projector must map the tower's width onto this text model's.
+    let proj = m.tensor("mm.input_projection.weight").map(|t| t.shape());
+    match (proj, text_hidden) {
+        (Some(p), Some(th)) if p.len() == 2 && p[1] == th => {}
+        (p, th) => {
+            return bad(&format!(
+                "mmproj {} does not fit: projection {:?}, text width {:?}",
+                mp.display(),
+                p,
+                th
+            ))
         }
     }
+    let msg = format!(
+        "llama.cpp: text {}, vision {} ({})",
+        ty(&h, "blk.0.ffn_down.weight"),
+        ty(&m, "v.blk.0.ffn_down.weight"),
+        mp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    );
+    let mut info = ok(Some(msg), Some(mp.clone()));
+    info.bytes += std::fs::metadata(&mp).map(|m| m.len()).unwrap_or(0);
+    info
 }
 
 /// Tensor names and shapes a MedGemma checkpoint must hold (hub names, any of the accepted

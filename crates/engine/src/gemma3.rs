@@ -175,8 +175,27 @@ impl Config {
             Some("linear") => g.get_f64(&k("rope.scaling.factor")).unwrap_or(1.0),
             _ => 1.0,
         };
-        // llama.cpp: every 6th layer is global for Gemma 3 (no pattern key in the file).
-        let pattern = g.get_u64(&k("attention.sliding_window_pattern")).unwrap_or(6) as usize;
+        // llama.cpp: the pattern key is a per-layer list of "is sliding" flags (Ollama writes
+        // it), or a period; without it every 6th layer is global.
+        let pattern_key = k("attention.sliding_window_pattern");
+        let layer_types = match g.get(&pattern_key) {
+            Some(crate::gguf::Value::Array(flags)) => {
+                if flags.len() != n {
+                    return Err(EngineError::Config {
+                        file: g.path.clone(),
+                        detail: format!("{pattern_key} lists {} layers; the model has {n}", flags.len()),
+                    });
+                }
+                flags
+                    .iter()
+                    .map(|f| match f {
+                        crate::gguf::Value::Bool(true) => LayerType::Sliding,
+                        _ => LayerType::Full,
+                    })
+                    .collect()
+            }
+            _ => pattern_layer_types(n, g.get_u64(&pattern_key).unwrap_or(6) as usize),
+        };
         let cfg = Config {
             vocab_size: vocab,
             hidden_size: hidden,
@@ -192,7 +211,7 @@ impl Config {
             // llama.cpp uses 1/sqrt(head_dim) for every Gemma 3 but the 27B.
             query_pre_attn_scalar: head_dim as f64,
             sliding_window: u("attention.sliding_window").unwrap_or(512),
-            layer_types: pattern_layer_types(n, pattern),
+            layer_types,
             final_logit_softcapping: g.get_f64(&k("final_logit_softcapping")).ok(),
             attn_logit_softcapping: g.get_f64(&k("attn_logit_softcapping")).ok(),
             max_position_embeddings: u("context_length").unwrap_or(32_768),

@@ -213,133 +213,34 @@ impl Gguf {
     /// Parses and validates GGUF bytes; `path` is only used in error messages.
     pub fn from_bytes(path: impl AsRef<Path>, data: Vec<u8>) -> Result<Self, GgufError> {
         let file = path.as_ref();
-        let (version, metadata, tensors, index, data_start) = {
-            let mut c = Cursor { b: &data, pos: 0, file };
-            let magic = c.u32("magic")?;
-            if magic != MAGIC {
-                return Err(GgufError::BadMagic { file: file.into(), magic });
-            }
-            let version = c.u32("version")?;
-            if !(2..=3).contains(&version) {
-                return Err(GgufError::BadVersion { file: file.into(), version });
-            }
-            let n_tensors = c.u64("tensor count")?;
-            let n_kv = c.u64("metadata count")?;
-            // Each KV needs >= 12 bytes, each tensor info >= 24: reject lies before allocating.
-            let left = (data.len() - c.pos) as u64;
-            if n_kv > left / 12 || n_tensors > left / 24 {
-                return Err(GgufError::Invalid {
-                    file: file.into(),
-                    what: "header".into(),
-                    detail: format!("{n_tensors} tensors and {n_kv} metadata entries cannot fit in {left} bytes"),
-                });
-            }
-            let mut metadata = HashMap::new();
-            for _ in 0..n_kv {
-                let key = c.string("metadata key")?;
-                let ty = c.u32(&key)?;
-                let v = c.value(ty, &key, 0)?;
-                metadata.insert(key, v);
-            }
-            let alignment = match metadata.get("general.alignment") {
-                None => 32u64,
-                Some(v) => match v.as_u64() {
-                    Some(a) if a.is_power_of_two() && a <= 1 << 20 => a,
-                    _ => {
-                        return Err(GgufError::Metadata {
-                            file: file.into(),
-                            key: "general.alignment".into(),
-                            detail: format!("{v:?} is not a power of two"),
-                        })
-                    }
-                },
-            };
-            let mut tensors = Vec::with_capacity(n_tensors as usize);
-            let mut index = HashMap::new();
-            for _ in 0..n_tensors {
-                let name = c.string("tensor name")?;
-                let terr = |detail: String| GgufError::Tensor {
-                    file: file.into(),
-                    tensor: name.clone(),
-                    detail,
-                };
-                let nd = c.u32(&name)?;
-                if nd == 0 || nd > MAX_DIMS {
-                    return Err(terr(format!("{nd} dimensions")));
-                }
-                let mut dims = Vec::with_capacity(nd as usize);
-                let mut n: u64 = 1;
-                for _ in 0..nd {
-                    let d = c.u64(&name)?;
-                    if d == 0 || d > MAX_ELEMS {
-                        return Err(terr(format!("absurd dimension {d}")));
-                    }
-                    n = n.checked_mul(d).filter(|&n| n <= MAX_ELEMS).ok_or_else(|| {
-                        terr(format!("element count overflows ({dims:?} x {d})"))
-                    })?;
-                    dims.push(d);
-                }
-                let tid = c.u32(&name)?;
-                let ty = GgmlType::from_id(tid)
-                    .ok_or_else(|| terr(format!("unsupported ggml type {tid}")))?;
-                if dims[0] % ty.block_elems() as u64 != 0 {
-                    return Err(terr(format!(
-                        "row of {} elements is not a whole number of {} blocks",
-                        dims[0],
-                        ty.name()
-                    )));
-                }
-                let n_bytes = ty.bytes_for(n).ok_or_else(|| terr("size overflows".into()))?;
-                let offset = c.u64(&name)?;
-                if offset % alignment != 0 {
-                    return Err(terr(format!("offset {offset} is not aligned to {alignment}")));
-                }
-                if index.insert(name.clone(), tensors.len()).is_some() {
-                    return Err(terr("duplicate tensor name".into()));
-                }
-                tensors.push(TensorInfo { name, dims, ty, offset, n_bytes });
-            }
-            let pos = c.pos as u64;
-            let data_start = pos.div_ceil(alignment) * alignment;
-            let data_len = (data.len() as u64).saturating_sub(data_start);
-            if data_start > data.len() as u64 && !tensors.is_empty() {
-                return Err(GgufError::Truncated {
-                    file: file.into(),
-                    offset: data.len() as u64,
-                    what: "tensor data section".into(),
-                });
-            }
-            // Bounds and overlap.
-            let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(tensors.len());
-            for (i, t) in tensors.iter().enumerate() {
-                let end = t.offset.checked_add(t.n_bytes);
-                match end {
-                    Some(end) if end <= data_len => spans.push((t.offset, end, i)),
-                    _ => {
-                        return Err(GgufError::Tensor {
-                            file: file.into(),
-                            tensor: t.name.clone(),
-                            detail: format!(
-                                "data [{}, +{}) lies outside the data section of {} bytes",
-                                t.offset, t.n_bytes, data_len
-                            ),
-                        })
-                    }
-                }
-            }
-            spans.sort();
-            for w in spans.windows(2) {
-                if w[1].0 < w[0].1 {
-                    return Err(GgufError::Tensor {
-                        file: file.into(),
-                        tensor: tensors[w[1].2].name.clone(),
-                        detail: format!("data overlaps tensor `{}`", tensors[w[0].2].name),
-                    });
-                }
-            }
-            (version, metadata, tensors, index, data_start as usize)
-        };
+        let (version, metadata, tensors, index, data_start) = parse(file, &data, data.len() as u64)?;
         Ok(Self { path: file.to_path_buf(), version, metadata, tensors, index, data, data_start })
+    }
+
+    /// Reads only the header (metadata and tensor table) of a GGUF file, checking the
+    /// tensors' spans against the file's length: what model discovery needs, without reading
+    /// gigabytes of weights. The returned value holds no tensor data.
+    pub fn read_header(path: impl AsRef<Path>) -> Result<GgufHeader, GgufError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let io = |source| GgufError::Io { file: path.to_path_buf(), source };
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let file_len = f.metadata().map_err(io)?.len();
+        let mut buf = Vec::new();
+        let mut want: u64 = 1 << 20;
+        loop {
+            let have = buf.len() as u64;
+            let target = want.min(file_len);
+            (&mut f).take(target - have).read_to_end(&mut buf).map_err(io)?;
+            match parse(path, &buf, file_len) {
+                Ok((version, metadata, tensors, _, _)) => {
+                    return Ok(GgufHeader { path: path.to_path_buf(), version, metadata, tensors })
+                }
+                // The header runs past what was read: read more, up to the whole file.
+                Err(GgufError::Truncated { .. }) if (buf.len() as u64) < file_len => want = want.saturating_mul(4),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
@@ -391,6 +292,158 @@ impl Gguf {
             .as_array()
             .ok_or_else(|| self.meta_err(key, "not an array"))
     }
+}
+
+/// A GGUF file's header: metadata and tensor table, no tensor data.
+#[derive(Debug)]
+pub struct GgufHeader {
+    pub path: PathBuf,
+    pub version: u32,
+    pub metadata: HashMap<String, Value>,
+    pub tensors: Vec<TensorInfo>,
+}
+
+impl GgufHeader {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.metadata.get(key)
+    }
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+}
+
+type Parsed = (u32, HashMap<String, Value>, Vec<TensorInfo>, HashMap<String, usize>, usize);
+
+/// Parses the header in `data` (the whole file, or only its start when `file_len` says the
+/// file is longer) and checks every tensor's span against `file_len`.
+fn parse(file: &Path, data: &[u8], file_len: u64) -> Result<Parsed, GgufError> {
+    let mut c = Cursor { b: data, pos: 0, file };
+    let magic = c.u32("magic")?;
+    if magic != MAGIC {
+        return Err(GgufError::BadMagic { file: file.into(), magic });
+    }
+    let version = c.u32("version")?;
+    if !(2..=3).contains(&version) {
+        return Err(GgufError::BadVersion { file: file.into(), version });
+    }
+    let n_tensors = c.u64("tensor count")?;
+    let n_kv = c.u64("metadata count")?;
+    // Each KV needs >= 12 bytes, each tensor info >= 24: reject lies before allocating.
+    let left = file_len.saturating_sub(c.pos as u64);
+    if n_kv > left / 12 || n_tensors > left / 24 {
+        return Err(GgufError::Invalid {
+            file: file.into(),
+            what: "header".into(),
+            detail: format!("{n_tensors} tensors and {n_kv} metadata entries cannot fit in {left} bytes"),
+        });
+    }
+    let mut metadata = HashMap::new();
+    for _ in 0..n_kv {
+        let key = c.string("metadata key")?;
+        let ty = c.u32(&key)?;
+        let v = c.value(ty, &key, 0)?;
+        metadata.insert(key, v);
+    }
+    let alignment = match metadata.get("general.alignment") {
+        None => 32u64,
+        Some(v) => match v.as_u64() {
+            Some(a) if a.is_power_of_two() && a <= 1 << 20 => a,
+            _ => {
+                return Err(GgufError::Metadata {
+                    file: file.into(),
+                    key: "general.alignment".into(),
+                    detail: format!("{v:?} is not a power of two"),
+                })
+            }
+        },
+    };
+    let mut tensors = Vec::with_capacity(n_tensors as usize);
+    let mut index = HashMap::new();
+    for _ in 0..n_tensors {
+        let name = c.string("tensor name")?;
+        let terr = |detail: String| GgufError::Tensor {
+            file: file.into(),
+            tensor: name.clone(),
+            detail,
+        };
+        let nd = c.u32(&name)?;
+        if nd == 0 || nd > MAX_DIMS {
+            return Err(terr(format!("{nd} dimensions")));
+        }
+        let mut dims = Vec::with_capacity(nd as usize);
+        let mut n: u64 = 1;
+        for _ in 0..nd {
+            let d = c.u64(&name)?;
+            if d == 0 || d > MAX_ELEMS {
+                return Err(terr(format!("absurd dimension {d}")));
+            }
+            n = n.checked_mul(d).filter(|&n| n <= MAX_ELEMS).ok_or_else(|| {
+                terr(format!("element count overflows ({dims:?} x {d})"))
+            })?;
+            dims.push(d);
+        }
+        let tid = c.u32(&name)?;
+        let ty = GgmlType::from_id(tid)
+            .ok_or_else(|| terr(format!("unsupported ggml type {tid}")))?;
+        if dims[0] % ty.block_elems() as u64 != 0 {
+            return Err(terr(format!(
+                "row of {} elements is not a whole number of {} blocks",
+                dims[0],
+                ty.name()
+            )));
+        }
+        let n_bytes = ty.bytes_for(n).ok_or_else(|| terr("size overflows".into()))?;
+        let offset = c.u64(&name)?;
+        if offset % alignment != 0 {
+            return Err(terr(format!("offset {offset} is not aligned to {alignment}")));
+        }
+        if index.insert(name.clone(), tensors.len()).is_some() {
+            return Err(terr("duplicate tensor name".into()));
+        }
+        tensors.push(TensorInfo { name, dims, ty, offset, n_bytes });
+    }
+    let pos = c.pos as u64;
+    let data_start = pos.div_ceil(alignment) * alignment;
+    let data_len = file_len.saturating_sub(data_start);
+    if data_start > file_len && !tensors.is_empty() {
+        return Err(GgufError::Truncated {
+            file: file.into(),
+            offset: file_len,
+            what: "tensor data section".into(),
+        });
+    }
+    // Bounds and overlap.
+    let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(tensors.len());
+    for (i, t) in tensors.iter().enumerate() {
+        let end = t.offset.checked_add(t.n_bytes);
+        match end {
+            Some(end) if end <= data_len => spans.push((t.offset, end, i)),
+            _ => {
+                return Err(GgufError::Tensor {
+                    file: file.into(),
+                    tensor: t.name.clone(),
+                    detail: format!(
+                        "data [{}, +{}) lies outside the data section of {} bytes",
+                        t.offset, t.n_bytes, data_len
+                    ),
+                })
+            }
+        }
+    }
+    spans.sort();
+    for w in spans.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Err(GgufError::Tensor {
+                file: file.into(),
+                tensor: tensors[w[1].2].name.clone(),
+                detail: format!("data overlaps tensor `{}`", tensors[w[0].2].name),
+            });
+        }
+    }
+    Ok((version, metadata, tensors, index, data_start as usize))
 }
 
 /// Writes a GGUF v3 file image (used by tests and the random-weights path).

@@ -23,5 +23,6 @@ pub mod preprocess;
 pub mod zeroshot;
 pub mod image_input;
 pub mod medgemma;
+pub mod llamacpp;
 pub mod import;
 pub mod discover;

@@ -221,7 +221,11 @@ impl MedGemma {
                 blocks.iter().map(|b| b.len()).collect::<Vec<_>>()
             )));
         }
-        let mut x = self.language_model.embed(ids);
+        // Image soft tokens are overwritten below; look up a valid id in their place (a
+        // llama.cpp vocabulary may end before `<image_soft_token>`).
+        let lookup: Vec<u32> =
+            ids.iter().map(|&t| if t == self.config.image_token_index { 0 } else { t }).collect();
+        let mut x = self.language_model.embed(&lookup);
         if let Some(f) = features {
             let h = self.config.text.hidden_size;
             for (i, b) in blocks.iter().enumerate() {
@@ -279,8 +283,35 @@ pub fn prompt_ids(
     messages.push(Message::new("user", &format!("{}{}", "<start_of_image>".repeat(n_images), user_text.trim())));
     let text = gemma3_chat_template(&tok.bos_token, &messages, true)
         .map_err(|e| EngineError::Tokenizer { file: tok.file().into(), detail: e })?;
-    let block = format!("\n\n<start_of_image>{}<end_of_image>\n\n", "<image_soft_token>".repeat(mm_tokens));
-    tok.encode(&text.replace("<start_of_image>", &block), false)
+    // Each `<start_of_image>` becomes `\n\n<start_of_image>` + soft tokens + `<end_of_image>\n\n`.
+    // The three image tokens are special (added) tokens, so a tokenizer splits the text at them
+    // and encodes the pieces between independently: encoding the pieces here and placing the
+    // ids ourselves gives the same ids, and works with a vocabulary that lacks the soft token.
+    let (boi, eoi, img) = image_ids(tok);
+    let parts: Vec<&str> = text.split("<start_of_image>").collect();
+    let mut ids = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let piece = match (i > 0, i + 1 < parts.len()) {
+            (false, false) => part.to_string(),
+            (false, true) => format!("{part}\n\n"),
+            (true, false) => format!("\n\n{part}"),
+            (true, true) => format!("\n\n{part}\n\n"),
+        };
+        if i > 0 {
+            ids.push(boi);
+            ids.extend(std::iter::repeat_n(img, mm_tokens));
+            ids.push(eoi);
+        }
+        ids.extend(tok.encode(&piece, false)?);
+    }
+    Ok(ids)
+}
+
+/// `<start_of_image>`, `<end_of_image>` and `<image_soft_token>` ids of `tok` (Gemma 3's
+/// 255999, 256000 and 262144 where the vocabulary lacks them).
+pub fn image_ids(tok: &crate::tokenizer::Tokenizer) -> (u32, u32, u32) {
+    let id = |t: &str, d: u32| tok.token_to_id(t).unwrap_or(d);
+    (id("<start_of_image>", 255_999), id("<end_of_image>", 256_000), id("<image_soft_token>", 262_144))
 }
 
 /// `Gemma3ImageProcessor` (the PIL path transformers takes without torchvision): RGB8 `w × h`
@@ -306,14 +337,43 @@ pub struct Loaded {
     pub file: std::path::PathBuf,
     /// `hf f32/bf16` for a folder; the import's quantization otherwise.
     pub quantization: String,
+    /// The vision half of a llama.cpp pair (its mmproj GGUF), when it is a separate file.
+    pub mmproj: Option<std::path::PathBuf>,
 }
 
 /// Loads MedGemma from an HF folder (`config.json` with a `vision_config`, safetensors,
-/// `tokenizer.json`) or from a GGUF written by `medlens models import`.
+/// `tokenizer.json`), a GGUF written by `medlens models import`, or llama.cpp's layout (a text
+/// GGUF whose mmproj is found beside it; see [`load_with_mmproj`]).
 pub fn load_path(path: &Path, device: &Device) -> Result<Loaded> {
+    load_with_mmproj(path, None, device)
+}
+
+/// [`load_path`], with the mmproj of a llama.cpp text GGUF given explicitly. Without one, an
+/// mmproj next to the text model is used (LM Studio's layout), or the vision tensors in the
+/// text file itself (Ollama's).
+pub fn load_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &Device) -> Result<Loaded> {
     use crate::import::ImportedGguf;
     use crate::tokenizer::Tokenizer;
-    let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let is_gguf = crate::discover::looks_like_gguf(path);
+    let is_import = is_gguf && crate::gguf::Gguf::read_header(path).is_ok_and(|h| h.get(crate::import::CONFIG_KEY).is_some());
+    if is_gguf && (!is_import || mmproj.is_some()) {
+        let found = match mmproj {
+            Some(m) => Some(m.to_path_buf()),
+            None => crate::llamacpp::find_mmproj(path),
+        };
+        let pair = crate::llamacpp::Pair::open(path, found.as_deref())?;
+        let tokenizer = Tokenizer::from_gguf(&pair.text)?;
+        let cfg = pair.config(&tokenizer)?;
+        let vt = pair.mmproj.as_ref().unwrap_or(&pair.text);
+        let ty = |g: &crate::gguf::Gguf, n: &str| g.tensor_info(n).map_or("?", |t| t.ty.name()).to_string();
+        let quantization = format!(
+            "llama.cpp: text {}, vision {}",
+            ty(&pair.text, "blk.0.ffn_down.weight"),
+            ty(vt, if pair.mmproj.is_some() { "v.blk.0.ffn_down.weight" } else { "v.blk.0.mlp.fc2.weight" })
+        );
+        let model = MedGemma::load(cfg, &pair, device)?;
+        return Ok(Loaded { model, tokenizer, file: path.into(), quantization, mmproj: found });
+    }
     if is_gguf {
         let g = ImportedGguf::open(path)?;
         let cfg_text = g.carried("config.json").unwrap_or_default().to_string();
@@ -325,7 +385,7 @@ pub fn load_path(path: &Path, device: &Device) -> Result<Loaded> {
         let tokenizer = Tokenizer::from_json_str(tok_json, path)?;
         let quantization = g.gguf.get("medlens.quantization").and_then(|v| v.as_str()).unwrap_or("gguf").to_string();
         let model = MedGemma::load(cfg, &g, device)?;
-        return Ok(Loaded { model, tokenizer, file: path.into(), quantization });
+        return Ok(Loaded { model, tokenizer, file: path.into(), quantization, mmproj: None });
     }
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
     let cfg_path = dir.join("config.json");
@@ -336,7 +396,7 @@ pub fn load_path(path: &Path, device: &Device) -> Result<Loaded> {
     let model = MedGemma::load(cfg, &st, device)?;
     let idx = dir.join("model.safetensors.index.json");
     let file = if idx.exists() { idx } else { dir.join("model.safetensors") };
-    Ok(Loaded { model, tokenizer, file, quantization: "hf (f32 compute)".into() })
+    Ok(Loaded { model, tokenizer, file, quantization: "hf (f32 compute)".into(), mmproj: None })
 }
 
 /// A findings prompt: the system text (folded into the first user turn) and the request.

@@ -192,3 +192,123 @@ fn import_round_trip_keeps_logits() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// llama.cpp's layout (LM Studio, Ollama): a text GGUF + an mmproj GGUF written by llama.cpp's
+/// own `convert_hf_to_gguf.py` from a tiny HF model (tests/engine/multimodal/gen_llamacpp.py).
+/// The tokenizer is rebuilt from the text GGUF's SentencePiece metadata; the prompt must come
+/// out as Gemma3Processor's ids, and the last-position logits as transformers'.
+#[test]
+fn llamacpp_layout_matches_transformers() {
+    use medlens_engine::image_input::load_rgb;
+    let d = device();
+    let lc = dir().join("tiny-llamacpp");
+    let g = json(&lc.join("goldens.json"));
+    let cli = json(&dir().join("tiny/cli_golden.json"));
+    let want_ids = u32s(&g["input_ids"]);
+    let want = f32s(&lc.join("logits_last.bin"));
+    let dcm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/dicom").join(cli["dicom"].as_str().unwrap());
+    let window = medlens_dicom::Window { center: 40.0, width: 400.0 };
+    let img = load_rgb(&dcm, 0, Some(window)).unwrap_or_else(|e| panic!("{}: {e}", dcm.display()));
+    let rounded = f32s(&lc.join("logits_last_q8_0_f16.bin"));
+    // (text, mmproj, reference logits): the f32 files hold the bf16-exact weights, so the
+    // reference is transformers' f32 run; for q8_0 text + f16 vision it is transformers run on
+    // the very weights those files hold (each dequantized by gguf-py), so in both cases only
+    // summation order differs and 1e-4 applies. (The rounding itself moves these logits by up
+    // to 0.106; see goldens.json q8_0_f16.)
+    for (text, mmproj, reference) in [
+        ("medgemma-tiny-f32.gguf", Some("mmproj-medgemma-tiny-f32.gguf"), &want),
+        ("medgemma-tiny-q8_0.gguf", Some("mmproj-medgemma-tiny-f16.gguf"), &rounded),
+        // No --mmproj: found beside the text model (LM Studio's layout).
+        ("medgemma-tiny-q8_0.gguf", None, &rounded),
+    ] {
+        let loaded = medgemma::load_with_mmproj(&lc.join(text), mmproj.map(|m| lc.join(m)).as_deref(), &d)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let found = loaded.mmproj.as_ref().expect("an mmproj").file_name().unwrap().to_string_lossy().into_owned();
+        println!("{text} + {found}: {}", loaded.quantization);
+        let m = &loaded.model;
+        assert_eq!(m.config.mm_tokens_per_image, 16, "pooling from clip.vision.projector.scale_factor");
+        assert_eq!(
+            (m.config.boi_token_index, m.config.eoi_token_index, m.config.image_token_index),
+            (500, 501, 502),
+            "image tokens from the GGUF vocabulary"
+        );
+        assert_eq!(m.config.text.layer_types.iter().filter(|t| **t == medlens_engine::gemma3::LayerType::Full).count(), 1);
+        let t = &cli["template"];
+        let ids = medgemma::prompt_ids(&loaded.tokenizer, Some(t["system"].as_str().unwrap()), t["user"].as_str().unwrap(), 1, 16)
+            .unwrap();
+        assert_eq!(ids, want_ids, "{text}: prompt ids from the GGUF's tokenizer differ from Gemma3Processor's");
+        let px = medgemma::pixel_values(&img.data, img.width, img.height, m.config.vision.image_size);
+        let feats = m.image_features(&px, 1).unwrap();
+        let logits = m.forward_all(&ids, Some(feats), &mut m.language_model.new_cache()).unwrap();
+        let v = want.len();
+        let last = &logits[logits.len() - v..];
+        let e = max_err(last, reference);
+        println!("{text} + {found}: last-position logits max abs err {e:.2e} against transformers on the same weights");
+        assert!(e < 1e-4, "{text}: logits off by {e}");
+        assert_eq!(argmax(last), u32s(&g["greedy"]["tokens"])[0], "{text}: first greedy token");
+    }
+    // A text model whose mmproj is elsewhere, and an mmproj given as the model: clear errors.
+    let tmp = std::env::temp_dir().join(format!("medlens-lc-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::copy(lc.join("medgemma-tiny-f32.gguf"), tmp.join("text.gguf")).unwrap();
+    let e = medgemma::load_path(&tmp.join("text.gguf"), &d).err().expect("no mmproj").to_string();
+    assert!(e.contains("text.gguf") && e.contains("mmproj"), "{e}");
+    let e = medgemma::load_path(&lc.join("mmproj-medgemma-tiny-f16.gguf"), &d).err().expect("mmproj as model").to_string();
+    assert!(e.contains("mmproj-medgemma-tiny-f16.gguf") && e.contains("gemma3"), "{e}");
+    let e = medgemma::load_with_mmproj(&tmp.join("text.gguf"), Some(&lc.join("medgemma-tiny-q8_0.gguf")), &d)
+        .err()
+        .expect("text model as mmproj")
+        .to_string();
+    assert!(e.contains("medgemma-tiny-q8_0.gguf") && e.contains("clip"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Discovery reads only GGUF headers and pairs a llama.cpp text model with its mmproj: LM
+/// Studio's folder (both files side by side) and Ollama's store (blobs named by a manifest).
+#[test]
+fn discovery_pairs_llamacpp_text_and_mmproj() {
+    use medlens_engine::discover::{inspect, scan_ollama};
+    let lc = dir().join("tiny-llamacpp");
+    let tmp = std::env::temp_dir().join(format!("medlens-disc-{}", std::process::id()));
+    let lms = tmp.join("lmstudio/lmstudio-community/medgemma-4b-it-GGUF");
+    std::fs::create_dir_all(&lms).unwrap();
+    std::fs::copy(lc.join("medgemma-tiny-q8_0.gguf"), lms.join("medgemma-4b-it-Q8_0.gguf")).unwrap();
+    // Text model alone: invalid, and says why.
+    let m = inspect(&lms.join("medgemma-4b-it-Q8_0.gguf"), "lmstudio").unwrap();
+    assert_eq!(m.status, "invalid", "{m:?}");
+    assert!(m.message.as_deref().unwrap().contains("mmproj"), "{m:?}");
+    std::fs::copy(lc.join("mmproj-medgemma-tiny-f16.gguf"), lms.join("mmproj-model-f16.gguf")).unwrap();
+    let m = inspect(&lms.join("medgemma-4b-it-Q8_0.gguf"), "lmstudio").unwrap();
+    assert_eq!((m.status.as_str(), m.format.as_str()), ("ok", "gguf"), "{m:?}");
+    assert_eq!(m.mmproj.as_deref(), Some(lms.join("mmproj-model-f16.gguf").as_path()));
+    assert!(m.message.as_deref().unwrap().contains("Q8_0") && m.message.as_deref().unwrap().contains("F16"), "{m:?}");
+    // The mmproj chosen as the model: invalid, pointing at the text model.
+    let m = inspect(&lms.join("mmproj-model-f16.gguf"), "user").unwrap();
+    assert_eq!(m.status, "invalid");
+    assert!(m.message.as_deref().unwrap().contains("text model"), "{m:?}");
+
+    // Ollama: manifests/<registry>/<ns>/<model>/<tag> names sha256 blobs.
+    let ol = tmp.join("ollama");
+    let man = ol.join("manifests/registry.ollama.ai/library/medgemma");
+    std::fs::create_dir_all(&man).unwrap();
+    std::fs::create_dir_all(ol.join("blobs")).unwrap();
+    std::fs::copy(lc.join("medgemma-tiny-f32.gguf"), ol.join("blobs/sha256-aaaa")).unwrap();
+    std::fs::copy(lc.join("mmproj-medgemma-tiny-f32.gguf"), ol.join("blobs/sha256-bbbb")).unwrap();
+    std::fs::write(
+        man.join("4b"),
+        r#"{"schemaVersion":2,"layers":[
+            {"mediaType":"application/vnd.ollama.image.model","digest":"sha256:aaaa","size":1},
+            {"mediaType":"application/vnd.ollama.image.projector","digest":"sha256:bbbb","size":1},
+            {"mediaType":"application/vnd.ollama.image.template","digest":"sha256:cccc","size":1}]}"#,
+    )
+    .unwrap();
+    let found = scan_ollama(&ol);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let m = &found[0];
+    assert_eq!((m.name.as_str(), m.status.as_str(), m.source.as_str()), ("medgemma:4b", "ok", "ollama"), "{m:?}");
+    assert_eq!(m.mmproj.as_deref(), Some(ol.join("blobs/sha256-bbbb").as_path()));
+    // And it loads from the blobs (no .gguf extension) as the app would.
+    let loaded = medgemma::load_with_mmproj(&m.path, m.mmproj.as_deref(), &Device::flex()).unwrap();
+    assert_eq!(loaded.model.config.mm_tokens_per_image, 16);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
