@@ -286,8 +286,7 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     let px = medgemma::pixel_values(&img.data, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
     let mut cache = m.language_model.new_cache();
-    let h = m.prefill(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
-    let logits = m.language_model.lm_head(h).into_data().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let s = &req.sampling;
     let sampling = if s.greedy {
         SamplingParams::greedy()
@@ -295,7 +294,7 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
         SamplingParams { temperature: s.temperature, top_k: s.top_k, top_p: s.top_p, seed: s.seed, ..SamplingParams::greedy() }
     };
     let opts = GenerateOptions { max_tokens: s.max_tokens.max(1), sampling, stop_ids: tok.stop_ids(), top_logprobs: 0 };
-    let out0 = GenerateOutput { prompt_ids: ids.clone(), tokens: Vec::new(), logprobs: Vec::new(), stop: StopReason::MaxTokens, prefill_s: 0.0, decode_s: 0.0 };
+    let out0 = GenerateOutput { prompt_ids: ids.clone(), tokens: Vec::new(), error: None, logprobs: Vec::new(), stop: StopReason::MaxTokens, prefill_s: 0.0, decode_s: 0.0 };
     let stops = tok.stop_ids();
     let mut body: Vec<u32> = Vec::new();
     let mut shown = String::new();
@@ -315,6 +314,9 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     });
     if out.stop == StopReason::Cancelled {
         return Ok(true);
+    }
+    if out.stop == StopReason::Failed {
+        return Err(format!("generation stopped after {} tokens: {}", out.tokens.len(), out.error.unwrap_or_default()));
     }
     let text = tok.decode(&body, true).map_err(|e| e.to_string())?;
     let total_ms = t0.elapsed().as_secs_f64() * 1000.0;

@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Key, remote } from "webdriverio";
+import { Key } from "webdriverio";
+import { openApp, waitFor as waitForIn } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const APP = process.env.MEDLENS_APP;
@@ -23,20 +24,7 @@ fs.mkdirSync(EXPORT_DIR, { recursive: true });
 let browser;
 const tid = (id) => `[data-testid="${id}"]`;
 
-async function waitFor(what, fn, timeout = 60000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
+const waitFor = (what, fn, timeout = 60000) => waitForIn(what, fn, timeout, 100);
 const attr = (sel, name) => browser.execute((s, n) => document.querySelector(s)?.getAttribute(n) ?? null, sel, name);
 const text = (sel) => browser.execute((s) => document.querySelector(s)?.textContent ?? null, sel);
 const click = (sel) => browser.execute((s) => document.querySelector(s).click(), sel);
@@ -54,14 +42,7 @@ const setValue = (sel, v) =>
   );
 
 before(async () => {
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: Number(process.env.WEBDRIVER_PORT ?? 4444),
-    logLevel: "warn",
-    connectionRetryTimeout: 120000,
-    capabilities: { "tauri:options": { application: APP } },
-  });
-  await waitFor("the app's test hook", () => browser.execute(() => !!window.__medlens));
+  browser = await openApp(APP);
   await waitFor("the sample series", async () => (await browser.execute(() => window.__medlens.aiContext()))?.path);
 });
 

@@ -10,7 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
-import { Key, remote } from "webdriverio";
+import { Key } from "webdriverio";
+import { openApp, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
@@ -32,20 +33,6 @@ const shot = async (name) => {
   execFileSync("import", ["-window", "root", path.join(ART, `${name}.png`)], { stdio: "pipe", timeout: 30000 });
 };
 
-async function waitFor(what, fn, timeout = 30000) {
-  const t0 = Date.now();
-  let last;
-  while (Date.now() - t0 < timeout) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 /** Drop paths on the window the way the runtime reports it: a tauri://drag-drop event. */
 async function drop(paths) {
@@ -101,14 +88,7 @@ const distinct = (a, b) => {
 };
 
 before(async () => {
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: Number(process.env.WEBDRIVER_PORT ?? 4444),
-    logLevel: "warn",
-    connectionRetryTimeout: 120000,
-    capabilities: { "tauri:options": { application: APP } },
-  });
-  await waitFor("the app's test hook", () => browser.execute(() => !!window.__medlens));
+  browser = await openApp(APP);
 });
 
 after(async () => {

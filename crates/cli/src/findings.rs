@@ -11,7 +11,6 @@ use medlens_engine::device::{self, DeviceChoice};
 use medlens_engine::generate::{decode, GenerateOptions, GenerateOutput, StopReason};
 use medlens_engine::image_input::load_rgb;
 use medlens_engine::medgemma::{self, Template};
-use medlens_engine::sampling::SamplingParams;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -44,21 +43,8 @@ pub struct Args {
     pub template: String,
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
-    /// Greedy decoding (overrides the sampling options).
-    #[arg(long)]
-    pub greedy: bool,
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
-    #[arg(long, default_value_t = 64)]
-    pub top_k: usize,
-    #[arg(long, default_value_t = 0.95)]
-    pub top_p: f32,
-    #[arg(long, default_value_t = 0.0)]
-    pub min_p: f32,
-    #[arg(long, default_value_t = 1.0)]
-    pub repetition_penalty: f32,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: crate::sampling_args::SamplingArgs,
     /// auto, gpu or cpu.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -103,22 +89,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let feats = m.image_features(&pixels, images.len())?;
     let mut cache = m.language_model.new_cache();
-    let h = m.prefill(&ids, Some(feats), &mut cache)?;
-    let logits = m.language_model.lm_head(h).into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let logits = m.prefill_logits(&ids, Some(feats), &mut cache)?;
     let prefill_s = t0.elapsed().as_secs_f64();
 
-    let sampling = if a.greedy {
-        SamplingParams::greedy()
-    } else {
-        SamplingParams {
-            temperature: a.temperature,
-            top_k: a.top_k,
-            top_p: a.top_p,
-            min_p: a.min_p,
-            repetition_penalty: a.repetition_penalty,
-            seed: a.seed,
-        }
-    };
+    let sampling = a.sampling.params();
     let opts = GenerateOptions {
         max_tokens: a.max_tokens,
         sampling: sampling.clone(),
@@ -128,6 +102,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let out0 = GenerateOutput {
         prompt_ids: ids.clone(),
         tokens: Vec::new(),
+        error: None,
         logprobs: Vec::new(),
         stop: StopReason::MaxTokens,
         prefill_s,
@@ -153,6 +128,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         true
     });
+    if out.stop == StopReason::Failed {
+        anyhow::bail!("generation stopped after {} tokens: {}", out.tokens.len(), out.error.as_deref().unwrap_or("device failure"));
+    }
     let body: Vec<u32> = out.tokens.iter().copied().filter(|t| !tok.stop_ids().contains(t)).collect();
     let text = tok.decode(&body, true)?;
     if !a.json {
@@ -215,7 +193,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "system": sys,
             "prompt": prompt,
             "sampling": {
-                "greedy": a.greedy,
+                "greedy": a.sampling.greedy,
                 "temperature": sampling.temperature,
                 "top_k": sampling.top_k,
                 "top_p": sampling.top_p,

@@ -6,8 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::generate::{generate, GenerateOptions};
-use medlens_engine::sampling::SamplingParams;
+use medlens_engine::generate::{generate, GenerateOptions, StopReason};
 use medlens_engine::tokenizer::Message;
 
 #[derive(clap::Args, Debug)]
@@ -28,21 +27,8 @@ pub struct Args {
     pub chat: bool,
     #[arg(long, default_value_t = 128)]
     pub max_tokens: usize,
-    /// Greedy decoding (overrides the sampling options).
-    #[arg(long)]
-    pub greedy: bool,
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
-    #[arg(long, default_value_t = 64)]
-    pub top_k: usize,
-    #[arg(long, default_value_t = 0.95)]
-    pub top_p: f32,
-    #[arg(long, default_value_t = 0.0)]
-    pub min_p: f32,
-    #[arg(long, default_value_t = 1.0)]
-    pub repetition_penalty: f32,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: crate::sampling_args::SamplingArgs,
     /// auto, gpu or cpu.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -72,18 +58,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         tok.encode(&a.prompt, true)?
     };
-    let sampling = if a.greedy {
-        SamplingParams::greedy()
-    } else {
-        SamplingParams {
-            temperature: a.temperature,
-            top_k: a.top_k,
-            top_p: a.top_p,
-            min_p: a.min_p,
-            repetition_penalty: a.repetition_penalty,
-            seed: a.seed,
-        }
-    };
+    let sampling = a.sampling.params();
     let opts = GenerateOptions {
         max_tokens: a.max_tokens,
         sampling,
@@ -109,6 +84,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         true
     });
+    if out.stop == StopReason::Failed {
+        anyhow::bail!("generation stopped after {} tokens: {}", out.tokens.len(), out.error.as_deref().unwrap_or("device failure"));
+    }
     let text = tok.decode(&out.tokens, true)?;
     if a.json {
         let logprobs: Vec<Vec<serde_json::Value>> = out

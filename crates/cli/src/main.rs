@@ -11,6 +11,7 @@ mod labels;
 mod models;
 mod progress;
 mod render;
+mod sampling_args;
 
 use clap::{Parser, Subcommand};
 
@@ -62,8 +63,46 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("medlens: {e:#}");
+            eprintln!("medlens: {}", error_text(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error chain joined by ": ", skipping a cause whose text the message above it already
+/// carries (the engine's errors name the file and include their cause), so a path or an OS
+/// error is said once.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if out.contains(&c) {
+            continue;
+        }
+        if c.contains(&out) && !out.is_empty() {
+            out = c; // the cause restates the context: keep the fuller one
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_says_each_part_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let e = anyhow::Error::new(io).context("/x/model.safetensors: cannot read: No such file or directory (os error 2)");
+        let e = e.context("loading /x");
+        assert_eq!(
+            super::error_text(&e),
+            "loading /x: /x/model.safetensors: cannot read: No such file or directory (os error 2)"
+        );
+        let e = anyhow::anyhow!("/t/notes.txt: not a DICOM file").context("/t/notes.txt");
+        assert_eq!(super::error_text(&e), "/t/notes.txt: not a DICOM file");
     }
 }

@@ -38,6 +38,9 @@ pub enum EngineError {
     Safetensors { file: PathBuf, detail: String },
     #[error("{file}: cannot read: {source}")]
     Io { file: PathBuf, #[source] source: std::io::Error },
+    /// An input image or DICOM file that cannot be used.
+    #[error("{file}: {detail}")]
+    Input { file: PathBuf, detail: String },
     #[error("device: {0}")]
     Device(String),
     #[error("generation: {0}")]

@@ -730,12 +730,26 @@ impl Gemma3 {
         }
     }
 
-    /// Processes `ids` and returns the logits of the last position (host f32).
+    /// Processes `ids` and returns the logits of the last position (host f32); empty if the
+    /// device failed (see [`Self::try_forward_last`]).
     pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Vec<f32> {
+        self.try_forward_last(ids, cache).unwrap_or_default()
+    }
+
+    /// [`Self::forward_last`], with a device failure (lost device, out of memory on read-back)
+    /// as an error instead of a panic or empty logits.
+    pub fn try_forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        if ids.is_empty() {
+            return Err(EngineError::Generation("no tokens to process".into()));
+        }
         let h = self.forward_hidden(ids, cache);
         let t = ids.len();
         let last = h.slice([t - 1..t]);
-        self.lm_head(last).into_data().try_into_vec::<f32>().unwrap_or_default()
+        self.lm_head(last)
+            .try_into_data()
+            .map_err(|e| EngineError::Device(format!("reading logits back: {e:?}")))?
+            .try_into_vec::<f32>()
+            .map_err(|e| EngineError::Device(format!("logits: {e:?}")))
     }
 
     /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.

@@ -23,12 +23,16 @@ pub enum StopReason {
     MaxTokens,
     StopToken,
     Cancelled,
+    /// The device failed mid-generation; `GenerateOutput::error` says how.
+    Failed,
 }
 
 #[derive(Debug, Clone)]
 pub struct GenerateOutput {
     pub prompt_ids: Vec<u32>,
     pub tokens: Vec<u32>,
+    /// Why generation stopped early when `stop` is `Failed`.
+    pub error: Option<String>,
     /// Per step, the top log-probabilities of the raw model distribution, best first.
     pub logprobs: Vec<Vec<(u32, f32)>>,
     pub stop: StopReason,
@@ -48,6 +52,7 @@ pub fn generate(
     let mut out = GenerateOutput {
         prompt_ids: prompt_ids.to_vec(),
         tokens: Vec::new(),
+        error: None,
         logprobs: Vec::new(),
         stop: StopReason::MaxTokens,
         prefill_s: 0.0,
@@ -58,7 +63,14 @@ pub fn generate(
     }
     let mut cache = model.new_cache();
     let t0 = Instant::now();
-    let logits = model.forward_last(prompt_ids, &mut cache);
+    let logits = match model.try_forward_last(prompt_ids, &mut cache) {
+        Ok(l) => l,
+        Err(e) => {
+            out.stop = StopReason::Failed;
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
     out.prefill_s = t0.elapsed().as_secs_f64();
     decode(model, logits, &mut cache, out, opts, cancel, on_token)
 }
@@ -83,6 +95,11 @@ pub fn decode(
             out.stop = StopReason::Cancelled;
             break;
         }
+        if logits.is_empty() {
+            out.stop = StopReason::Failed;
+            out.error.get_or_insert_with(|| "the model returned no logits".into());
+            break;
+        }
         if opts.top_logprobs > 0 {
             out.logprobs.push(top_logprobs(&logits, opts.top_logprobs));
         }
@@ -101,7 +118,14 @@ pub fn decode(
         if out.tokens.len() >= opts.max_tokens {
             break;
         }
-        logits = model.forward_last(&[tok], cache);
+        logits = match model.try_forward_last(&[tok], cache) {
+            Ok(l) => l,
+            Err(e) => {
+                out.stop = StopReason::Failed;
+                out.error = Some(e.to_string());
+                break;
+            }
+        };
     }
     out.decode_s = t1.elapsed().as_secs_f64();
     out

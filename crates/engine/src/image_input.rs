@@ -20,7 +20,10 @@ pub struct Rgb8 {
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Generation(format!("{}: {e}", path.display()))
+    // The DICOM crate's errors usually name the file already.
+    let (p, e) = (path.display().to_string(), e.to_string());
+    let detail = e.strip_prefix(&format!("{p}: ")).map(str::to_string).unwrap_or(e);
+    EngineError::Input { file: path.into(), detail }
 }
 
 /// Whether `path` looks like a PNG or JPEG (by its first bytes).

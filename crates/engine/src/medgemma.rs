@@ -250,6 +250,18 @@ impl MedGemma {
         Ok(h.slice([t - 1..t]))
     }
 
+    /// [`Self::prefill`] and the last position's logits on the host: what a decode loop
+    /// starts from. A device failure is an error, never a panic.
+    pub fn prefill_logits(&self, ids: &[u32], features: Option<Tensor<3>>, cache: &mut KvCache) -> Result<Vec<f32>> {
+        let h = self.prefill(ids, features, cache)?;
+        self.language_model
+            .lm_head(h)
+            .try_into_data()
+            .map_err(|e| EngineError::Device(format!("reading logits back: {e:?}")))?
+            .try_into_vec::<f32>()
+            .map_err(|e| EngineError::Device(format!("logits: {e:?}")))
+    }
+
     /// Logits of every prompt position, row-major `[T, vocab]` (for golden tests).
     pub fn forward_all(&self, ids: &[u32], features: Option<Tensor<3>>, cache: &mut KvCache) -> Result<Vec<f32>> {
         let (x, blocks) = self.embed_prompt(ids, features)?;

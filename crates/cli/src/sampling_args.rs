@@ -1,0 +1,39 @@
+//! The sampling flags `medlens generate` and `medlens findings` share.
+
+use medlens_engine::sampling::SamplingParams;
+
+/// Sampling options (defaults as Gemma 3's `generation_config.json`: top-k 64, top-p 0.95).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SamplingArgs {
+    /// Greedy decoding (overrides the sampling options).
+    #[arg(long)]
+    pub greedy: bool,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 64)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SamplingArgs {
+    pub fn params(&self) -> SamplingParams {
+        if self.greedy {
+            return SamplingParams::greedy();
+        }
+        SamplingParams {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            repetition_penalty: self.repetition_penalty,
+            seed: self.seed,
+        }
+    }
+}
