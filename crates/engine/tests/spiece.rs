@@ -2,13 +2,25 @@
 //! transformers' (slow) `SiglipTokenizer` (`tests/engine/siglip/spiece/gen.py` wrote the model
 //! and `reference.json`); malformed files must give `Err`, never a panic. Needs no device.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use medlens_engine::spiece::{siglip_tokenizer, siglip_tokenizer_from_file, ModelProto, ModelType, PieceType, SpieceError};
 use serde_json::Value;
 
+/// The package folder at run time: cargo and tests/lib/rust.sh run tests from it, so a test
+/// binary that another checkout of the repository built (a shared target folder) still reads
+/// this checkout's files. `CARGO_MANIFEST_DIR` (baked in at build time) is the fallback.
+fn package_dir() -> std::path::PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if cwd.join("Cargo.toml").is_file() {
+        cwd
+    } else {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine/siglip/spiece")
+    package_dir().join("../../tests/engine/siglip/spiece")
 }
 fn model_bytes() -> Vec<u8> {
     std::fs::read(fixture_dir().join("spiece.model")).unwrap()

@@ -4,9 +4,21 @@
 
 use std::path::PathBuf;
 
+/// The package folder at run time: cargo and tests/lib/rust.sh run tests from it, so a test
+/// binary that another checkout of the repository built (a shared target folder) still reads
+/// this checkout's files. `CARGO_MANIFEST_DIR` (baked in at build time) is the fallback.
+pub fn package_dir() -> std::path::PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if cwd.join("Cargo.toml").is_file() {
+        cwd
+    } else {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    package_dir().join("../..").canonicalize().unwrap()
 }
 
 /// The shared real-DICOM corpus (`../shared/dicom` beside the checkout, or
