@@ -309,10 +309,10 @@ fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> Mode
     if arch != "gemma3" {
         return bad(&format!("architecture `{arch}` is not Gemma 3"));
     }
-    let ty = |h: &crate::gguf::GgufHeader, n: &str| h.tensor(n).map_or("?", |t| t.ty.name()).to_string();
+    let ty = |h: &crate::gguf::GgufHeader, prefix: &str| crate::gguf::weight_types(&h.tensors, prefix);
     let text_hidden = h.tensor("token_embd.weight").map(|t| t.shape()[1]);
     if h.tensor("v.patch_embedding.weight").is_some() {
-        return ok(Some(format!("Ollama single file: text {}, vision inside", ty(&h, "blk.0.ffn_down.weight"))), None);
+        return ok(Some(format!("Ollama single file: text {}, vision inside", ty(&h, "blk."))), None);
     }
     let Some(mp) = mmproj.or_else(|| crate::llamacpp::find_mmproj(path)) else {
         return bad("a Gemma 3 text model without its vision tower: keep its mmproj GGUF (from the same release) next to it");
@@ -339,8 +339,8 @@ fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> Mode
     }
     let msg = format!(
         "llama.cpp: text {}, vision {} ({})",
-        ty(&h, "blk.0.ffn_down.weight"),
-        ty(&m, "v.blk.0.ffn_down.weight"),
+        ty(&h, "blk."),
+        ty(&m, "v.blk."),
         mp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     );
     let mut info = ok(Some(msg), Some(mp.clone()));

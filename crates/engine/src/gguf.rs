@@ -294,6 +294,23 @@ impl Gguf {
     }
 }
 
+/// The ggml types of the layer matrices under `prefix`, most common first (`Q4_K/Q6_K` for
+/// llama.cpp's Q4_K_M mix, which keeps some layers in Q6_K).
+pub fn weight_types(tensors: &[TensorInfo], prefix: &str) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for t in tensors.iter().filter(|t| t.name.starts_with(prefix) && t.dims.len() == 2) {
+        match counts.iter_mut().find(|c| c.0 == t.ty.name()) {
+            Some(c) => c.1 += 1,
+            None => counts.push((t.ty.name(), 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if counts.is_empty() {
+        return "?".into();
+    }
+    counts.iter().map(|c| c.0).collect::<Vec<_>>().join("/")
+}
+
 /// A GGUF file's header: metadata and tensor table, no tensor data.
 #[derive(Debug)]
 pub struct GgufHeader {
@@ -564,5 +581,29 @@ impl GgufWriter {
             b.extend_from_slice(data);
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, dims: &[u64], ty: GgmlType) -> TensorInfo {
+        TensorInfo { name: name.into(), dims: dims.to_vec(), ty, offset: 0, n_bytes: 0 }
+    }
+
+    #[test]
+    fn weight_types_name_llama_cpp_mixes() {
+        // Q4_K_M keeps some layers in Q6_K; norms (1-D) and other prefixes do not count.
+        let ts = [
+            t("blk.0.ffn_down.weight", &[256, 8], GgmlType::Q6K),
+            t("blk.0.ffn_up.weight", &[256, 8], GgmlType::Q4K),
+            t("blk.0.ffn_gate.weight", &[256, 8], GgmlType::Q4K),
+            t("blk.0.attn_norm.weight", &[256], GgmlType::F32),
+            t("v.blk.0.ffn_up.weight", &[256, 8], GgmlType::F16),
+        ];
+        assert_eq!(weight_types(&ts, "blk."), "Q4_K/Q6_K");
+        assert_eq!(weight_types(&ts, "v.blk."), "F16");
+        assert_eq!(weight_types(&ts, "mm."), "?");
     }
 }

@@ -377,11 +377,10 @@ pub fn load_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &Device) -> 
         let tokenizer = Tokenizer::from_gguf(&pair.text)?;
         let cfg = pair.config(&tokenizer)?;
         let vt = pair.mmproj.as_ref().unwrap_or(&pair.text);
-        let ty = |g: &crate::gguf::Gguf, n: &str| g.tensor_info(n).map_or("?", |t| t.ty.name()).to_string();
         let quantization = format!(
             "llama.cpp: text {}, vision {}",
-            ty(&pair.text, "blk.0.ffn_down.weight"),
-            ty(vt, if pair.mmproj.is_some() { "v.blk.0.ffn_down.weight" } else { "v.blk.0.mlp.fc2.weight" })
+            crate::gguf::weight_types(&pair.text.tensors, "blk."),
+            crate::gguf::weight_types(&vt.tensors, "v.blk.")
         );
         let model = MedGemma::load(cfg, &pair, device)?;
         return Ok(Loaded { model, tokenizer, file: path.into(), quantization, mmproj: found });
