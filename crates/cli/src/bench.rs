@@ -162,12 +162,7 @@ fn bench_siglip(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     };
     let load_s = t.elapsed().as_secs_f64();
     let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
-    // Printed before the timed runs, which take minutes on a software adapter.
-    eprintln!(
-        "medlens: loaded in {load_s:.1} s; device memory in use {:.0} MiB, reserved {:.0} MiB",
-        weights_bytes.unwrap_or(0) as f64 / 1048576.0,
-        sel.device.memory_pool_usage().map_or(0, |u| u.bytes_reserved) as f64 / 1048576.0
-    );
+    loaded_notice(load_s, sel);
     let s = cfg.vision.image_size;
     let pixels: Vec<f32> = (0..3 * s * s).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
     let labels = 13usize;
@@ -235,12 +230,7 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     };
     let load_s = t.elapsed().as_secs_f64();
     let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
-    // Printed before the timed runs, which take minutes on a software adapter.
-    eprintln!(
-        "medlens: loaded in {load_s:.1} s; device memory in use {:.0} MiB, reserved {:.0} MiB",
-        weights_bytes.unwrap_or(0) as f64 / 1048576.0,
-        sel.device.memory_pool_usage().map_or(0, |u| u.bytes_reserved) as f64 / 1048576.0
-    );
+    loaded_notice(load_s, sel);
     let s = cfg.vision.image_size;
     let pixels: Vec<f32> = (0..3 * s * s).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
     let mm = cfg.mm_tokens_per_image;
@@ -302,4 +292,15 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Load time and device memory, printed before the timed runs (which take minutes on a
+/// software adapter).
+fn loaded_notice(load_s: f64, sel: &device::Selected) {
+    let u = sel.device.memory_pool_usage();
+    eprintln!(
+        "medlens: loaded in {load_s:.1} s; device memory in use {:.0} MiB, reserved {:.0} MiB",
+        u.as_ref().map_or(0, |u| u.bytes_in_use) as f64 / 1048576.0,
+        u.as_ref().map_or(0, |u| u.bytes_reserved) as f64 / 1048576.0
+    );
 }

@@ -314,13 +314,17 @@ fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> Mode
     if h.tensor("v.patch_embedding.weight").is_some() {
         return ok(Some(format!("Ollama single file: text {}, vision inside", ty(&h, "blk."))), None);
     }
-    let Some(mp) = mmproj.or_else(|| crate::llamacpp::find_mmproj(path)) else {
-        return bad("a Gemma 3 text model without its vision tower: keep its mmproj GGUF (from the same release) next to it");
+    let m = match mmproj.map(Gguf::read_header) {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => return bad(&format!("mmproj: {e}")),
+        None => match crate::llamacpp::find_mmproj(path) {
+            Some(m) => m,
+            None => {
+                return bad("a Gemma 3 text model without its vision tower: keep its mmproj GGUF (from the same release) next to it")
+            }
+        },
     };
-    let m = match Gguf::read_header(&mp) {
-        Ok(m) => m,
-        Err(e) => return bad(&format!("mmproj: {e}")),
-    };
+    let mp = m.path.clone();
     if !crate::llamacpp::is_gemma3_mmproj(&m) {
         return bad(&format!("{} is not a Gemma 3 mmproj", mp.display()));
     }

@@ -313,12 +313,7 @@ impl WeightSource for Gguf {
         true
     }
     fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
-        let Some(name) = gguf_name(hf_name) else { return Ok(None) };
-        let Some(t) = self.tensor_info(&name) else { return Ok(None) };
-        if t.ty == GgmlType::F32 || !crate::qmatmul::supported(t.ty) || t.dims.len() != 2 {
-            return Ok(None);
-        }
-        Ok(Some((t.shape(), t.ty, self.tensor_bytes(t).to_vec())))
+        Ok(gguf_name(hf_name).and_then(|name| self.quantized_tensor(&name)))
     }
 }
 
@@ -474,6 +469,16 @@ pub enum Embedding {
 }
 
 impl Embedding {
+    /// An f32 table of row width `h`, uploaded in chunks of at most `EMBED_CHUNK_BYTES`.
+    pub fn dense(values: &[f32], h: usize, device: &Device) -> Self {
+        let chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
+        let chunks = values
+            .chunks(chunk_rows * h)
+            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
+            .collect();
+        Self::Dense { chunks, chunk_rows }
+    }
+
     /// Rows of `ids`, `[ids.len(), hidden]`.
     pub fn lookup(&self, ids: &[u32], device: &Device) -> Tensor<2> {
         match self {
@@ -510,8 +515,17 @@ impl Embedding {
     }
 }
 
+/// A tensor's values on the host, row-major; a failed read-back (lost device, out of memory)
+/// is an error, not a panic.
+pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.try_into_data()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))
+}
+
 /// Largest embedding chunk (bytes); below wgpu's default 128 MiB storage binding limit.
-pub(crate) const EMBED_CHUNK_BYTES: usize = 64 << 20;
+const EMBED_CHUNK_BYTES: usize = 64 << 20;
 
 fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
     // As transformers: base ** (arange(0, dim, 2) / dim) in f32, then 1/x, then / factor.
@@ -610,15 +624,7 @@ impl Gemma3 {
         };
         let embed_tokens = match embed_tokens {
             Some(e) => e,
-            None => {
-                let embed = l.raw("embed_tokens.weight", &[c.vocab_size, h])?;
-                let chunk_rows = (EMBED_CHUNK_BYTES / (4 * h)).max(1);
-                let chunks = embed
-                    .chunks(chunk_rows * h)
-                    .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), device))
-                    .collect();
-                Embedding::Dense { chunks, chunk_rows }
-            }
+            None => Embedding::dense(&l.raw("embed_tokens.weight", &[c.vocab_size, h])?, h, device),
         };
         let eps = c.rms_norm_eps;
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
@@ -745,11 +751,7 @@ impl Gemma3 {
         let h = self.forward_hidden(ids, cache);
         let t = ids.len();
         let last = h.slice([t - 1..t]);
-        self.lm_head(last)
-            .try_into_data()
-            .map_err(|e| EngineError::Device(format!("reading logits back: {e:?}")))?
-            .try_into_vec::<f32>()
-            .map_err(|e| EngineError::Device(format!("logits: {e:?}")))
+        to_host(self.lm_head(last))
     }
 
     /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.

@@ -253,6 +253,17 @@ impl Gguf {
         &self.data[s..s + t.n_bytes as usize]
     }
 
+    /// A 2-D tensor in a block format the GPU kernels read, as `(shape [out, in], type,
+    /// bytes)`; `None` for f32, unsupported types and other ranks (read those with
+    /// [`Self::tensor_f32`]).
+    pub fn quantized_tensor(&self, name: &str) -> Option<(Vec<usize>, GgmlType, Vec<u8>)> {
+        let t = self.tensor_info(name)?;
+        if t.ty == GgmlType::F32 || !crate::qmatmul::supported(t.ty) || t.dims.len() != 2 {
+            return None;
+        }
+        Some((t.shape(), t.ty, self.tensor_bytes(t).to_vec()))
+    }
+
     /// A tensor dequantized to f32, row-major in [`TensorInfo::shape`].
     pub fn tensor_f32(&self, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
         let t = self.tensor_info(name)?;

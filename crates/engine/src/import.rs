@@ -199,10 +199,6 @@ impl WeightSource for ImportedGguf {
         false
     }
     fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
-        let Some(t) = self.gguf.tensor_info(hf_name) else { return Ok(None) };
-        if t.ty == GgmlType::F32 || !crate::qmatmul::supported(t.ty) || t.dims.len() != 2 {
-            return Ok(None);
-        }
-        Ok(Some((t.shape(), t.ty, self.gguf.tensor_bytes(t).to_vec())))
+        Ok(self.gguf.quantized_tensor(hf_name))
     }
 }

@@ -194,15 +194,8 @@ impl Pair {
         if side == 0 || side * side != mm_tokens_per_image || patches % side != 0 {
             return Err(cfg_err(file, format!("{mm_tokens_per_image} image tokens do not pool {patches}x{patches} patches")));
         }
-        let id = |t: &str, d: u32| tok.token_to_id(t).unwrap_or(d);
-        Ok(Config {
-            text,
-            vision,
-            mm_tokens_per_image,
-            image_token_index: id("<image_soft_token>", 262_144),
-            boi_token_index: id("<start_of_image>", 255_999),
-            eoi_token_index: id("<end_of_image>", 256_000),
-        })
+        let (boi_token_index, eoi_token_index, image_token_index) = crate::medgemma::image_ids(tok);
+        Ok(Config { text, vision, mm_tokens_per_image, image_token_index, boi_token_index, eoi_token_index })
     }
 }
 
@@ -236,8 +229,8 @@ pub fn is_gemma3_mmproj(h: &crate::gguf::GgufHeader) -> bool {
 
 /// The mmproj next to a llama.cpp text model: a `*.gguf` in the same folder whose header is
 /// a Gemma 3 clip projector (LM Studio keeps `mmproj-*.gguf` beside the model). Files named
-/// `mmproj*` are tried first; only headers are read.
-pub fn find_mmproj(text: &Path) -> Option<PathBuf> {
+/// `mmproj*` are tried first; only headers are read, and the one found is returned.
+pub fn find_mmproj(text: &Path) -> Option<crate::gguf::GgufHeader> {
     let dir = text.parent()?;
     let mut cands: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
@@ -247,7 +240,7 @@ pub fn find_mmproj(text: &Path) -> Option<PathBuf> {
         .collect();
     let named = |p: &PathBuf| !p.file_name().is_some_and(|n| n.to_string_lossy().to_lowercase().contains("mmproj"));
     cands.sort_by_key(|p| (named(p), p.clone()));
-    cands.into_iter().find(|p| Gguf::read_header(p).is_ok_and(|h| is_gemma3_mmproj(&h)))
+    cands.into_iter().find_map(|p| Gguf::read_header(p).ok().filter(is_gemma3_mmproj))
 }
 
 impl WeightSource for Pair {
@@ -264,12 +257,7 @@ impl WeightSource for Pair {
         true
     }
     fn get_quantized(&self, hf_name: &str) -> Result<Option<(Vec<usize>, GgmlType, Vec<u8>)>> {
-        let Some((g, name)) = self.locate(hf_name) else { return Ok(None) };
-        let Some(t) = g.tensor_info(&name) else { return Ok(None) };
-        if t.ty == GgmlType::F32 || !crate::qmatmul::supported(t.ty) || t.dims.len() != 2 {
-            return Ok(None);
-        }
-        Ok(Some((t.shape(), t.ty, g.tensor_bytes(t).to_vec())))
+        Ok(self.locate(hf_name).and_then(|(g, name)| g.quantized_tensor(&name)))
     }
 }
 

@@ -254,12 +254,7 @@ impl MedGemma {
     /// starts from. A device failure is an error, never a panic.
     pub fn prefill_logits(&self, ids: &[u32], features: Option<Tensor<3>>, cache: &mut KvCache) -> Result<Vec<f32>> {
         let h = self.prefill(ids, features, cache)?;
-        self.language_model
-            .lm_head(h)
-            .try_into_data()
-            .map_err(|e| EngineError::Device(format!("reading logits back: {e:?}")))?
-            .try_into_vec::<f32>()
-            .map_err(|e| EngineError::Device(format!("logits: {e:?}")))
+        crate::gemma3::to_host(self.language_model.lm_head(h))
     }
 
     /// Logits of every prompt position, row-major `[T, vocab]` (for golden tests).
@@ -268,11 +263,7 @@ impl MedGemma {
         let pos0 = cache.pos;
         let abs: Vec<Range<usize>> = blocks.iter().map(|b| b.start + pos0..b.end + pos0).collect();
         let h = self.language_model.forward_embeds(x, &abs, cache);
-        self.language_model
-            .lm_head(h)
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| EngineError::Generation(format!("{e:?}")))
+        crate::gemma3::to_host(self.language_model.lm_head(h))
     }
 }
 
@@ -371,7 +362,7 @@ pub fn load_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &Device) -> 
     if is_gguf && (!is_import || mmproj.is_some()) {
         let found = match mmproj {
             Some(m) => Some(m.to_path_buf()),
-            None => crate::llamacpp::find_mmproj(path),
+            None => crate::llamacpp::find_mmproj(path).map(|h| h.path),
         };
         let pair = crate::llamacpp::Pair::open(path, found.as_deref())?;
         let tokenizer = Tokenizer::from_gguf(&pair.text)?;

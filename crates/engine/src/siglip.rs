@@ -293,13 +293,7 @@ impl Loader<'_> {
                 return Ok(crate::gemma3::Embedding::Quant(q));
             }
         }
-        let v = self.raw(name, &[rows, h])?;
-        let chunk_rows = (crate::gemma3::EMBED_CHUNK_BYTES / (4 * h)).max(1);
-        let chunks = v
-            .chunks(chunk_rows * h)
-            .map(|ch| Tensor::from_data(TensorData::new(ch.to_vec(), [ch.len() / h, h]), self.device))
-            .collect();
-        Ok(crate::gemma3::Embedding::Dense { chunks, chunk_rows })
+        Ok(crate::gemma3::Embedding::dense(&self.raw(name, &[rows, h])?, h, self.device))
     }
     pub fn linear(&self, name: &str, out: usize, inp: usize) -> Result<Linear> {
         let wname = format!("{}{name}.weight", self.prefix);
@@ -572,11 +566,7 @@ impl Siglip {
 /// Rows of a 2-D tensor on the host.
 pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f32>>> {
     let [_, n] = t.dims();
-    let v = t
-        .try_into_data()
-        .map_err(|e| EngineError::Generation(format!("{e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| EngineError::Generation(format!("{e:?}")))?;
+    let v = crate::gemma3::to_host(t)?;
     Ok(v.chunks(n.max(1)).map(|c| c.to_vec()).collect())
 }
 

@@ -10,17 +10,8 @@ use medlens_engine::safetensors::Safetensors;
 use medlens_engine::tokenizer::Tokenizer;
 use serde_json::Value;
 
-/// The package folder at run time: cargo and tests/lib/rust.sh run tests from it, so a test
-/// binary that another checkout of the repository built (a shared target folder) still reads
-/// this checkout's files. `CARGO_MANIFEST_DIR` (baked in at build time) is the fallback.
-fn package_dir() -> std::path::PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    if cwd.join("Cargo.toml").is_file() {
-        cwd
-    } else {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-    }
-}
+mod common;
+use common::package_dir;
 
 fn dir() -> PathBuf {
     package_dir().join("../../tests/engine/multimodal")
