@@ -12,16 +12,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use medlens_engine::discover::{self, Kind, ModelInfo};
-use medlens_engine::generate::{decode, GenerateOptions, GenerateOutput, StopReason};
-use medlens_engine::medgemma;
-use medlens_engine::sampling::SamplingParams;
-use medlens_engine::zeroshot::{Label, LabelSet, Mode, ZeroShotModel};
+use base64::Engine as _;
+use medlens_engine::generate::{decode_loop, GenerateOptions, GenerateOutput, SamplingParams, StopReason, TextStream};
+use medlens_engine::models::medgemma;
+use medlens_engine::serve::discover::{self, Kind, ModelInfo};
+use medlens_engine::serve::findings::{self, file_sha256, InputRecord, Provenance, SamplingRecord, Template};
+use medlens_engine::serve::load::{load_medgemma_with_mmproj, LoadedMedGemma};
+use medlens_engine::serve::zeroshot::{Label, LabelSet, Mode, ZeroShotModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
+use crate::wire::{FindingsJob, GpuInfo, ImportResult, LabelScore, LabelSetSummary, LabelsResult, SavedFile, Timings};
 use crate::AppState;
 
 /// The device every model runs on, chosen once: `MEDLENS_DEVICE` (auto, gpu, cpu), else auto.
@@ -34,7 +40,7 @@ struct DeviceInfo {
 #[derive(Default)]
 pub struct AiState {
     device: OnceLock<Result<DeviceInfo, String>>,
-    medgemma: Mutex<Option<(PathBuf, Arc<medgemma::Loaded>)>>,
+    medgemma: Mutex<Option<(PathBuf, Arc<LoadedMedGemma>)>>,
     siglip: Mutex<Option<(PathBuf, ZeroShotModel)>>,
     user_models: Mutex<Vec<PathBuf>>,
     job: Mutex<Option<(u64, Arc<AtomicBool>)>>,
@@ -130,7 +136,7 @@ pub fn models_add(ai: State<'_, AiState>, path: PathBuf) -> ModelInfo {
     info
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 pub struct ImportProgress {
     done: usize,
     total: usize,
@@ -138,17 +144,17 @@ pub struct ImportProgress {
 }
 
 #[tauri::command]
-pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_progress: Channel<ImportProgress>) -> Result<Value, String> {
-    let q: medlens_engine::import::TextQuant = quant.parse()?;
+pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_progress: Channel<ImportProgress>) -> Result<ImportResult, String> {
+    let q: medlens_engine::serve::import::TextQuant = quant.parse()?;
     let out_dir = data_dir(&app).join("models");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     let out = out_dir.join(format!("{name}-{}.gguf", q.name()));
     tauri::async_runtime::spawn_blocking(move || {
-        medlens_engine::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
+        medlens_engine::serve::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
             let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
         })
-        .map(|r| json!({"output": r.output}))
+        .map(|r| ImportResult { output: r.output })
         .map_err(|e| e.to_string())
     })
     .await
@@ -156,56 +162,87 @@ pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_prog
 }
 
 #[tauri::command]
-pub fn gpu_info(ai: State<'_, AiState>) -> Value {
+pub fn gpu_info(ai: State<'_, AiState>) -> GpuInfo {
     match ai.device() {
-        Ok(d) => json!({
-            "adapter": d.name,
-            "backend": if d.name.starts_with("cpu") { "cpu" } else { "wgpu" },
-            "memory_bytes": d.device.memory_pool_usage().map(|u| u.bytes_reserved),
-            "notice": d.notice,
-        }),
-        Err(e) => json!({"adapter": "none", "backend": "none", "notice": e}),
+        Ok(d) => GpuInfo {
+            adapter: d.name.clone(),
+            backend: if d.name.starts_with("cpu") { "cpu" } else { "wgpu" }.into(),
+            memory_bytes: d.device.memory_pool_usage().map(|u| u.bytes_reserved),
+            notice: d.notice.clone(),
+        },
+        Err(e) => GpuInfo { adapter: "none".into(), backend: "none".into(), memory_bytes: None, notice: Some(e) },
     }
 }
 
 #[tauri::command]
-pub fn findings_templates() -> Vec<medgemma::Template> {
-    medgemma::templates()
+pub fn findings_templates() -> Vec<Template> {
+    findings::templates()
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// `medlens_dicom::Window` as the UI sends it (the bindings check the two agree).
+#[derive(Clone, Debug, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "Window")]
 pub struct WindowArg {
     center: f64,
     width: f64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "Sampling")]
 pub struct SamplingArg {
     greedy: bool,
     temperature: f32,
     top_k: usize,
     top_p: f32,
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    min_p: f32,
+    #[serde(default = "no_penalty")]
+    #[ts(optional = nullable)]
+    repetition_penalty: f32,
     seed: u64,
     max_tokens: usize,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+fn no_penalty() -> f32 {
+    1.0
+}
+
+impl SamplingArg {
+    fn params(&self) -> SamplingParams {
+        if self.greedy {
+            return SamplingParams::greedy();
+        }
+        SamplingParams {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            repetition_penalty: self.repetition_penalty,
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, ts_rs::TS)]
 pub struct FindingsRequest {
     path: PathBuf,
     frame: usize,
+    #[ts(optional = nullable)]
     window: Option<WindowArg>,
     template: String,
     prompt: String,
+    #[ts(optional = nullable)]
     system: Option<String>,
     sampling: SamplingArg,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum FindingsEvent {
     Started { thumbnail_png_base64: String, prompt_tokens: usize },
     Token { text: String, index: usize },
-    Done { text: String, tokens: usize, timings: Value, provenance: Value },
+    Done { text: String, tokens: usize, timings: Timings, provenance: Box<Provenance> },
     Stopped,
     Error { message: String },
 }
@@ -216,7 +253,7 @@ fn window_of(w: &Option<WindowArg>) -> Option<medlens_dicom::Window> {
 
 /// Starts a findings job on the image the viewer shows; events stream on `on_event`.
 #[tauri::command]
-pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, AiState>, req: FindingsRequest, on_event: Channel<FindingsEvent>) -> Result<Value, String> {
+pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, AiState>, req: FindingsRequest, on_event: Channel<FindingsEvent>) -> Result<FindingsJob, String> {
     crate::check_known(&state, &req.path)?;
     let job = ai.next_job.fetch_add(1, Ordering::Relaxed) + 1;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -242,7 +279,7 @@ pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, 
             *j = None;
         }
     });
-    Ok(json!({"job": job}))
+    Ok(FindingsJob { job })
 }
 
 #[tauri::command]
@@ -255,7 +292,7 @@ pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
 }
 
 /// Loads (once) and returns the MedGemma model.
-fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<medgemma::Loaded>, String> {
+fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<LoadedMedGemma>, String> {
     let info = first_ok(&scan(app, ai), Kind::Medgemma)?;
     let mut slot = ai.medgemma.lock().unwrap();
     if let Some((p, m)) = slot.as_ref() {
@@ -264,7 +301,7 @@ fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<medgemma::Loaded>
         }
     }
     let d = ai.device()?;
-    let loaded = Arc::new(medgemma::load_with_mmproj(&info.path, info.mmproj.as_deref(), &d.device).map_err(|e| e.to_string())?);
+    let loaded = Arc::new(load_medgemma_with_mmproj(&info.path, info.mmproj.as_deref(), &d.device).map_err(|e| e.to_string())?);
     *slot = Some((info.path, loaded.clone()));
     Ok(loaded)
 }
@@ -272,7 +309,7 @@ fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<medgemma::Loaded>
 /// Returns Ok(true) when stopped, Ok(false) when done (events sent).
 fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &AtomicBool, tx: &Channel<FindingsEvent>) -> Result<bool, String> {
     let t0 = Instant::now();
-    let img = medlens_engine::image_input::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
+    let img = medlens_dicom::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
     let loaded = medgemma_model(app, ai)?;
     let d = ai.device()?;
     let m = &loaded.model;
@@ -283,32 +320,19 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     if cancel.load(Ordering::Relaxed) {
         return Ok(true);
     }
-    let px = medgemma::pixel_values(&img.data, img.width, img.height, m.config.vision.image_size);
+    let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
     let mut cache = m.language_model.new_cache();
     let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let s = &req.sampling;
-    let sampling = if s.greedy {
-        SamplingParams::greedy()
-    } else {
-        SamplingParams { temperature: s.temperature, top_k: s.top_k, top_p: s.top_p, seed: s.seed, ..SamplingParams::greedy() }
-    };
-    let opts = GenerateOptions { max_tokens: s.max_tokens.max(1), sampling, stop_ids: tok.stop_ids(), top_logprobs: 0 };
-    let out0 = GenerateOutput { prompt_ids: ids.clone(), tokens: Vec::new(), error: None, logprobs: Vec::new(), stop: StopReason::MaxTokens, prefill_s: 0.0, decode_s: 0.0 };
-    let stops = tok.stop_ids();
-    let mut body: Vec<u32> = Vec::new();
-    let mut shown = String::new();
+    let sampling = s.params();
+    let opts = GenerateOptions { max_tokens: s.max_tokens.max(1), sampling: sampling.clone(), stop_ids: tok.stop_ids(), top_logprobs: 0 };
+    let mut text_stream = TextStream::new(tok);
     let mut ttft = None;
-    let out = decode(&m.language_model, logits, &mut cache, out0, &opts, cancel, |t| {
+    let out = decode_loop(&m.language_model, logits, &mut cache, GenerateOutput::new(&ids), &opts, cancel, |t| {
         ttft.get_or_insert(t0.elapsed().as_secs_f64() * 1000.0);
-        if !stops.contains(&t) {
-            body.push(t);
-            if let Ok(text) = tok.decode(&body, true) {
-                if text.starts_with(&shown) && !text.ends_with('\u{FFFD}') && text.len() > shown.len() {
-                    let _ = tx.send(FindingsEvent::Token { text: text[shown.len()..].to_string(), index: body.len() - 1 });
-                    shown = text;
-                }
-            }
+        if let Some(text) = text_stream.push(t) {
+            let _ = tx.send(FindingsEvent::Token { text, index: text_stream.ids().len() - 1 });
         }
         !cancel.load(Ordering::Relaxed)
     });
@@ -318,104 +342,109 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     if out.stop == StopReason::Failed {
         return Err(format!("generation stopped after {} tokens: {}", out.tokens.len(), out.error.unwrap_or_default()));
     }
-    let text = tok.decode(&body, true).map_err(|e| e.to_string())?;
+    let text = tok.decode(text_stream.ids(), true).map_err(|e| e.to_string())?;
     let total_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let n = out.tokens.len() as f64;
-    let sop = medlens_dicom::open_header(&req.path).ok().and_then(|f| {
-        f.dataset().string(medlens_dicom::tags::SOP_INSTANCE_UID).or_else(|| f.meta().string(medlens_dicom::tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
-    });
     let cache_dir = data_dir(app);
-    let provenance = json!({
-        "model_file": loaded.file,
-        "model_sha256": medgemma::file_sha256(&loaded.file, Some(&cache_dir)).unwrap_or_default(),
-        "quantization": loaded.quantization,
-        "adapter": d.name,
-        "template": req.template,
-        "prompt": req.prompt,
-        "system": system,
-        "sampling": req.sampling,
-        "sop_instance_uid": sop,
-        "source_path": req.path,
-        "frame": req.frame,
-        "window": req.window,
-        "created": now_rfc3339(),
-    });
-    let timings = json!({
-        "ttft_ms": ttft.unwrap_or(total_ms),
-        "tokens_per_s": (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
-        "total_ms": total_ms,
-    });
+    let mmproj_sha256 = match &loaded.mmproj {
+        Some(p) => Some(file_sha256(p, Some(&cache_dir)).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let provenance = Provenance {
+        model_file: loaded.file.clone(),
+        model_sha256: file_sha256(&loaded.file, Some(&cache_dir)).map_err(|e| e.to_string())?,
+        quantization: loaded.quantization.clone(),
+        mmproj_file: loaded.mmproj.clone(),
+        mmproj_sha256,
+        adapter: d.name.clone(),
+        template: req.template.clone(),
+        system: system.clone().unwrap_or_default(),
+        prompt: req.prompt.clone(),
+        sampling: SamplingRecord::new(&sampling, s.greedy, s.max_tokens),
+        inputs: vec![InputRecord {
+            path: req.path.clone(),
+            sop_instance_uid: medlens_dicom::sop_instance_uid(&req.path),
+            frame: req.frame,
+            window: img.window.as_ref().and_then(|w| serde_json::to_value(w).ok()),
+            width: img.width,
+            height: img.height,
+        }],
+        created: findings::now_rfc3339(),
+    };
+    let timings = Timings {
+        ttft_ms: ttft.unwrap_or(total_ms),
+        tokens_per_s: (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
+        total_ms,
+    };
     audit(app, json!({"kind": "findings", "provenance": provenance, "text": text, "timings": timings}));
-    let _ = tx.send(FindingsEvent::Done { text, tokens: out.tokens.len(), timings, provenance });
+    let _ = tx.send(FindingsEvent::Done { text, tokens: out.tokens.len(), timings, provenance: Box::new(provenance) });
     Ok(false)
 }
 
 /// A PNG (base64) of the exact pixels sent, at most 256 px wide.
-fn thumbnail(img: &medlens_engine::image_input::Rgb8) -> String {
+fn thumbnail(img: &medlens_dicom::ModelImage) -> String {
     let scale = (256.0 / img.width.max(img.height) as f64).min(1.0);
     let (w, h) = (((img.width as f64 * scale).round() as usize).max(1), ((img.height as f64 * scale).round() as usize).max(1));
-    let rgb = medlens_engine::preprocess::resize_pil_bilinear(&img.data, img.width, img.height, w, h);
+    let rgb = medlens_engine::image::preprocess::resize_pil_bilinear(&img.rgb, img.width, img.height, w, h);
+    png_base64(&rgb, w, h)
+}
+
+/// `rgb` (`w`×`h`, 8-bit RGB) as a PNG in standard base64 with padding (RFC 4648 §4), for a
+/// `data:image/png;base64,` URL.
+fn png_base64(rgb: &[u8], w: usize, h: usize) -> String {
     let mut png_bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut png_bytes, w as u32, h as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         if let Ok(mut wr) = enc.write_header() {
-            let _ = wr.write_image_data(&rgb);
+            let _ = wr.write_image_data(rgb);
         }
     }
-    base64(&png_bytes)
+    base64::engine::general_purpose::STANDARD.encode(&png_bytes)
 }
 
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-        s.push(T[(n >> 18) as usize & 63] as char);
-        s.push(T[(n >> 12) as usize & 63] as char);
-        s.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        s.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
-    }
-    s
-}
-
-/// UTC now as `YYYY-MM-DDTHH:MM:SSZ`.
+/// UTC now as RFC 3339 in whole seconds: `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn now_rfc3339() -> String {
-    let (d, t) = now_parts();
-    format!("{}-{}-{}T{}:{}:{}Z", &d[..4], &d[4..6], &d[6..], &t[..2], &t[2..4], &t[4..])
+    rfc3339(OffsetDateTime::now_utc())
 }
 
-/// UTC now as DICOM `YYYYMMDD` and `HHMMSS`.
-fn now_parts() -> (String, String) {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (format!("{year:04}{month:02}{day:02}"), format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60))
+/// `t` in UTC as RFC 3339 in whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (`Rfc3339` itself would
+/// append the fraction of a second).
+fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_default()
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// UTC now as DICOM DA (`YYYYMMDD`) and TM (`HHMMSS`, whole seconds).
+fn dicom_date_time_now() -> (String, String) {
+    dicom_date_time(OffsetDateTime::now_utc())
+}
+
+/// `t` in UTC as DICOM DA (`YYYYMMDD`) and TM (`HHMMSS`, whole seconds).
+fn dicom_date_time(t: OffsetDateTime) -> (String, String) {
+    let t = t.to_offset(UtcOffset::UTC);
+    let da = t.format(format_description!("[year][month][day]")).unwrap_or_default();
+    let tm = t.format(format_description!("[hour][minute][second]")).unwrap_or_default();
+    (da, tm)
+}
+
+#[derive(Clone, Debug, Deserialize, ts_rs::TS)]
 pub struct LabelsRequest {
     path: PathBuf,
     frame: usize,
+    #[ts(optional = nullable)]
     window: Option<WindowArg>,
     labels: Vec<String>,
+    /// Parsed as `Mode` (`sigmoid`, `softmax` or `paired`).
+    #[ts(as = "Mode")]
     mode: String,
 }
 
 /// Zero-shot label probabilities for the image the viewer shows (embeddings cached per
 /// image, frame and window, and per label prompt).
 #[tauri::command]
-pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Value, String> {
+pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<LabelsResult, String> {
     {
         let state = app.state::<AppState>();
         crate::check_known(&state, &req.path)?;
@@ -445,13 +474,13 @@ pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Value,
         let (_, model) = slot.as_mut().ok_or("model not loaded")?;
         let key = format!("{}#{}#{:?}", req.path.display(), req.frame, req.window.as_ref().map(|w| (w.center, w.width)));
         let cached = model.has_image(&key);
-        let img = medlens_engine::image_input::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
-        let e = model.image_embed(Some(&key), img.width, img.height, &img.data).map_err(|e| e.to_string())?;
+        let img = medlens_dicom::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
+        let e = model.image_embed(Some(&key), img.width, img.height, &img.rgb).map_err(|e| e.to_string())?;
         let p = model.score(&e, &set, mode).map_err(|e| e.to_string())?;
-        let scores: Vec<Value> = set.labels.iter().zip(&p).map(|(l, p)| json!({"label": l.label, "probability": p})).collect();
+        let scores: Vec<LabelScore> = set.labels.iter().zip(&p).map(|(l, p)| LabelScore { label: l.label.clone(), probability: *p }).collect();
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         audit(&app, json!({"kind": "labels", "model": info.path, "path": req.path, "frame": req.frame, "window": req.window, "mode": req.mode, "scores": scores}));
-        Ok(json!({"scores": scores, "cached": cached, "ms": ms}))
+        Ok(LabelsResult { scores, cached, ms })
     })
     .await
     .map_err(|e| e.to_string())?
@@ -462,11 +491,11 @@ fn label_sets_dir(app: &AppHandle) -> PathBuf {
 }
 
 #[tauri::command]
-pub fn label_sets_list(app: AppHandle) -> Vec<Value> {
+pub fn label_sets_list(app: AppHandle) -> Vec<LabelSetSummary> {
     let mut out = Vec::new();
-    for (name, text) in medlens_engine::zeroshot::BUILTIN {
+    for (name, text) in medlens_engine::serve::zeroshot::BUILTIN {
         if let Ok(s) = LabelSet::from_json(name, text) {
-            out.push(json!({"name": name, "labels": s.labels.iter().map(|l| l.label.clone()).collect::<Vec<_>>(), "builtin": true}));
+            out.push(LabelSetSummary { name: name.to_string(), labels: s.labels.iter().map(|l| l.label.clone()).collect(), builtin: true });
         }
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(label_sets_dir(&app)).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
@@ -474,7 +503,7 @@ pub fn label_sets_list(app: AppHandle) -> Vec<Value> {
     for f in files {
         if let Ok(text) = std::fs::read_to_string(&f) {
             if let Ok(s) = LabelSet::from_json(&f.display().to_string(), &text) {
-                out.push(json!({"name": s.name, "labels": s.labels.iter().map(|l| l.label.clone()).collect::<Vec<_>>(), "builtin": false}));
+                out.push(LabelSetSummary { name: s.name, labels: s.labels.iter().map(|l| l.label.clone()).collect(), builtin: false });
             }
         }
     }
@@ -498,20 +527,23 @@ pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>) -> Res
     std::fs::write(&f, serde_json::to_string_pretty(&set).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", f.display()))
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "FindingsExportRequest")]
 pub struct ExportRequest {
+    /// Markdown, JSON with provenance, or a DICOM Basic Text SR.
+    #[ts(type = r#""md" | "json" | "sr""#)]
     format: String,
     dir: PathBuf,
     text: String,
-    provenance: Value,
+    provenance: Provenance,
 }
 
 /// Writes the draft as Markdown, JSON with provenance, or a DICOM Basic Text SR that
 /// references the source instance, into `dir`.
 #[tauri::command]
-pub fn findings_export(req: ExportRequest) -> Result<Value, String> {
+pub fn findings_export(req: ExportRequest) -> Result<SavedFile, String> {
     std::fs::create_dir_all(&req.dir).map_err(|e| format!("{}: {e}", req.dir.display()))?;
-    let (d, t) = now_parts();
+    let (d, t) = dicom_date_time_now();
     let stamp = format!("{d}-{t}");
     let banner = "DRAFT: research use only, not for diagnosis";
     let path = match req.format.as_str() {
@@ -529,10 +561,11 @@ pub fn findings_export(req: ExportRequest) -> Result<Value, String> {
             p
         }
         "sr" => {
-            let src = req.provenance.get("source_path").and_then(|v| v.as_str()).ok_or("the provenance names no source DICOM file")?;
-            let file = medlens_dicom::open(src).map_err(|e| format!("{src}: {}", e.kind))?;
-            let frame = req.provenance.get("frame").and_then(|v| v.as_u64()).map(|f| f as u32);
-            let prov = req.provenance.to_string();
+            let input = req.provenance.inputs.first().ok_or("the provenance names no source DICOM file")?;
+            let src = input.path.display().to_string();
+            let file = medlens_dicom::open(&input.path).map_err(|e| format!("{src}: {}", e.kind))?;
+            let frame = Some(input.frame as u32);
+            let prov = serde_json::to_string(&req.provenance).unwrap_or_default();
             let (series_uid, instance_uid) = (medlens_dicom::sr::new_uid(), medlens_dicom::sr::new_uid());
             let report = medlens_dicom::sr::DraftReport {
                 text: &req.text,
@@ -550,30 +583,42 @@ pub fn findings_export(req: ExportRequest) -> Result<Value, String> {
         }
         o => return Err(format!("unknown export format `{o}` (md, json or sr)")),
     };
-    Ok(json!({"path": path}))
+    Ok(SavedFile { path })
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ts_rs::TS)]
+#[ts(rename = "LabelsCsvRequest")]
 pub struct CsvRequest {
     dir: PathBuf,
+    /// `label` and `probability` are read from each row.
+    #[ts(as = "Vec<crate::wire::LabelScore>")]
     rows: Vec<HashMap<String, Value>>,
+    /// The image the scores are for.
     path: String,
 }
 
 #[tauri::command]
-pub fn labels_export_csv(req: CsvRequest) -> Result<Value, String> {
+pub fn labels_export_csv(req: CsvRequest) -> Result<SavedFile, String> {
     std::fs::create_dir_all(&req.dir).map_err(|e| format!("{}: {e}", req.dir.display()))?;
-    let (d, t) = now_parts();
+    let (d, t) = dicom_date_time_now();
     let p = req.dir.join(format!("medlens-labels-{d}-{t}.csv"));
-    let mut s = String::from("path,label,probability\n");
-    let q = |x: &str| if x.contains([',', '"', '\n']) { format!("\"{}\"", x.replace('"', "\"\"")) } else { x.to_string() };
-    for r in &req.rows {
+    let body = labels_csv(&req.path, &req.rows)?;
+    std::fs::write(&p, body).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(SavedFile { path: p })
+}
+
+/// The label scores as CSV: a `path,label,probability` header, then one row per score with
+/// the probability to six decimals (`NaN` when missing); fields are quoted where needed.
+fn labels_csv(path: &str, rows: &[HashMap<String, Value>]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["path", "label", "probability"]).map_err(|e| e.to_string())?;
+    for r in rows {
         let label = r.get("label").and_then(|v| v.as_str()).unwrap_or("");
         let prob = r.get("probability").and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-        s.push_str(&format!("{},{},{prob:.6}\n", q(&req.path), q(label)));
+        let prob = format!("{prob:.6}");
+        w.write_record([path, label, prob.as_str()]).map_err(|e| e.to_string())?;
     }
-    std::fs::write(&p, s).map_err(|e| format!("{}: {e}", p.display()))?;
-    Ok(json!({"path": p}))
+    w.into_inner().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -581,16 +626,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
+    fn thumbnail_is_a_base64_png_of_the_pixels() {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        // The engine: standard alphabet (`+/`, not `-_`), padded (RFC 4648 §4).
+        assert_eq!(base64::Engine::encode(b64, [0xfbu8, 0xff]), "+/8=");
+        assert_eq!(base64::Engine::encode(b64, b"foobar"), "Zm9vYmFy");
+        let rgb = [255, 0, 0, 0, 128, 255];
+        let s = png_base64(&rgb, 2, 1);
+        let png_bytes = base64::Engine::decode(b64, &s).unwrap();
+        let mut r = png::Decoder::new(std::io::Cursor::new(png_bytes)).read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size()];
+        let info = r.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height, info.color_type), (2, 1, png::ColorType::Rgb));
+        assert_eq!(buf, rgb);
     }
 
     #[test]
-    fn civil_date_is_iso() {
+    fn timestamps_rfc3339_and_dicom_da_tm() {
+        use time::macros::datetime;
+        let t = datetime!(2024-02-29 03:04:05.678 UTC);
+        assert_eq!(rfc3339(t), "2024-02-29T03:04:05Z");
+        assert_eq!(dicom_date_time(t), ("20240229".to_string(), "030405".to_string()));
+        // Another offset is converted to UTC first.
+        let t = datetime!(2000-01-01 0:30 +1);
+        assert_eq!(rfc3339(t), "1999-12-31T23:30:00Z");
+        assert_eq!(dicom_date_time(t), ("19991231".to_string(), "233000".to_string()));
+        let t = datetime!(1970-01-01 0:00 UTC);
+        assert_eq!(rfc3339(t), "1970-01-01T00:00:00Z");
+        assert_eq!(dicom_date_time(t), ("19700101".to_string(), "000000".to_string()));
         let s = now_rfc3339();
-        assert_eq!(s.len(), 20, "{s}");
-        assert!(s.starts_with("20") && s.ends_with('Z') && &s[4..5] == "-" && &s[10..11] == "T", "{s}");
+        assert!(s.len() == 20 && s.ends_with('Z'), "{s}");
+    }
+
+    #[test]
+    fn labels_csv_round_trips_commas_quotes_and_newlines() {
+        let path = "/data/study, \"A\"/x.dcm";
+        let labels = ["plain", "effusion, left", "the \"dense\" sign", "two\nlines", "cr\r\nlf", ""];
+        let rows: Vec<HashMap<String, Value>> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| HashMap::from([("label".to_string(), json!(l)), ("probability".to_string(), json!(i as f64 / 8.0))]))
+            .collect();
+        let body = labels_csv(path, &rows).unwrap();
+        let text = String::from_utf8(body.clone()).unwrap();
+        assert!(text.starts_with("path,label,probability\n\"/data/study, \"\"A\"\"/x.dcm\",plain,0.000000\n"), "{text}");
+        let mut r = csv::Reader::from_reader(body.as_slice());
+        assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), ["path", "label", "probability"]);
+        let back: Vec<Vec<String>> = r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect();
+        assert_eq!(back.len(), labels.len());
+        for (i, row) in back.iter().enumerate() {
+            assert_eq!(row, &[path.to_string(), labels[i].to_string(), format!("{:.6}", i as f64 / 8.0)]);
+        }
     }
 }

@@ -12,38 +12,42 @@ use medlens_dicom::presets::presets_for;
 use medlens_dicom::{tags, DicomFile, Pixels};
 use serde::Serialize;
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, ts_rs::TS)]
 pub struct NamedWindow {
     pub name: String,
     pub center: f64,
     pub width: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct ModalityLut {
     pub first_mapped: i64,
     pub data: Vec<f64>,
 }
 
 /// One channel of a PALETTE COLOR lookup table.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct PaletteChannel {
     pub first_mapped: i64,
     pub bits: u16,
     pub data: Vec<u16>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct FrameHeader {
     pub rows: u32,
     pub columns: u32,
     pub samples: u16,
+    /// The stored values' type (`message` lays them out after the header).
+    #[ts(type = r#""u8" | "u16" | "i16" | "u32" | "i32""#)]
     pub kind: &'static str,
     pub bits_stored: u16,
     pub slope: f64,
     pub intercept: f64,
     pub modality_lut: Option<ModalityLut>,
     pub windows: Vec<NamedWindow>,
+    /// VOI LUT Function (0028,1056), as `header_for` spells it.
+    #[ts(type = r#""LINEAR" | "LINEAR_EXACT" | "SIGMOID""#)]
     pub voi_function: &'static str,
     pub monochrome1: bool,
     pub rescale_type: String,
@@ -55,7 +59,7 @@ pub struct FrameHeader {
     pub voi_luts: Vec<VoiLut>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct VoiLut {
     pub name: String,
     pub first_mapped: i64,

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use medlens_dicom::index::{self, IndexOptions};
 use serde::Serialize;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Instance {
     pub path: PathBuf,
     pub sop_instance_uid: String,
@@ -25,7 +25,7 @@ pub struct Instance {
     pub transfer_syntax: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Series {
     pub uid: String,
     pub modality: String,
@@ -34,7 +34,7 @@ pub struct Series {
     pub instances: Vec<Instance>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Study {
     pub uid: String,
     pub date: String,
@@ -44,20 +44,20 @@ pub struct Study {
     pub series: Vec<Series>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct Patient {
     pub id: String,
     pub name: String,
     pub studies: Vec<Study>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
 pub struct FileError {
     pub path: PathBuf,
     pub error: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, ts_rs::TS)]
 pub struct Index {
     pub patients: Vec<Patient>,
     pub errors: Vec<FileError>,

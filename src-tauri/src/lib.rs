@@ -7,8 +7,11 @@
 //! events (`medlens://index-*`).
 
 mod ai;
+#[cfg(test)]
+mod bindings;
 mod frame;
 mod indexer;
+mod wire;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -45,20 +48,26 @@ fn repeated_drop(state: &AppState, paths: &[PathBuf]) -> bool {
     repeated
 }
 
-#[derive(Clone, Serialize)]
+/// `medlens://index-started`.
+#[derive(Clone, Serialize, ts_rs::TS)]
+#[ts(rename = "IndexStarted")]
 struct Started {
     job: u64,
     paths: Vec<PathBuf>,
 }
 
-#[derive(Clone, Serialize)]
+/// `medlens://index-progress`.
+#[derive(Clone, Serialize, ts_rs::TS)]
+#[ts(rename = "IndexProgress")]
 struct ProgressEvent {
     job: u64,
     done: usize,
     total: usize,
 }
 
-#[derive(Clone, Serialize)]
+/// `medlens://index-done`.
+#[derive(Clone, Serialize, ts_rs::TS)]
+#[ts(rename = "IndexDone")]
 struct Done {
     job: u64,
     cancelled: bool,
@@ -231,23 +240,10 @@ async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<PathB
         .map_err(|e| e.to_string())?
 }
 
+/// The `x-name` header, percent-encoded UTF-8 (`encodeURIComponent`): `%XX` escapes are
+/// decoded, anything else (a `%` without two hex digits) is kept, invalid UTF-8 becomes U+FFFD.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
@@ -282,7 +278,7 @@ pub fn run() {
             app.listen_any("tauri://drag-drop", move |event| match serde_json::from_str::<DropPayload>(event.payload()) {
                 Ok(p) if !repeated_drop(&handle.state::<AppState>(), &p.paths) => start_index(&handle, p.paths),
                 Ok(_) => {}
-                Err(e) => eprintln!("medlens: ignoring a drag-drop event: {e}"),
+                Err(e) => tracing::warn!("ignoring a drag-drop event: {e}"),
             });
             let file = SubmenuBuilder::new(app, "File")
                 .item(&MenuItemBuilder::with_id("open-files", "Open Files…").accelerator("CmdOrCtrl+O").build(app)?)
@@ -384,6 +380,8 @@ mod tests {
         assert_eq!(percent_decode("brain%20001-f1.png"), "brain 001-f1.png");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%C3%A9cho%2Fx.png"), "écho/x.png");
+        assert_eq!(percent_decode("a%FFb"), "a\u{FFFD}b");
         let state = AppState::default();
         let a = vec![PathBuf::from("/a")];
         assert!(!repeated_drop(&state, &a));

@@ -139,10 +139,14 @@ test("a finished draft exports JSON with provenance and a DICOM SR that referenc
   const jsonPath = await waitFor("the JSON export", () => attr(tid("findings-export-result"), "data-path"));
   const j = JSON.parse(fs.readFileSync(jsonPath, "utf8"));
   assert.match(j.draft, /DRAFT/);
-  for (const k of ["model_file", "model_sha256", "quantization", "adapter", "prompt", "sampling", "sop_instance_uid", "frame", "window", "created"]) {
+  for (const k of ["model_file", "model_sha256", "quantization", "adapter", "template", "prompt", "sampling", "inputs", "created"]) {
     assert.ok(j.provenance[k] !== undefined && j.provenance[k] !== null, `provenance.${k}`);
   }
-  assert.equal(j.provenance.sop_instance_uid, ctx.sopInstanceUid);
+  const input = j.provenance.inputs[0];
+  for (const k of ["path", "sop_instance_uid", "frame", "window", "width", "height"]) {
+    assert.ok(input[k] !== undefined && input[k] !== null, `provenance.inputs[0].${k}`);
+  }
+  assert.equal(input.sop_instance_uid, ctx.sopInstanceUid);
   assert.equal(j.provenance.model_sha256.length, 64);
   await browser.execute(() => document.querySelector('[data-testid="findings-export-result"]').removeAttribute("data-path"));
   await click(tid("findings-export-sr"));

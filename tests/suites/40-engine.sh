@@ -22,8 +22,9 @@ export MEDLENS_MODEL_270M
 
 rust_build
 
-echo "--- engine: unit tests and GGUF robustness"
+echo "--- engine: unit tests, the floors (architecture), GGUF robustness"
 rust_test lib:medlens_engine
+rust_test architecture
 rust_test gguf_malformed
 echo "--- engine: 270M vs llama.cpp and transformers, tiny goldens, tokenizer (CPU backend)"
 MEDLENS_ENGINE_DEVICE=cpu rust_test engine --nocapture --test-threads=2

@@ -21,10 +21,12 @@ trap 'rm -rf "$tmp"' EXIT
 
 rust_build
 
-echo "--- medgemma: tiny model vs transformers, processor, import, bad input (CPU backend)"
+echo "--- medgemma: tiny model vs transformers, processor, bad input; import round trip and discovery (CPU backend)"
 MEDLENS_ENGINE_DEVICE=cpu rust_test medgemma --nocapture --test-threads=1
+MEDLENS_ENGINE_DEVICE=cpu rust_test serve --nocapture --test-threads=1
 echo "--- medgemma: the same on wgpu"
 MEDLENS_ENGINE_DEVICE=wgpu rust_test medgemma --nocapture --test-threads=1
+MEDLENS_ENGINE_DEVICE=wgpu rust_test serve --nocapture --test-threads=1
 
 echo "--- medgemma: medlens findings on a CT slice streams transformers' greedy tokens"
 for dev in cpu gpu; do

@@ -1,7 +1,7 @@
 // The only place the UI talks to the Rust side. Pixels arrive as binary (ArrayBuffer).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { Frame, IndexDone, IndexProgress, TagEntry } from "./types";
+import type { Frame, IndexDone, IndexProgress, IndexStarted, TagEntry } from "./types";
 import { decodeFrameMessage } from "./windowing";
 
 export const EVENTS = {
@@ -10,11 +10,6 @@ export const EVENTS = {
   done: "medlens://index-done",
   menu: "medlens://menu",
 } as const;
-
-export interface IndexStarted {
-  job: number;
-  paths: string[];
-}
 
 export async function loadFrame(path: string, frame: number): Promise<Frame> {
   const buf = await invoke<ArrayBuffer>("load_frame", { path, frame });

@@ -6,6 +6,7 @@ function inst(path: string, z: number, frames = 1): Instance {
   return {
     path,
     sop_instance_uid: path,
+    sop_class_uid: "1.2.840.10008.5.1.4.1.1.4",
     instance_number: z,
     image_position: [0, 0, z],
     rows: 2,

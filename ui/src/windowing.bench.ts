@@ -20,6 +20,8 @@ const header: FrameHeader = {
   rescale_type: "",
   pixel_spacing: null,
   presets: [],
+  palette: null,
+  voi_luts: [],
 };
 const stored = new Uint16Array(n * n);
 for (let i = 0; i < stored.length; i++) stored[i] = (i * 2654435761) % 4096;

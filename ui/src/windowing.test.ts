@@ -31,6 +31,8 @@ function header(over: Partial<FrameHeader> = {}): FrameHeader {
     rescale_type: "",
     pixel_spacing: null,
     presets: [],
+    palette: null,
+    voi_luts: [],
     ...over,
   };
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::gemma3::Gemma3;
-use medlens_engine::loader::{config_by_name, RandomWeights};
+use medlens_engine::models::gemma3::Gemma3;
+use medlens_engine::serve::random::{config_by_name, RandomGemma3, RandomMedGemma, RandomSiglip};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("weights").required(true).args(["model", "random_weights"])))]
@@ -64,7 +64,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let (model, what): (Gemma3, String) = match (&a.model, &a.random_weights) {
         (Some(p), _) => {
-            let l = medlens_engine::loader::load(p, None, &sel.device)
+            let l = medlens_engine::serve::load::load_text(p, None, &sel.device)
                 .with_context(|| format!("loading {}", p.display()))?;
             (l.model, p.display().to_string())
         }
@@ -74,9 +74,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 cfg.num_hidden_layers = n.min(cfg.num_hidden_layers);
                 cfg.layer_types.truncate(cfg.num_hidden_layers);
             }
-            let mut src = RandomWeights::new(cfg.clone(), 1);
+            let mut src = RandomGemma3::new(cfg.clone(), 1);
             let what = match a.quant.as_str() {
-                "q4_k_m" if medlens_engine::gemma3::keeps_quantized(&sel.device) => {
+                "q4_k_m" if medlens_engine::device::keeps_quantized(&sel.device) => {
                     src = src.q4_k_m();
                     format!("random weights ({name}, Q4_K_M)")
                 }
@@ -100,12 +100,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let mut cache = model.new_cache();
     let t = Instant::now();
-    let mut logits = model.forward_last(&prompt, &mut cache);
+    let mut logits = model.forward_last(&prompt, &mut cache)?;
     let prefill_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for _ in 0..a.gen_tokens {
-        let next = medlens_engine::sampling::argmax(&logits);
-        logits = model.forward_last(&[next], &mut cache);
+        let next = medlens_engine::generate::argmax(&logits);
+        logits = model.forward_last(&[next], &mut cache)?;
     }
     let decode_s = t.elapsed().as_secs_f64();
     let r = serde_json::json!({
@@ -146,9 +146,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// to 64 tokens, as the model card does). `--quant f32|f16|q8_0` (q4_k_m means f16 here).
 fn bench_siglip(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     use medlens_engine::quant::GgmlType;
-    use medlens_engine::siglip::{RandomWeights, Siglip, SiglipConfig};
+    use medlens_engine::models::siglip::{Siglip, SiglipConfig};
     let cfg = SiglipConfig::medsiglip_448();
-    let rw = RandomWeights::new(&cfg, 1);
+    let rw = RandomSiglip::new(&cfg, 1);
     let ty = match a.quant.as_str() {
         "f32" => None,
         "f16" | "q4_k_m" => Some(GgmlType::F16),
@@ -157,7 +157,7 @@ fn bench_siglip(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     };
     let t = Instant::now();
     let model = match ty {
-        Some(ty) => Siglip::load(cfg.clone(), &medlens_engine::loader::QuantizeOnLoad { inner: &rw, ty }, &sel.device)?,
+        Some(ty) => Siglip::load(cfg.clone(), &medlens_engine::weights::quantize::QuantizeOnLoad { inner: &rw, ty }, &sel.device)?,
         None => Siglip::load(cfg.clone(), &rw, &sel.device)?,
     };
     let load_s = t.elapsed().as_secs_f64();
@@ -213,18 +213,18 @@ fn bench_siglip(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
 /// image, the prefill of a prompt with its 256 image tokens plus `--prompt-tokens` text
 /// tokens, decode tokens/s, and the device memory the allocator held.
 fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
-    use medlens_engine::medgemma::{Config, MedGemma, RandomMedGemma, MEDGEMMA_4B_CONFIG};
+    use medlens_engine::models::medgemma::{Config, MedGemma, MEDGEMMA_4B_CONFIG};
     use medlens_engine::quant::GgmlType;
     let mut cfg = Config::from_hf_json(std::path::Path::new("<builtin medgemma-4b>"), MEDGEMMA_4B_CONFIG)?;
     if let Some(n) = a.layers {
         cfg.text.num_hidden_layers = n.min(cfg.text.num_hidden_layers);
         cfg.text.layer_types.truncate(cfg.text.num_hidden_layers);
     }
-    let quant = a.quant.as_str() == "q4_k_m" && medlens_engine::gemma3::keeps_quantized(&sel.device);
+    let quant = a.quant.as_str() == "q4_k_m" && medlens_engine::device::keeps_quantized(&sel.device);
     let rw = RandomMedGemma::new(&cfg, 1, quant);
     let t = Instant::now();
     let model = if quant {
-        MedGemma::load(cfg.clone(), &medlens_engine::loader::QuantizeOnLoad { inner: &rw, ty: GgmlType::F16 }, &sel.device)?
+        MedGemma::load(cfg.clone(), &medlens_engine::weights::quantize::QuantizeOnLoad { inner: &rw, ty: GgmlType::F16 }, &sel.device)?
     } else {
         MedGemma::load(cfg.clone(), &rw, &sel.device)?
     };
@@ -256,8 +256,8 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     let prefill_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for _ in 0..a.gen_tokens {
-        let next = medlens_engine::sampling::argmax(&logits);
-        logits = model.language_model.forward_last(&[next], &mut cache);
+        let next = medlens_engine::generate::argmax(&logits);
+        logits = model.language_model.forward_last(&[next], &mut cache)?;
     }
     let decode_s = t.elapsed().as_secs_f64();
     let r = serde_json::json!({

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use medlens_dicom::Window;
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::image_input::load_rgb;
-use medlens_engine::zeroshot::ZeroShotModel;
+use medlens_dicom::load_rgb;
+use medlens_engine::serve::zeroshot::ZeroShotModel;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -65,7 +65,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for p in &a.images {
         let img = load_rgb(p, a.frame, a.window)?;
-        rows.push(zs.image_embed(None, img.width, img.height, &img.data)?);
+        rows.push(zs.image_embed(None, img.width, img.height, &img.rgb)?);
     }
     if !a.texts.is_empty() {
         rows.extend(zs.text_embeds(&a.texts)?);

@@ -6,11 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context;
-use medlens_dicom::Window;
+use medlens_dicom::{load_rgb, Window};
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::generate::{decode, GenerateOptions, GenerateOutput, StopReason};
-use medlens_engine::image_input::load_rgb;
-use medlens_engine::medgemma::{self, Template};
+use medlens_engine::generate::{decode_loop, GenerateOptions, GenerateOutput, StopReason, TextStream};
+use medlens_engine::models::medgemma;
+use medlens_engine::serve::findings::{self, file_sha256, InputRecord, Provenance, SamplingRecord, Template};
+use medlens_engine::serve::load::load_medgemma_with_mmproj;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -54,8 +55,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let tpl: Template = medgemma::template(&a.template).ok_or_else(|| {
-        let names: Vec<String> = medgemma::templates().into_iter().map(|t| t.name).collect();
+    let tpl: Template = findings::template(&a.template).ok_or_else(|| {
+        let names: Vec<String> = findings::templates().into_iter().map(|t| t.name).collect();
         anyhow::anyhow!("unknown template `{}` (built in: {})", a.template, names.join(", "))
     })?;
     let system = a.system.clone().unwrap_or(tpl.system.clone());
@@ -64,12 +65,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut images = Vec::new();
     for p in &a.inputs {
         let img = load_rgb(p, a.frame, a.window).with_context(|| format!("{}", p.display()))?;
-        let uid = medlens_dicom::open_header(p).ok().and_then(|f| {
-            f.dataset()
-                .string(medlens_dicom::tags::SOP_INSTANCE_UID)
-                .or_else(|| f.meta().string(medlens_dicom::tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
-        });
-        images.push((p.clone(), uid, img));
+        images.push((p.clone(), medlens_dicom::sop_instance_uid(p), img));
     }
     let choice: DeviceChoice = a.device.parse().map_err(anyhow::Error::msg)?;
     let sel = device::select(choice)?;
@@ -77,12 +73,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("medlens: {n}");
     }
     let t_load = Instant::now();
-    let loaded = medgemma::load_with_mmproj(&a.model, a.mmproj.as_deref(), &sel.device).with_context(|| format!("loading {}", a.model.display()))?;
+    let loaded = load_medgemma_with_mmproj(&a.model, a.mmproj.as_deref(), &sel.device).with_context(|| format!("loading {}", a.model.display()))?;
     let load_s = t_load.elapsed().as_secs_f64();
     let m = &loaded.model;
     let tok = &loaded.tokenizer;
     let size = m.config.vision.image_size;
-    let pixels: Vec<f32> = images.iter().flat_map(|(_, _, im)| medgemma::pixel_values(&im.data, im.width, im.height, size)).collect();
+    let pixels: Vec<f32> = images.iter().flat_map(|(_, _, im)| medgemma::pixel_values(&im.rgb, im.width, im.height, size)).collect();
     let sys = if system.trim().is_empty() { None } else { Some(system.as_str()) };
     let ids = medgemma::prompt_ids(tok, sys, &prompt, images.len(), m.config.mm_tokens_per_image)?;
 
@@ -99,31 +95,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         stop_ids: tok.stop_ids(),
         top_logprobs: if a.json { 5 } else { 0 },
     };
-    let out0 = GenerateOutput {
-        prompt_ids: ids.clone(),
-        tokens: Vec::new(),
-        error: None,
-        logprobs: Vec::new(),
-        stop: StopReason::MaxTokens,
-        prefill_s,
-        decode_s: 0.0,
-    };
+    let out0 = GenerateOutput { prefill_s, ..GenerateOutput::new(&ids) };
     let cancel = AtomicBool::new(false);
     let stream = !a.json;
-    let mut generated: Vec<u32> = Vec::new();
-    let mut printed = String::new();
+    let mut text_stream = TextStream::new(tok);
     let mut stdout = std::io::stdout();
     let mut first_token_s = None;
-    let out = decode(&m.language_model, logits, &mut cache, out0, &opts, &cancel, |t| {
+    let out = decode_loop(&m.language_model, logits, &mut cache, out0, &opts, &cancel, |t| {
         first_token_s.get_or_insert(t0.elapsed().as_secs_f64());
-        if stream && !tok.stop_ids().contains(&t) {
-            generated.push(t);
-            if let Ok(text) = tok.decode(&generated, true) {
-                if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
-                    let _ = write!(stdout, "{}", &text[printed.len()..]);
-                    let _ = stdout.flush();
-                    printed = text;
-                }
+        if let Some(new) = text_stream.push(t) {
+            if stream {
+                let _ = write!(stdout, "{new}");
+                let _ = stdout.flush();
             }
         }
         true
@@ -131,11 +114,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if out.stop == StopReason::Failed {
         anyhow::bail!("generation stopped after {} tokens: {}", out.tokens.len(), out.error.as_deref().unwrap_or("device failure"));
     }
-    let body: Vec<u32> = out.tokens.iter().copied().filter(|t| !tok.stop_ids().contains(t)).collect();
-    let text = tok.decode(&body, true)?;
+    let text = tok.decode(text_stream.ids(), true)?;
     if !a.json {
-        if text.len() > printed.len() && text.starts_with(&printed) {
-            print!("{}", &text[printed.len()..]);
+        if let Some(rest) = text.strip_prefix(text_stream.text()) {
+            print!("{rest}");
         }
         println!();
         eprintln!("DRAFT: research use only, not for diagnosis.");
@@ -143,10 +125,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let cache_dir = std::env::var_os("MEDLENS_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/medlens")));
-    let sha = medgemma::file_sha256(&loaded.file, cache_dir.as_deref())?;
-    let mmproj_sha = match &loaded.mmproj {
-        Some(p) => Some(medgemma::file_sha256(p, cache_dir.as_deref())?),
+        .or_else(|| dirs::cache_dir().map(|d| d.join("medlens")));
+    let mmproj_sha256 = match &loaded.mmproj {
+        Some(p) => Some(file_sha256(p, cache_dir.as_deref())?),
         None => None,
     };
     let logprobs: Vec<Vec<serde_json::Value>> = out
@@ -155,19 +136,30 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map(|s| s.iter().map(|&(id, lp)| serde_json::json!({"id": id, "token": tok.id_to_token(id), "logprob": lp})).collect())
         .collect();
     let n = out.tokens.len() as f64;
-    let inputs: Vec<serde_json::Value> = images
-        .iter()
-        .map(|(p, uid, im)| {
-            serde_json::json!({
-                "path": p,
-                "sop_instance_uid": uid,
-                "frame": a.frame,
-                "window": im.window.as_ref().map(|w| format!("{w:?}")),
-                "width": im.width,
-                "height": im.height,
+    let provenance = Provenance {
+        model_file: loaded.file.clone(),
+        model_sha256: file_sha256(&loaded.file, cache_dir.as_deref())?,
+        quantization: loaded.quantization.clone(),
+        mmproj_file: loaded.mmproj.clone(),
+        mmproj_sha256,
+        adapter: sel.name.clone(),
+        template: tpl.name.clone(),
+        system: system.clone(),
+        prompt: prompt.clone(),
+        sampling: SamplingRecord::new(&sampling, a.sampling.greedy, a.max_tokens),
+        inputs: images
+            .iter()
+            .map(|(p, uid, im)| InputRecord {
+                path: p.clone(),
+                sop_instance_uid: uid.clone(),
+                frame: a.frame,
+                window: im.window.as_ref().and_then(|w| serde_json::to_value(w).ok()),
+                width: im.width,
+                height: im.height,
             })
-        })
-        .collect();
+            .collect(),
+        created: findings::now_rfc3339(),
+    };
     let j = serde_json::json!({
         "text": text,
         "tokens": out.tokens,
@@ -182,28 +174,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "decode_s": out.decode_s,
             "decode_tokens_per_s": (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
         },
-        "provenance": {
-            "model_file": loaded.file,
-            "model_sha256": sha,
-            "quantization": loaded.quantization,
-            "mmproj_file": loaded.mmproj,
-            "mmproj_sha256": mmproj_sha,
-            "adapter": sel.name,
-            "template": tpl.name,
-            "system": sys,
-            "prompt": prompt,
-            "sampling": {
-                "greedy": a.sampling.greedy,
-                "temperature": sampling.temperature,
-                "top_k": sampling.top_k,
-                "top_p": sampling.top_p,
-                "min_p": sampling.min_p,
-                "repetition_penalty": sampling.repetition_penalty,
-                "seed": sampling.seed,
-                "max_tokens": a.max_tokens,
-            },
-            "inputs": inputs,
-        }
+        "provenance": provenance,
     });
     println!("{j}");
     Ok(())

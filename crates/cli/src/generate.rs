@@ -6,8 +6,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::generate::{generate, GenerateOptions, StopReason};
-use medlens_engine::tokenizer::Message;
+use medlens_engine::generate::{generate, GenerateOptions, StopReason, TextStream};
+use medlens_engine::text::chat_template::Message;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -44,7 +44,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("medlens: {n}");
     }
     let t_load = std::time::Instant::now();
-    let loaded = medlens_engine::loader::load(&a.model, a.tokenizer.as_deref(), &sel.device)
+    let loaded = medlens_engine::serve::load::load_text(&a.model, a.tokenizer.as_deref(), &sel.device)
         .with_context(|| format!("loading {}", a.model.display()))?;
     let load_s = t_load.elapsed().as_secs_f64();
     let tok = &loaded.tokenizer;
@@ -66,20 +66,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         top_logprobs: if a.json { 5 } else { 0 },
     };
     let cancel = AtomicBool::new(false);
-    let mut generated: Vec<u32> = Vec::new();
-    let mut printed = String::new();
+    let mut text_stream = TextStream::new(tok);
     let stream = !a.json;
     let mut stdout = std::io::stdout();
     let out = generate(&loaded.model, &prompt_ids, &opts, &cancel, |t| {
-        if stream {
-            generated.push(t);
-            if let Ok(text) = tok.decode(&generated, true) {
-                // Hold back an incomplete UTF-8 sequence (byte-fallback pieces).
-                if text.starts_with(&printed) && !text.ends_with('\u{FFFD}') {
-                    let _ = write!(stdout, "{}", &text[printed.len()..]);
-                    let _ = stdout.flush();
-                    printed = text;
-                }
+        if let Some(new) = text_stream.push(t) {
+            if stream {
+                let _ = write!(stdout, "{new}");
+                let _ = stdout.flush();
             }
         }
         true
@@ -118,8 +112,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         });
         println!("{j}");
     } else {
-        if text.len() > printed.len() && text.starts_with(&printed) {
-            print!("{}", &text[printed.len()..]);
+        if let Some(rest) = text.strip_prefix(text_stream.text()) {
+            print!("{rest}");
         }
         println!();
     }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use medlens_dicom::Window;
 use medlens_engine::device::{self, DeviceChoice};
-use medlens_engine::image_input::load_rgb;
-use medlens_engine::preprocess::Resize;
-use medlens_engine::zeroshot::{LabelSet, Mode, ZeroShotModel};
+use medlens_dicom::load_rgb;
+use medlens_engine::image::preprocess::Resize;
+use medlens_engine::serve::zeroshot::{LabelSet, Mode, ZeroShotModel};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -121,7 +121,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     continue;
                 }
             };
-            let e = zs.image_embed(None, img.width, img.height, &img.data)?;
+            let e = zs.image_embed(None, img.width, img.height, &img.rgb)?;
             let s = zs.score(&e, &set, a.mode)?;
             println!("{},{}", csv_field(&f.display().to_string()), s.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(","));
         }
@@ -135,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut results = Vec::new();
     for p in &a.inputs {
         let img = load_rgb(p, a.frame, a.window)?;
-        let e = zs.image_embed(None, img.width, img.height, &img.data)?;
+        let e = zs.image_embed(None, img.width, img.height, &img.rgb)?;
         let s = zs.score(&e, &set, a.mode)?;
         if a.json {
             results.push(serde_json::json!({

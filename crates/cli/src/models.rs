@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use medlens_engine::import::{import_hf, TextQuant};
+use medlens_engine::serve::import::{import_hf, TextQuant};
 use medlens_engine::quant::GgmlType;
 
 #[derive(clap::Args, Debug)]

@@ -1,6 +1,6 @@
 //! The sampling flags `medlens generate` and `medlens findings` share.
 
-use medlens_engine::sampling::SamplingParams;
+use medlens_engine::generate::SamplingParams;
 
 /// Sampling options (defaults as Gemma 3's `generation_config.json`: top-k 64, top-p 0.95).
 #[derive(clap::Args, Debug, Clone)]

@@ -17,14 +17,6 @@ pub fn keyword(tag: Tag) -> Option<&'static str> {
     entry(tag).map(|e| e.alias)
 }
 
-/// The tag for a standard keyword.
-pub fn tag_for_keyword(keyword: &str) -> Option<Tag> {
-    StandardDataDictionary.by_name(keyword).map(|e| {
-        let t = e.tag.inner();
-        Tag(t.0, t.1)
-    })
-}
-
 /// The VR an implicit-VR data set implies for a tag. Context-dependent VRs resolve
 /// to their unsigned / word forms; unknown and private tags are UN.
 pub fn implicit_vr(tag: Tag) -> Vr {

@@ -12,6 +12,7 @@ use crate::tags;
 
 /// A window: centre and width in modality-LUT output units.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Window {
     pub center: f64,
     pub width: f64,
@@ -283,13 +284,6 @@ pub struct Image8 {
 }
 
 impl Image8 {
-    /// Expands to RGBA8 (for the UI and PNG export of the view).
-    pub fn to_rgba(&self) -> Vec<u8> {
-        match self.channels {
-            1 => self.data.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-            _ => self.data.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
-        }
-    }
 
     /// Expands to RGB8 (model input).
     pub fn to_rgb(&self) -> Vec<u8> {

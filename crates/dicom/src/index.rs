@@ -164,7 +164,7 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
             }
             Some(Ok(f)) => instances.push(instance(f)),
             Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => {
-                if looks_like_plain_image(&path) {
+                if crate::plain::is_plain_image_file(&path) {
                     index.images.push(path);
                 } else {
                     index.skipped.push(path);
@@ -196,12 +196,6 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
     index.images.sort();
     index.patients = build_tree(instances);
     index
-}
-
-fn looks_like_plain_image(p: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 8];
-    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut head)).is_ok() && crate::plain::is_plain_image(&head)
 }
 
 fn canonical(p: &Path) -> PathBuf {

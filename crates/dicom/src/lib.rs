@@ -25,8 +25,9 @@ pub mod write;
 
 pub use dataset::{DataSet, Element, Tag, Value, Vr};
 pub use error::{Error, ErrorKind, Result};
-pub use object::{open, open_header, DicomFile, TagEntry};
+pub use object::{open, open_header, sop_instance_uid, DicomFile, TagEntry};
 pub use pixels::{Frame, ImageInfo, Pixels};
 pub use syntax::TransferSyntax;
 pub use display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};
 pub use index::{index_paths, Index, IndexOptions};
+pub use model_input::{load_rgb, ModelImage};

@@ -1,4 +1,4 @@
-//! A frame as a model sees it: 8-bit RGB at the model's size.
+//! A frame as a model sees it: 8-bit RGB at the image's native size.
 //!
 //! The rule, per modality:
 //! - **CT**: an explicit window when one is given; otherwise three windows as the three
@@ -9,17 +9,25 @@
 //!   The grey value is repeated in R, G and B.
 //! - **Colour** (RGB, YBR, palette): the colours as stored, scaled to 8 bits.
 //!
-//! Resizing is bilinear with half-pixel centres and no antialiasing; aspect ratio is not
-//! kept (SigLIP and Gemma 3 image processors resize to a square the same way).
+//! No resize here: each model's own preprocessing resizes to its input size (SigLIP and
+//! Gemma 3 processors differ), so the image leaves this crate at its native size.
+//!
+//! [`load_rgb`] is the whole path from a file (DICOM, or a PNG/JPEG dropped beside it) to
+//! that image, decoding the frame once.
+
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::display::{render, resize_bilinear, DisplayInfo, Image8, Voi, VoiFunction, Window};
-use crate::error::Result;
+use crate::display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};
+use crate::error::{Error, ErrorKind, Result};
 use crate::object::DicomFile;
+use crate::pixels::{Frame, Pixels};
+use crate::plain;
 
 /// How the grey values were mapped to 8 bits.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WindowUsed {
     Window { center: f64, width: f64 },
@@ -43,32 +51,78 @@ pub const CT_CHANNEL_WINDOWS: [Window; 3] = [
     Window { center: 40.0, width: 80.0 },
 ];
 
-/// Converts frame `frame` of `file` to RGB8 at `size` (width, height); `window`
-/// overrides the rule above for greyscale images.
-pub fn model_input(file: &DicomFile, frame: usize, window: Option<Window>, size: (u32, u32)) -> Result<ModelInput> {
-    let fr = file.frame(frame)?;
-    let info = DisplayInfo::from_dataset(file.dataset());
+/// Converts an already decoded frame to RGB8 at its native size; `info` is the display
+/// information of the file the frame came from. `window` overrides the rule above for
+/// greyscale images.
+pub fn model_input_frame(fr: &Frame, info: &DisplayInfo, window: Option<Window>) -> ModelInput {
     let colour = fr.samples == 3 || fr.photometric == "PALETTE COLOR";
     let (rgb, used) = if colour {
-        (render(&fr, &info, None), WindowUsed::Colour)
+        (render(fr, info, None), WindowUsed::Colour)
     } else if let Some(w) = window {
-        (render(&fr, &info, Some(&Voi::Window(w, VoiFunction::Linear))), WindowUsed::Window { center: w.center, width: w.width })
+        (render(fr, info, Some(&Voi::Window(w, VoiFunction::Linear))), WindowUsed::Window { center: w.center, width: w.width })
     } else if info.modality == "CT" {
         let channels: Vec<Image8> = CT_CHANNEL_WINDOWS
             .iter()
-            .map(|w| render(&fr, &info, Some(&Voi::Window(*w, VoiFunction::Linear))))
+            .map(|w| render(fr, info, Some(&Voi::Window(*w, VoiFunction::Linear))))
             .collect();
         let data = (0..channels[0].data.len()).flat_map(|i| [channels[0].data[i], channels[1].data[i], channels[2].data[i]]).collect();
         (Image8 { width: fr.columns, height: fr.rows, channels: 3, data }, WindowUsed::ThreeWindows { windows: CT_CHANNEL_WINDOWS })
     } else {
-        let voi = info.default_voi(&fr);
+        let voi = info.default_voi(fr);
         let used = match &voi {
             Voi::Window(w, _) => WindowUsed::Window { center: w.center, width: w.width },
             Voi::Lut(_) => WindowUsed::VoiLut,
         };
-        (render(&fr, &info, Some(&voi)), used)
+        (render(fr, info, Some(&voi)), used)
     };
-    let rgb = Image8 { width: rgb.width, height: rgb.height, channels: 3, data: rgb.to_rgb() };
-    let image = if (rgb.width, rgb.height) == size { rgb } else { resize_bilinear(&rgb, size.0, size.1) };
-    Ok(ModelInput { image, window: used })
+    let image = Image8 { width: rgb.width, height: rgb.height, channels: 3, data: rgb.to_rgb() };
+    ModelInput { image, window: used }
+}
+
+/// Decodes frame `frame` of `file` and converts it with [`model_input_frame`].
+pub fn model_input(file: &DicomFile, frame: usize, window: Option<Window>) -> Result<ModelInput> {
+    let fr = file.frame(frame)?;
+    Ok(model_input_frame(&fr, &DisplayInfo::from_dataset(file.dataset()), window))
+}
+
+/// An image ready for a model's preprocessing, from any file Medlens opens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelImage {
+    pub width: usize,
+    pub height: usize,
+    /// RGB8, `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+    /// How grey values were mapped (DICOM), `None` for plain images.
+    pub window: Option<WindowUsed>,
+}
+
+/// Reads frame `frame` of a DICOM file (with `window` for greyscale, as the viewer shows
+/// it), or a PNG/JPEG (told apart by its first bytes, not its name; `frame` and `window`
+/// do not apply), as RGB8 at native size. Errors name the file.
+pub fn load_rgb(path: &Path, frame: usize, window: Option<Window>) -> Result<ModelImage> {
+    if plain::is_plain_image_file(path) {
+        return plain_rgb(path);
+    }
+    // `open` keeps `path`, so errors from decoding the frame name it too.
+    let mi = model_input(&crate::open(path)?, frame, window)?;
+    Ok(ModelImage { width: mi.image.width as usize, height: mi.image.height as usize, rgb: mi.image.data, window: Some(mi.window) })
+}
+
+/// A PNG/JPEG as RGB8: 8-bit values as they are, 16-bit values' high byte (no window:
+/// plain images are already meant for display), grey repeated in R, G and B.
+fn plain_rgb(path: &Path) -> Result<ModelImage> {
+    let f = plain::open_image(path)?;
+    let unsupported = |what: &str| Error::new(path, ErrorKind::Unsupported(format!("{what} in a plain image")));
+    let (width, height, samples) = (f.columns as usize, f.rows as usize, f.samples);
+    let values: Vec<u8> = match f.pixels {
+        Pixels::U8(v) => v,
+        Pixels::U16(v) => v.into_iter().map(|x| (x >> 8) as u8).collect(),
+        _ => return Err(unsupported("signed or 32-bit samples")),
+    };
+    let rgb = match samples {
+        1 => values.into_iter().flat_map(|g| [g, g, g]).collect(),
+        3 => values,
+        _ => return Err(unsupported(&format!("{samples} samples per pixel"))),
+    };
+    Ok(ModelImage { width, height, rgb, window: None })
 }

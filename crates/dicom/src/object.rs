@@ -74,6 +74,7 @@ impl DicomFile {
 
 /// One row of the tag browser.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TagEntry {
     /// `(0010,0010)`
     pub tag: String,
@@ -179,4 +180,13 @@ fn printable(ds: &DataSet, tag: Tag, vr: &crate::dataset::Vr, b: &[u8]) -> Strin
             format!("{} bytes: {}{}", b.len(), hex.join(" "), if b.len() > 16 { " …" } else { "" })
         }
     }
+}
+
+/// The SOP Instance UID of a DICOM file (the data set's, else the file meta's), reading only
+/// its header; `None` for anything that is not DICOM or has none.
+pub fn sop_instance_uid(path: impl AsRef<Path>) -> Option<String> {
+    let f = open_header(path).ok()?;
+    f.dataset()
+        .string(crate::tags::SOP_INSTANCE_UID)
+        .or_else(|| f.meta().string(crate::tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
 }

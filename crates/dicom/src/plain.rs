@@ -11,6 +11,14 @@ pub fn is_plain_image(head: &[u8]) -> bool {
     head.starts_with(b"\x89PNG\r\n\x1a\n") || head.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
+/// Whether the file at `path` starts like a PNG or a JPEG (its first 8 bytes; the name
+/// does not count). False when it cannot be read or is shorter than 8 bytes.
+pub fn is_plain_image_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && is_plain_image(&head)
+}
+
 /// Reads a PNG (8/16-bit grey or colour; alpha dropped, palettes expanded) or a JPEG
 /// (colour converted to RGB as JFIF says) into a frame of stored values.
 pub fn open_image(path: &Path) -> Result<Frame> {

@@ -79,7 +79,4 @@ impl TransferSyntax {
         Self::from_uid(uid).expect("native syntaxes are known")
     }
 
-    pub fn is_encapsulated(&self) -> bool {
-        self.codec.is_some()
-    }
 }

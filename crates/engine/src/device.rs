@@ -71,3 +71,9 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
         },
     }
 }
+
+/// Whether weights stay quantized on `device` (every backend but the CPU one; the CPU
+/// backend multiplies f32). `MEDLENS_ENGINE_DENSE=1` forces f32 everywhere, for comparisons.
+pub fn keeps_quantized(device: &Device) -> bool {
+    *device != Device::flex() && std::env::var_os("MEDLENS_ENGINE_DENSE").is_none_or(|v| v != "1")
+}

@@ -45,6 +45,9 @@ pub enum EngineError {
     Device(String),
     #[error("generation: {0}")]
     Generation(String),
+    /// A label set or scoring request that cannot be scored.
+    #[error("labels: {0}")]
+    Labels(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
 }

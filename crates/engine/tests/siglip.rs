@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use medlens_engine::preprocess::{Preprocess, Resize};
+use medlens_engine::image::preprocess::{Preprocess, Resize};
 use medlens_engine::quant::GgmlType;
-use medlens_engine::zeroshot::{LabelSet, Mode, ZeroShotModel};
+use medlens_engine::serve::zeroshot::{LabelSet, Mode, ZeroShotModel};
 use medlens_engine::EngineError;
 use serde_json::Value;
 
@@ -58,8 +58,8 @@ fn ids(v: &Value) -> Vec<Vec<u32>> {
     v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()).collect()
 }
 fn png_rgb(path: &Path) -> (usize, usize, Vec<u8>) {
-    let r = medlens_engine::image_input::load_rgb(path, 0, None).unwrap();
-    (r.width, r.height, r.data)
+    let r = medlens_dicom::load_rgb(path, 0, None).unwrap();
+    (r.width, r.height, r.rgb)
 }
 
 /// Model outputs (vision with head, text at its 64 positions, logits) within 1e-5 in f32, and
@@ -194,10 +194,21 @@ fn bad_inputs_are_clear_errors() {
         }
         let mut h = header.as_object().unwrap().clone();
         edit(&mut h);
+        // Repack the data of the tensors left, contiguous (safetensors allows no holes).
+        let mut names: Vec<String> = h.keys().filter(|k| *k != "__metadata__").cloned().collect();
+        names.sort_by_key(|k| h[k]["data_offsets"][0].as_u64().unwrap());
+        let mut data = Vec::new();
+        for k in names {
+            let o = &h[&k]["data_offsets"];
+            let (a, b) = (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize);
+            let start = data.len();
+            data.extend_from_slice(&st[8 + n + a..8 + n + b]);
+            h.get_mut(&k).unwrap()["data_offsets"] = serde_json::json!([start, data.len()]);
+        }
         let hb = serde_json::to_vec(&h).unwrap();
         let mut out = (hb.len() as u64).to_le_bytes().to_vec();
         out.extend(hb);
-        out.extend(&st[8 + n..]);
+        out.extend(data);
         std::fs::write(d.join("model.safetensors"), out).unwrap();
         d
     };
@@ -229,32 +240,4 @@ fn bad_inputs_are_clear_errors() {
     let e = ZeroShotModel::load(&notok, &dev, None).err().expect("no tokenizer must fail").to_string();
     assert!(e.contains("tokenizer.json"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Benchmark (run with `--ignored`): image-embedding time at the real MedSigLIP-448 shapes
-/// with random weights, and text-embedding time for the 13-label chest set (64 tokens each).
-#[test]
-#[ignore]
-fn bench_medsiglip_448() {
-    use medlens_engine::siglip::{RandomWeights, Siglip, SiglipConfig};
-    use std::time::Instant;
-    let (name, dev) = device();
-    let cfg = SiglipConfig::medsiglip_448();
-    let src = RandomWeights::new(&cfg, 7);
-    let t = Instant::now();
-    let m = Siglip::load(cfg.clone(), &src, &dev).unwrap();
-    println!("[{name}] load (random, f32): {:.1} s", t.elapsed().as_secs_f64());
-    let px: Vec<f32> = (0..3 * 448 * 448usize).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
-    let runs: usize = std::env::var("MEDLENS_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
-    for r in 0..runs {
-        let t = Instant::now();
-        let e = m.image_embeds(&px, 1).unwrap();
-        println!("[{name}] image embedding 448 px, run {r}: {:.2} s (dim {})", t.elapsed().as_secs_f64(), e[0].len());
-    }
-    let ids: Vec<Vec<u32>> = (0..13u32).map(|k| (0..64u32).map(|j| (k * 131 + j * 17) % 32000).collect()).collect();
-    for r in 0..runs {
-        let t = Instant::now();
-        let e = m.text_embeds(&ids).unwrap();
-        println!("[{name}] text embeddings, 13 labels x 64 tokens, run {r}: {:.2} s ({} rows)", t.elapsed().as_secs_f64(), e.len());
-    }
 }

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use medlens_engine::spiece::{siglip_tokenizer, siglip_tokenizer_from_file, ModelProto, ModelType, PieceType, SpieceError};
+use medlens_engine::formats::sentencepiece::{ModelProto, ModelType, PieceType, SpieceError};
+use medlens_engine::text::siglip_tokenizer::{siglip_tokenizer, siglip_tokenizer_from_file};
 use serde_json::Value;
 
 mod common;
@@ -264,7 +265,7 @@ fn charsmap_with_bad_trie_is_rejected() {
 
 #[test]
 fn text_tokenizer_falls_back_to_spiece_model() {
-    use medlens_engine::zeroshot::TextTokenizer;
+    use medlens_engine::text::siglip_tokenizer::TextTokenizer;
     let dir = std::env::temp_dir().join(format!("medlens-spiece-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(fixture_dir().join("spiece.model"), dir.join("spiece.model")).unwrap();

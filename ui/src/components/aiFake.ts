@@ -43,12 +43,14 @@ export const PROVENANCE: Provenance = {
   model_file: "medgemma-4b-it-q4_k_m.gguf",
   model_sha256: "ab".repeat(32),
   quantization: "q4_k_m",
+  mmproj_file: null,
+  mmproj_sha256: null,
   adapter: "Fake GPU",
+  template: "ct",
+  system: "You are an expert radiologist.",
   prompt: "Describe the findings.",
-  sampling: { greedy: true, temperature: 0.7, top_k: 64, top_p: 0.95, seed: 42, max_tokens: 512 },
-  sop_instance_uid: "1.2.3.4",
-  frame: 0,
-  window: { center: 40, width: 400 },
+  sampling: { greedy: true, temperature: 0.7, top_k: 64, top_p: 0.95, min_p: 0, repetition_penalty: 1, seed: 42, max_tokens: 512 },
+  inputs: [{ path: "/data/ct/1.dcm", sop_instance_uid: "1.2.3.4", frame: 0, window: { kind: "window", center: 40, width: 400 }, width: 512, height: 512 }],
   created: "2026-11-28T22:00:00Z",
 };
 
@@ -87,7 +89,7 @@ export class FakeAiApi implements AiApi {
   }
   async modelsAdd(path: string): Promise<ModelInfo> {
     this.log("models_add", path);
-    return { kind: "medgemma", name: path, path, source: "user", format: "gguf", status: "invalid", message: "not a GGUF file (bad magic)" };
+    return { kind: "medgemma", name: path, path, source: "user", format: "gguf", status: "invalid", message: "not a GGUF file (bad magic)", bytes: 0 };
   }
   modelsImport(path: string, quant: Quant, onProgress: (p: ImportProgress) => void): Promise<ImportResult> {
     this.log("models_import", path, quant);

@@ -22,7 +22,7 @@ describe("model manager", () => {
     const api = new FakeAiApi();
     api.models = [
       { kind: "medgemma", name: "medgemma-4b-it", path: "/m/medgemma-4b-it", source: "hf-cache", format: "hf", status: "ok", bytes: 8_600_000_000 },
-      { kind: "medsiglip", name: "broken.gguf", path: "/m/broken.gguf", source: "models", format: "gguf", status: "invalid", message: "truncated: 12 of 400 tensors" },
+      { kind: "medsiglip", name: "broken.gguf", path: "/m/broken.gguf", source: "models", format: "gguf", status: "invalid", message: "truncated: 12 of 400 tensors", bytes: 0 },
     ];
     const { el } = await setup(api);
     const rows = [...q(el, "model-list").querySelectorAll<HTMLElement>('[data-testid="model-row"]')];

@@ -93,11 +93,12 @@ export class ModelManager {
   }
 
   private showGpu(g: GpuInfo): void {
-    const mem = g.memory_bytes !== undefined ? ` · ${formatBytes(g.memory_bytes)}` : "";
+    // `!= null`: absent, or null from a back end that sends null for unknown.
+    const mem = g.memory_bytes != null ? ` · ${formatBytes(g.memory_bytes)}` : "";
     this.gpu.textContent = `GPU: ${g.adapter} (${g.backend})${mem}`;
     this.gpu.dataset.adapter = g.adapter;
     this.gpu.dataset.backend = g.backend;
-    if (g.memory_bytes !== undefined) this.gpu.dataset.memoryBytes = String(g.memory_bytes);
+    if (g.memory_bytes != null) this.gpu.dataset.memoryBytes = String(g.memory_bytes);
     this.gpuNotice.textContent = g.notice ?? "";
     this.gpuNotice.hidden = !g.notice;
   }
@@ -109,7 +110,7 @@ export class ModelManager {
   }
 
   private row(m: ModelInfo): HTMLElement {
-    const detail = [m.kind, m.format.toUpperCase(), SOURCES[m.source] ?? m.source, m.bytes !== undefined ? formatBytes(m.bytes) : ""].filter(Boolean).join(" · ");
+    const detail = [m.kind, m.format.toUpperCase(), SOURCES[m.source] ?? m.source, m.bytes > 0 ? formatBytes(m.bytes) : ""].filter(Boolean).join(" · ");
     const statusText = m.status === "ok" ? (m.message ? `ok: ${m.message}` : "ok") : `invalid: ${m.message ?? "not a usable model"}`;
     const quantize =
       m.status === "ok" && m.format === "hf"

@@ -101,13 +101,6 @@ impl ImageInfo {
         self.rows as usize * self.columns as usize
     }
 
-    /// Photometric interpretation of decoded frames: YBR forms come out as RGB.
-    pub fn decoded_photometric(&self) -> &str {
-        match self.photometric.as_str() {
-            "YBR_FULL" | "YBR_FULL_422" | "YBR_RCT" | "YBR_ICT" | "YBR_PARTIAL_420" => "RGB",
-            p => p,
-        }
-    }
 }
 
 /// Stored values of one frame, interleaved by pixel for colour.

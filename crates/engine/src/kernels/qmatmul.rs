@@ -1,0 +1,646 @@
+//! Quantized weights on the GPU in their ggml block layout, and the CubeCL kernels that
+//! dequantize them on the fly.
+//!
+//! Why: MedGemma-4B at Q4_K_M is ~2.5 GB; dequantized to f32 it is ~16 GB. The weights are
+//! uploaded as the raw GGUF bytes (packed into `u32` words, little-endian) and every kernel
+//! reads bytes out of those words, so the block structs of `crate::quant` are the only layout.
+//!
+//! Three kernels per format, all checked against `quant::dequantize` on random blocks
+//! (`tests/qmatmul.rs`):
+//! - `gemv`: `y[m, n] = Σ_k x[m, k] · W[n, k]` for a few rows of `x` (decode); a cube of
+//!   [`GEMV_THREADS`] units takes 4 rows, 16 units per row, each unit summing whole 32-value
+//!   groups with the group's scales decoded once, then a tree sum in shared memory. Weights
+//!   are read once per row of `x`, at their quantized size.
+//! - `dequant`: rows `row0..row0+rows` of `W` to f32, for prefill, where the dequantized
+//!   chunk feeds burn's tiled matmul (the weight traffic is amortized over many tokens).
+//! - `gather`: the rows named by `ids` to f32 (embedding lookup of a quantized table).
+//!
+//! A tensor is split along its rows into parts of at most [`PART_BYTES`], because wgpu limits
+//! one storage binding (128 MiB by default).
+
+use burn::backend::{backend_extension, tensor::{FloatTensor, IntTensor}, Backend, Dispatch};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn_cubecl::{ops::numeric::empty_device_dtype, tensor::CubeTensor, CubeBackend};
+use cubecl::prelude::{CubeCount, CubeDim};
+
+use crate::quant::GgmlType;
+use kernels::{dequant_kernel, gemv_kernel};
+
+/// Units per cube of the gemv kernel (a power of two: the reduction halves it).
+pub const GEMV_THREADS: u32 = 64;
+/// Largest part of one quantized tensor on the device.
+pub const PART_BYTES: usize = 64 << 20;
+/// Rows of `x` up to which `matmul` uses the gemv kernel; above, dequantize + tiled matmul.
+pub const GEMV_MAX_ROWS: usize = 8;
+
+// Format codes for the kernels (comptime: one specialized shader per format).
+const T_F16: u32 = 1;
+const T_Q4_0: u32 = 2;
+const T_Q5_0: u32 = 6;
+const T_Q8_0: u32 = 8;
+const T_Q4K: u32 = 12;
+const T_Q5K: u32 = 13;
+const T_Q6K: u32 = 14;
+const T_BF16: u32 = 30;
+
+// ---------------------------------------------------------------------------------------
+// Kernels
+
+// The `#[cube]` functions also exist as host stubs, where a `let mut` filled in every branch
+// reads as a dead store.
+#[allow(unused_assignments)]
+mod kernels {
+    use cubecl::prelude::*;
+
+    use super::{T_BF16, T_F16, T_Q4K, T_Q4_0, T_Q5K, T_Q5_0, T_Q6K, T_Q8_0};
+
+    /// Byte `b` of the little-endian byte stream packed in `w`.
+    #[cube]
+    fn byte_at(w: &Tensor<u32>, b: usize) -> u32 {
+        let word = w[b / 4];
+        let shift = ((b % 4) * 8) as u32;
+        (word >> shift) & 0xFF
+    }
+
+    /// IEEE half (bits in the low 16 of `h`) to f32, subnormals included.
+    #[cube]
+    fn half_to_f32(h: u32) -> f32 {
+        let exp = (h >> 10) & 0x1F;
+        let man = h & 0x3FF;
+        let mut v = 0.0f32;
+        if exp == 0 {
+            v = f32::cast_from(man) * 0.000000059604645f32; // man · 2^-24
+        } else if exp == 31 {
+            v = f32::reinterpret(0x7F80_0000u32 | (man << 13));
+        } else {
+            v = f32::reinterpret(((exp + 112) << 23) | (man << 13));
+        }
+        if (h >> 15) & 1 == 1 {
+            v = -v;
+        }
+        v
+    }
+
+    #[cube]
+    fn f16_at(w: &Tensor<u32>, b: usize) -> f32 {
+        half_to_f32(byte_at(w, b) | (byte_at(w, b + 1) << 8))
+    }
+
+    /// A byte read as i8, as f32.
+    #[cube]
+    fn i8_at(w: &Tensor<u32>, b: usize) -> f32 {
+        let q = byte_at(w, b);
+        let mut v = f32::cast_from(q);
+        if q >= 128 {
+            v -= 256.0;
+        }
+        v
+    }
+
+    /// The 6-bit scale and min `j` (0..8) of a Q4_K/Q5_K super-block whose 12 scale bytes start
+    /// at `s` (ggml's `get_scale_min_k4`).
+    #[cube]
+    fn scale_min_k4(w: &Tensor<u32>, s: usize, j: usize) -> (f32, f32) {
+        let mut sc = 0u32;
+        let mut m = 0u32;
+        if j < 4 {
+            sc = byte_at(w, s + j) & 63;
+            m = byte_at(w, s + j + 4) & 63;
+        } else {
+            sc = (byte_at(w, s + j + 4) & 0xF) | ((byte_at(w, s + j - 4) >> 6) << 4);
+            m = (byte_at(w, s + j + 4) >> 4) | ((byte_at(w, s + j) >> 6) << 4);
+        }
+        (f32::cast_from(sc), f32::cast_from(m))
+    }
+
+    /// Element `k` of the row whose bytes start at `rb`, for format `ty`.
+    #[cube]
+    fn deq(w: &Tensor<u32>, rb: usize, k: usize, #[comptime] ty: u32) -> f32 {
+        let mut y = 0.0f32;
+        if comptime!(ty == T_F16) {
+            y = f16_at(w, rb + k * 2);
+        } else if comptime!(ty == T_BF16) {
+            let bits = byte_at(w, rb + k * 2) | (byte_at(w, rb + k * 2 + 1) << 8);
+            y = f32::reinterpret(bits << 16);
+        } else if comptime!(ty == T_Q8_0) {
+            let base = rb + (k / 32) * 34;
+            y = f16_at(w, base) * i8_at(w, base + 2 + k % 32);
+        } else if comptime!(ty == T_Q4_0) {
+            let base = rb + (k / 32) * 18;
+            let j = k % 32;
+            let mut q = 0u32;
+            if j < 16 {
+                q = byte_at(w, base + 2 + j) & 0xF;
+            } else {
+                q = byte_at(w, base + 2 + j - 16) >> 4;
+            }
+            y = f16_at(w, base) * (f32::cast_from(q) - 8.0);
+        } else if comptime!(ty == T_Q5_0) {
+            let base = rb + (k / 32) * 22;
+            let j = k % 32;
+            let mut q = 0u32;
+            if j < 16 {
+                q = byte_at(w, base + 6 + j) & 0xF;
+            } else {
+                q = byte_at(w, base + 6 + j - 16) >> 4;
+            }
+            // qh: 32 high bits, little-endian, bit j for element j.
+            let hb = (byte_at(w, base + 2 + j / 8) >> ((j % 8) as u32)) & 1;
+            y = f16_at(w, base) * (f32::cast_from(q | (hb << 4)) - 16.0);
+        } else if comptime!(ty == T_Q4K) {
+            let base = rb + (k / 256) * 144;
+            let e = k % 256;
+            let il = e / 64;
+            let l = e % 64;
+            let q = byte_at(w, base + 16 + il * 32 + l % 32);
+            let mut nib = q & 0xF;
+            if l >= 32 {
+                nib = q >> 4;
+            }
+            let (sc, m) = scale_min_k4(w, base + 4, 2 * il + l / 32);
+            y = f16_at(w, base) * sc * f32::cast_from(nib) - f16_at(w, base + 2) * m;
+        } else if comptime!(ty == T_Q5K) {
+            let base = rb + (k / 256) * 176;
+            let e = k % 256;
+            let il = e / 64;
+            let l = e % 64;
+            let ll = l % 32;
+            let q = byte_at(w, base + 48 + il * 32 + ll);
+            let mut nib = q & 0xF;
+            if l >= 32 {
+                nib = q >> 4;
+            }
+            let hb = (byte_at(w, base + 16 + ll) >> ((2 * il + l / 32) as u32)) & 1;
+            let (sc, m) = scale_min_k4(w, base + 4, 2 * il + l / 32);
+            y = f16_at(w, base) * sc * f32::cast_from(nib + 16 * hb) - f16_at(w, base + 2) * m;
+        } else if comptime!(ty == T_Q6K) {
+            let base = rb + (k / 256) * 210;
+            let e = k % 256;
+            let half = e / 128;
+            let r = e % 128;
+            let quarter = r / 32;
+            let l = r % 32;
+            let qlb = byte_at(w, base + half * 64 + l + (quarter % 2) * 32);
+            let mut nib = qlb & 0xF;
+            if quarter >= 2 {
+                nib = qlb >> 4;
+            }
+            let hq = (byte_at(w, base + 128 + half * 32 + l) >> ((2 * quarter) as u32)) & 3;
+            let sc = i8_at(w, base + 192 + half * 8 + l / 16 + 2 * quarter);
+            y = f16_at(w, base + 208) * sc * (f32::cast_from(nib | (hq << 4)) - 32.0);
+        }
+        y
+    }
+
+    /// `Σ_{j<32} x[xo + j] · W[row, 32g + j]` for the row whose bytes start at `rb`: one
+    /// 32-value group, its scales decoded once (the per-element `deq` decodes them per value).
+    #[cube]
+    fn dot_group(x: &Tensor<f32>, xo: usize, w: &Tensor<u32>, rb: usize, g: usize, #[comptime] ty: u32) -> f32 {
+        let mut acc = 0.0f32;
+        if comptime!(ty == T_Q8_0) {
+            let base = rb + g * 34;
+            let mut s = 0.0f32;
+            for j in 0..32usize {
+                s += x[xo + j] * i8_at(w, base + 2 + j);
+            }
+            acc = f16_at(w, base) * s;
+        } else if comptime!(ty == T_Q4_0) {
+            let base = rb + g * 18;
+            let mut s = 0.0f32;
+            for j in 0..16usize {
+                let q = byte_at(w, base + 2 + j);
+                s += x[xo + j] * (f32::cast_from(q & 0xF) - 8.0) + x[xo + 16 + j] * (f32::cast_from(q >> 4) - 8.0);
+            }
+            acc = f16_at(w, base) * s;
+        } else if comptime!(ty == T_Q5_0) {
+            let base = rb + g * 22;
+            let qh = byte_at(w, base + 2) | (byte_at(w, base + 3) << 8) | (byte_at(w, base + 4) << 16) | (byte_at(w, base + 5) << 24);
+            let mut s = 0.0f32;
+            for j in 0..16usize {
+                let q = byte_at(w, base + 6 + j);
+                let h0 = ((qh >> (j as u32)) & 1) << 4;
+                let h1 = ((qh >> ((j + 16) as u32)) & 1) << 4;
+                s += x[xo + j] * (f32::cast_from((q & 0xF) | h0) - 16.0) + x[xo + 16 + j] * (f32::cast_from((q >> 4) | h1) - 16.0);
+            }
+            acc = f16_at(w, base) * s;
+        } else if comptime!(ty == T_Q4K || ty == T_Q5K) {
+            let sup = g / 8;
+            let within = g % 8;
+            let il = within / 2;
+            let hi = within % 2;
+            let mut bb = 144usize;
+            if comptime!(ty == T_Q5K) {
+                bb = 176usize;
+            }
+            let base = rb + sup * bb;
+            let (sc, m) = scale_min_k4(w, base + 4, within);
+            let mut qs = base + 16;
+            if comptime!(ty == T_Q5K) {
+                qs = base + 48;
+            }
+            let mut sq = 0.0f32;
+            let mut sx = 0.0f32;
+            for l in 0..32usize {
+                let q = byte_at(w, qs + il * 32 + l);
+                let mut nib = q & 0xF;
+                if hi == 1 {
+                    nib = q >> 4;
+                }
+                if comptime!(ty == T_Q5K) {
+                    nib += 16 * ((byte_at(w, base + 16 + l) >> (within as u32)) & 1);
+                }
+                let xv = x[xo + l];
+                sq += xv * f32::cast_from(nib);
+                sx += xv;
+            }
+            acc = f16_at(w, base) * sc * sq - f16_at(w, base + 2) * m * sx;
+        } else if comptime!(ty == T_Q6K) {
+            let sup = g / 8;
+            let within = g % 8;
+            let half = within / 4;
+            let quarter = within % 4;
+            let base = rb + sup * 210;
+            let ql = base + half * 64 + (quarter % 2) * 32;
+            let qh = base + 128 + half * 32;
+            let sc = base + 192 + half * 8 + 2 * quarter;
+            let mut s0 = 0.0f32;
+            let mut s1 = 0.0f32;
+            for l in 0..32usize {
+                let b = byte_at(w, ql + l);
+                let mut nib = b & 0xF;
+                if quarter >= 2 {
+                    nib = b >> 4;
+                }
+                let hq = (byte_at(w, qh + l) >> ((2 * quarter) as u32)) & 3;
+                let v = x[xo + l] * (f32::cast_from(nib | (hq << 4)) - 32.0);
+                if l < 16 {
+                    s0 += v;
+                } else {
+                    s1 += v;
+                }
+            }
+            acc = f16_at(w, base + 208) * (i8_at(w, sc) * s0 + i8_at(w, sc + 1) * s1);
+        } else {
+            // f16 / bf16: element by element.
+            for j in 0..32usize {
+                acc += x[xo + j] * deq(w, rb, g * 32 + j, ty);
+            }
+        }
+        acc
+    }
+
+    /// `out[m, n] = Σ_k x[m, k] · W[n, k]`. A cube of 64 units takes 4 rows, 16 units per
+    /// row; each unit sums whole 32-value groups (scales decoded once per group), then the
+    /// row's 16 partial sums are added in shared memory. `k` is a multiple of 32 (checked by
+    /// the caller); a 2-D grid covers large `n`.
+    #[cube(launch_unchecked)]
+    pub(super) fn gemv_kernel(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        #[comptime] ty: u32,
+    ) {
+        let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        let unit = UNIT_POS as usize;
+        let r = unit / 16;
+        let lane = unit % 16;
+        let row = cube * 4 + r;
+        let valid = row < n;
+        let mut sh = Shared::<[f32]>::new_slice(64usize);
+        let rb = row * row_bytes;
+        let groups = k / 32;
+        for mi in 0..m {
+            let mut acc = 0.0f32;
+            if valid {
+                let mut g = lane;
+                while g < groups {
+                    acc += dot_group(x, mi * k + g * 32, w, rb, g, ty);
+                    g += 16;
+                }
+            }
+            sh[unit] = acc;
+            sync_cube();
+            let mut stride = 8usize;
+            while stride > 0 {
+                if lane < stride {
+                    let o = sh[unit + stride];
+                    sh[unit] += o;
+                }
+                sync_cube();
+                stride /= 2;
+            }
+            if lane == 0 && valid {
+                out[mi * n + row] = sh[unit];
+            }
+            sync_cube();
+        }
+    }
+
+    /// `out[r, c] = W[row0 + r, c]` (or `W[ids[r], c]` when `gather`), one unit per element.
+    #[cube(launch_unchecked)]
+    pub(super) fn dequant_kernel(
+        w: &Tensor<u32>,
+        ids: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        rows: usize,
+        k: usize,
+        row0: usize,
+        row_bytes: usize,
+        #[comptime] ty: u32,
+        #[comptime] gather: bool,
+    ) {
+        let i = ABSOLUTE_POS;
+        if i >= rows * k {
+            terminate!();
+        }
+        let r = i / k;
+        let c = i % k;
+        let mut src = row0 + r;
+        if comptime!(gather) {
+            src = ids[r] as usize;
+        }
+        out[i] = deq(w, src * row_bytes, c, ty);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// burn extension: the kernels as backend operations on `Tensor`s
+
+/// Quantized operations; implemented for burn's CubeCL backend (wgpu). The CPU backend keeps
+/// weights in f32 and never calls these.
+#[backend_extension(Cube)]
+pub trait GgmlOps: Backend {
+    /// `x [m, k]` times the `[n, k]` quantized matrix in `w`, transposed: `[m, n]`.
+    fn ggml_gemv(x: FloatTensor<Self>, w: IntTensor<Self>, ty: u32, n: usize, k: usize) -> FloatTensor<Self>;
+    /// Rows `row0..row0+rows` of the quantized matrix, `[rows, k]` f32.
+    fn ggml_dequant(w: IntTensor<Self>, ty: u32, row0: usize, rows: usize, k: usize) -> FloatTensor<Self>;
+    /// Rows `ids` (u32) of the quantized matrix, `[ids.len(), k]` f32.
+    fn ggml_gather(w: IntTensor<Self>, ids: IntTensor<Self>, ty: u32, k: usize) -> FloatTensor<Self>;
+}
+
+fn row_bytes(ty: u32, k: usize) -> usize {
+    let t = GgmlType::from_id(ty).expect("format code checked by QTensor");
+    k / t.block_elems() * t.block_bytes()
+}
+
+fn contiguous(t: CubeTensor) -> CubeTensor {
+    if t.is_contiguous() {
+        t
+    } else {
+        burn_cubecl::kernel::into_contiguous(t)
+    }
+}
+
+/// Launches `$kernel` specialized for the runtime format code `$ty`.
+macro_rules! per_format {
+    ($ty:expr, $launch:ident) => {
+        match $ty {
+            T_F16 => $launch!(T_F16),
+            T_BF16 => $launch!(T_BF16),
+            T_Q4_0 => $launch!(T_Q4_0),
+            T_Q5_0 => $launch!(T_Q5_0),
+            T_Q8_0 => $launch!(T_Q8_0),
+            T_Q4K => $launch!(T_Q4K),
+            T_Q5K => $launch!(T_Q5K),
+            T_Q6K => $launch!(T_Q6K),
+            other => panic!("ggml format {other} has no GPU kernel"),
+        }
+    };
+}
+
+impl GgmlOps for CubeBackend {
+    fn ggml_gemv(x: CubeTensor, w: CubeTensor, ty: u32, n: usize, k: usize) -> CubeTensor {
+        let x = contiguous(x);
+        let m = x.meta.shape().dims::<2>()[0];
+        let client = x.client.clone();
+        let out = empty_device_dtype(client.clone(), x.device.clone(), [m, n].into(), DType::F32);
+        let cubes = n.div_ceil(4);
+        let cx = cubes.min(65_535) as u32;
+        let cy = cubes.div_ceil(65_535) as u32;
+        let rb = row_bytes(ty, k);
+        macro_rules! launch {
+            ($t:expr) => {
+                unsafe {
+                    gemv_kernel::launch_unchecked(
+                        &client,
+                        CubeCount::new_2d(cx, cy),
+                        CubeDim::new_1d(GEMV_THREADS),
+                        x.clone().into_tensor_arg(),
+                        w.clone().into_tensor_arg(),
+                        out.clone().into_tensor_arg(),
+                        m,
+                        n,
+                        k,
+                        rb,
+                        $t,
+                    )
+                }
+            };
+        }
+        per_format!(ty, launch);
+        out
+    }
+
+    fn ggml_dequant(w: CubeTensor, ty: u32, row0: usize, rows: usize, k: usize) -> CubeTensor {
+        // `ids` is unused when not gathering; any u32 tensor binds.
+        let ids = w.clone();
+        dequant(w, ids, ty, row0, rows, k, false)
+    }
+
+    fn ggml_gather(w: CubeTensor, ids: CubeTensor, ty: u32, k: usize) -> CubeTensor {
+        let ids = contiguous(ids);
+        let rows = ids.meta.shape().num_elements();
+        dequant(w, ids, ty, 0, rows, k, true)
+    }
+}
+
+fn dequant(w: CubeTensor, ids: CubeTensor, ty: u32, row0: usize, rows: usize, k: usize, gather: bool) -> CubeTensor {
+    let client = w.client.clone();
+    let out = empty_device_dtype(client.clone(), w.device.clone(), [rows, k].into(), DType::F32);
+    let total = rows * k;
+    let dim = 256u32;
+    let cubes = total.div_ceil(dim as usize);
+    let cx = cubes.min(65_535) as u32;
+    let cy = cubes.div_ceil(65_535) as u32;
+    let rb = row_bytes(ty, k);
+    macro_rules! launch {
+        ($t:expr) => {
+            unsafe {
+                dequant_kernel::launch_unchecked(
+                    &client,
+                    CubeCount::new_2d(cx, cy),
+                    CubeDim::new_1d(dim),
+                    w.clone().into_tensor_arg(),
+                    ids.clone().into_tensor_arg(),
+                    out.clone().into_tensor_arg(),
+                    rows,
+                    k,
+                    row0,
+                    rb,
+                    $t,
+                    gather,
+                )
+            }
+        };
+    }
+    per_format!(ty, launch);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// QTensor: a quantized `[rows, cols]` matrix on the device
+
+/// One part of a quantized matrix: rows `row0..row0+rows`, raw ggml bytes as `u32` words.
+#[derive(Debug, Clone)]
+struct Part {
+    row0: usize,
+    rows: usize,
+    words: Tensor<1, Int>,
+}
+
+/// A `[rows, cols]` matrix kept on the device in its ggml block layout.
+#[derive(Debug, Clone)]
+pub struct QTensor {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    parts: Vec<Part>,
+}
+
+impl QTensor {
+    /// Uploads `bytes` (ggml blocks, row-major `[rows, cols]`). The caller has validated
+    /// `bytes.len() == rows * row_bytes`; `cols` must be a whole number of blocks.
+    pub fn upload(ty: GgmlType, rows: usize, cols: usize, bytes: &[u8], device: &Device) -> crate::Result<Self> {
+        Self::upload_parts(ty, rows, cols, bytes, device, PART_BYTES)
+    }
+
+    /// [`upload`](Self::upload) with parts of at most `part_bytes` (whole rows; tests use
+    /// small parts to cross part boundaries).
+    pub fn upload_parts(
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+        device: &Device,
+        part_bytes: usize,
+    ) -> crate::Result<Self> {
+        let be = ty.block_elems();
+        if !ty.has_kernel() || cols % be != 0 || rows == 0 {
+            return Err(crate::EngineError::Unsupported(format!(
+                "{} matrix [{rows}, {cols}] on the GPU",
+                ty.name()
+            )));
+        }
+        let rb = cols / be * ty.block_bytes();
+        if bytes.len() != rows * rb {
+            return Err(crate::EngineError::Unsupported(format!(
+                "{} matrix [{rows}, {cols}] needs {} bytes, got {}",
+                ty.name(),
+                rows * rb,
+                bytes.len()
+            )));
+        }
+        let rows_per_part = (part_bytes / rb).max(1);
+        let mut parts = Vec::new();
+        let mut row0 = 0;
+        while row0 < rows {
+            let n = rows_per_part.min(rows - row0);
+            let chunk = &bytes[row0 * rb..(row0 + n) * rb];
+            let mut words = vec![0u32; chunk.len().div_ceil(4)];
+            for (i, b) in chunk.iter().enumerate() {
+                words[i / 4] |= (*b as u32) << ((i % 4) * 8);
+            }
+            let len = words.len();
+            let t = Tensor::<1, Int>::from_data(TensorData::new(words, [len]), (device, DType::U32));
+            parts.push(Part { row0, rows: n, words: t });
+            row0 += n;
+        }
+        Ok(Self { ty, rows, cols, parts })
+    }
+
+    /// `x [m, cols] · selfᵀ` → `[m, rows]`: gemv for a few rows, dequantize + matmul above.
+    pub fn matmul_t(&self, x: Tensor<2>) -> Tensor<2> {
+        let m = x.dims()[0];
+        let outs: Vec<Tensor<2>> = self
+            .parts
+            .iter()
+            .map(|p| {
+                if m <= GEMV_MAX_ROWS && self.cols % 32 == 0 {
+                    Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gemv(
+                        x.clone().into_dispatch(),
+                        p.words.clone().into_dispatch(),
+                        self.ty.id(),
+                        p.rows,
+                        self.cols,
+                    ))
+                } else {
+                    x.clone().matmul(self.dequant_part(p, 0, p.rows).transpose())
+                }
+            })
+            .collect();
+        if outs.len() == 1 {
+            outs.into_iter().next().unwrap_or_else(|| unreachable!())
+        } else {
+            Tensor::cat(outs, 1)
+        }
+    }
+
+    fn dequant_part(&self, p: &Part, r0: usize, n: usize) -> Tensor<2> {
+        Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_dequant(
+            p.words.clone().into_dispatch(),
+            self.ty.id(),
+            r0,
+            n,
+            self.cols,
+        ))
+    }
+
+    /// Rows `row0..row0+n` as f32 `[n, cols]`.
+    pub fn dequantize_rows(&self, row0: usize, n: usize) -> Tensor<2> {
+        let mut outs = Vec::new();
+        for p in &self.parts {
+            let a = row0.max(p.row0);
+            let b = (row0 + n).min(p.row0 + p.rows);
+            if a < b {
+                outs.push(self.dequant_part(p, a - p.row0, b - a));
+            }
+        }
+        Tensor::cat(outs, 0)
+    }
+
+    /// The rows named by `ids`, in order, as f32 `[ids.len(), cols]` (embedding lookup).
+    pub fn gather(&self, ids: &[u32]) -> Tensor<2> {
+        let device = self.parts[0].words.device();
+        // Consecutive ids in the same part go in one launch.
+        let mut outs = Vec::new();
+        let mut i = 0;
+        while i < ids.len() {
+            let pi = self.part_of(ids[i] as usize);
+            let mut j = i;
+            let mut local = Vec::new();
+            while j < ids.len() && self.part_of(ids[j] as usize) == pi {
+                local.push(ids[j] - self.parts[pi].row0 as u32);
+                j += 1;
+            }
+            let n = local.len();
+            let idt = Tensor::<1, Int>::from_data(TensorData::new(local, [n]), (&device, DType::U32));
+            outs.push(Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gather(
+                self.parts[pi].words.clone().into_dispatch(),
+                idt.into_dispatch(),
+                self.ty.id(),
+                self.cols,
+            )));
+            i = j;
+        }
+        Tensor::cat(outs, 0)
+    }
+
+    fn part_of(&self, row: usize) -> usize {
+        let row = row.min(self.rows - 1);
+        self.parts.iter().position(|p| row < p.row0 + p.rows).unwrap_or(self.parts.len() - 1)
+    }
+}

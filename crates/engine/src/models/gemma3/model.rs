@@ -1,0 +1,268 @@
+//! Gemma 3 text decoder, following transformers' `Gemma3TextModel` operation by operation.
+//!
+//! Runs on any burn device (wgpu, CPU). Field names follow the HF checkpoint tensor names
+//! (`model.layers.N.self_attn.q_proj.weight`, ...).
+
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use crate::error::{EngineError, Result};
+use crate::models::gemma3::{Config, LayerType};
+use crate::nn::kv_cache::EMPTY_SLOT;
+use crate::nn::{gelu_tanh, rope, to_host, Embedding, KvCache, LayerCache, Linear, RmsNorm, WeightLoader};
+use crate::weights::WeightSource;
+
+/// Self-attention with QK-norm; GQA when `num_key_value_heads < num_attention_heads`.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub o_proj: Linear,
+    pub q_norm: RmsNorm,
+    pub k_norm: RmsNorm,
+}
+
+/// GeGLU feed-forward: `down(gelu_tanh(gate(x)) * up(x))`.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    pub gate_proj: Linear,
+    pub up_proj: Linear,
+    pub down_proj: Linear,
+}
+
+impl Mlp {
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let g = gelu_tanh(self.gate_proj.forward(x.clone()));
+        self.down_proj.forward(g * self.up_proj.forward(x))
+    }
+}
+
+/// One decoder layer: four RMSNorms around attention and the MLP (Gemma 3's sandwich).
+#[derive(Debug, Clone)]
+pub struct DecoderLayer {
+    pub self_attn: Attention,
+    pub mlp: Mlp,
+    pub input_layernorm: RmsNorm,
+    pub post_attention_layernorm: RmsNorm,
+    pub pre_feedforward_layernorm: RmsNorm,
+    pub post_feedforward_layernorm: RmsNorm,
+    pub layer_type: LayerType,
+}
+
+/// Gemma 3 text model with tied LM head.
+#[derive(Debug, Clone)]
+pub struct Gemma3 {
+    pub config: Config,
+    /// `[vocab, hidden]`: ggml blocks on the GPU, or f32 in chunks of one wgpu buffer each.
+    pub embed_tokens: Embedding,
+    pub layers: Vec<DecoderLayer>,
+    pub norm: RmsNorm,
+    pub device: Device,
+    /// cos/sin tables are computed on the host per call; inverse frequencies per layer type.
+    inv_freq_local: Vec<f32>,
+    inv_freq_global: Vec<f32>,
+}
+
+impl Gemma3 {
+    /// Loads the model from a weight source (HF names, with or without `model.` prefix).
+    pub fn load(config: Config, src: &dyn WeightSource, device: &Device) -> Result<Self> {
+        let c = &config;
+        // Find the naming prefix used by the source.
+        let mut prefix = String::new();
+        for p in ["model.", "model.language_model.", "language_model.model.", ""] {
+            if src.get(&format!("{p}norm.weight"))?.is_some() {
+                prefix = p.to_string();
+                break;
+            }
+        }
+        let l = WeightLoader::new(src, device, prefix);
+        let (h, hd, nh, nkv) =
+            (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
+        let embed_tokens = l.embedding("embed_tokens.weight", c.vocab_size, h)?;
+        let eps = c.rms_norm_eps;
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = |s: &str| format!("layers.{i}.{s}");
+            layers.push(DecoderLayer {
+                self_attn: Attention {
+                    q_proj: l.linear(&p("self_attn.q_proj.weight"), nh * hd, h)?,
+                    k_proj: l.linear(&p("self_attn.k_proj.weight"), nkv * hd, h)?,
+                    v_proj: l.linear(&p("self_attn.v_proj.weight"), nkv * hd, h)?,
+                    o_proj: l.linear(&p("self_attn.o_proj.weight"), h, nh * hd)?,
+                    q_norm: l.rms_norm(&p("self_attn.q_norm.weight"), hd, eps)?,
+                    k_norm: l.rms_norm(&p("self_attn.k_norm.weight"), hd, eps)?,
+                },
+                mlp: Mlp {
+                    gate_proj: l.linear(&p("mlp.gate_proj.weight"), c.intermediate_size, h)?,
+                    up_proj: l.linear(&p("mlp.up_proj.weight"), c.intermediate_size, h)?,
+                    down_proj: l.linear(&p("mlp.down_proj.weight"), h, c.intermediate_size)?,
+                },
+                input_layernorm: l.rms_norm(&p("input_layernorm.weight"), h, eps)?,
+                post_attention_layernorm: l.rms_norm(&p("post_attention_layernorm.weight"), h, eps)?,
+                pre_feedforward_layernorm: l.rms_norm(&p("pre_feedforward_layernorm.weight"), h, eps)?,
+                post_feedforward_layernorm: l.rms_norm(&p("post_feedforward_layernorm.weight"), h, eps)?,
+                layer_type: c.layer_types[i],
+            });
+        }
+        let norm = l.rms_norm("norm.weight", h, eps)?;
+        Ok(Self {
+            inv_freq_local: rope::inv_freq(c.rope_local_base_freq, hd, 1.0),
+            inv_freq_global: rope::inv_freq(c.rope_theta, hd, c.rope_scaling_factor),
+            config,
+            embed_tokens,
+            layers,
+            norm,
+            device: device.clone(),
+        })
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.layers.len())
+    }
+
+    /// Runs `ids` (positions `cache.pos..`) through the model, updating the cache; returns the
+    /// final hidden states `[T, hidden]` after the final norm.
+    pub fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Tensor<2> {
+        let x = self.embed(ids);
+        self.forward_embeds(x, &[], cache)
+    }
+
+    /// Token embeddings scaled by `sqrt(hidden)` (`Gemma3TextScaledWordEmbedding`), `[T, H]`.
+    pub fn embed(&self, ids: &[u32]) -> Tensor<2> {
+        let scale = (self.config.hidden_size as f64).sqrt() as f32;
+        self.embed_tokens.lookup(ids, &self.device) * scale
+    }
+
+    /// Runs the decoder on input embeddings `x [T, H]` at the cache's position. Positions in
+    /// `blocks` (absolute, half-open) are image blocks: their tokens also attend to later
+    /// tokens of the same block (transformers' `token_type_ids` rule); everything else is
+    /// causal, and sliding layers still cut at the window.
+    pub fn forward_embeds(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
+        let t = x.dims()[0];
+        let pos0 = cache.pos;
+        let mut x = x;
+        let tabs_local = rope::tables(&self.inv_freq_local, pos0, t, &self.device);
+        let tabs_global = rope::tables(&self.inv_freq_global, pos0, t, &self.device);
+        for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let tabs = match layer.layer_type {
+                LayerType::Sliding => &tabs_local,
+                LayerType::Full => &tabs_global,
+            };
+            let residual = x.clone();
+            let h = layer.input_layernorm.forward(x);
+            let h = self.attention(layer, h, tabs, lc, pos0, blocks);
+            let h = layer.post_attention_layernorm.forward(h);
+            let x2 = residual + h;
+            let h = layer.pre_feedforward_layernorm.forward(x2.clone());
+            let h = layer.mlp.forward(h);
+            let h = layer.post_feedforward_layernorm.forward(h);
+            x = x2 + h;
+        }
+        cache.pos += t;
+        self.norm.forward(x)
+    }
+
+    /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
+    pub fn lm_head(&self, h: Tensor<2>) -> Tensor<2> {
+        let logits = self.embed_tokens.logits(h);
+        match self.config.final_logit_softcapping {
+            Some(cap) => (logits / cap).tanh() * cap,
+            None => logits,
+        }
+    }
+
+    /// Processes `ids` and returns the logits of the last position (host f32); a device
+    /// failure (lost device, out of memory on read-back) is an error, not a panic.
+    pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        if ids.is_empty() {
+            return Err(EngineError::Generation("no tokens to process".into()));
+        }
+        let h = self.forward_hidden(ids, cache);
+        let t = ids.len();
+        let last = h.slice([t - 1..t]);
+        to_host(self.lm_head(last))
+    }
+
+    /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.
+    pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        let h = self.forward_hidden(ids, cache);
+        to_host(self.lm_head(h))
+    }
+
+    fn attention(
+        &self,
+        layer: &DecoderLayer,
+        x: Tensor<2>,
+        (cos, sin): &(Tensor<3>, Tensor<3>),
+        lc: &mut LayerCache,
+        pos0: usize,
+        blocks: &[std::ops::Range<usize>],
+    ) -> Tensor<2> {
+        let c = &self.config;
+        let a = &layer.self_attn;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let g = nh / nkv;
+        let t = x.dims()[0];
+        let q = a.q_proj.forward(x.clone()).reshape([t, nh, hd]);
+        let k = a.k_proj.forward(x.clone()).reshape([t, nkv, hd]);
+        let v = a.v_proj.forward(x).reshape([t, nkv, hd]);
+        let q = rope::apply(a.q_norm.forward(q), cos, sin);
+        let k = rope::apply(a.k_norm.forward(k), cos, sin);
+        // [heads, T, hd]
+        let q = q.swap_dims(0, 1);
+        let k = k.swap_dims(0, 1);
+        let v = v.swap_dims(0, 1);
+        let sliding = layer.layer_type == LayerType::Sliding;
+        let window = c.sliding_window;
+        let filled = lc.len();
+        // Keys visible to this chunk: every cached slot, then the chunk's own.
+        let (k_all, v_all) = match (&lc.k, &lc.v) {
+            (Some(pk), Some(pv)) if filled > 0 => (
+                Tensor::cat(vec![pk.clone().slice([0..nkv, 0..filled, 0..hd]), k.clone()], 1),
+                Tensor::cat(vec![pv.clone().slice([0..nkv, 0..filled, 0..hd]), v.clone()], 1),
+            ),
+            _ => (k.clone(), v.clone()),
+        };
+        let key_pos: Vec<usize> = lc.slot_pos.iter().copied().chain(pos0..pos0 + t).collect();
+        let l = key_pos.len();
+        // Mask [g*T, L]: true where masked. Allowed: the past (and, inside one image block,
+        // the block's later tokens), within the window on sliding layers.
+        let block_of = |p: usize| blocks.iter().position(|b| b.contains(&p));
+        let key_block: Vec<Option<usize>> =
+            key_pos.iter().map(|&kp| if kp == EMPTY_SLOT { None } else { block_of(kp) }).collect();
+        let mut row = Vec::with_capacity(l);
+        let mut mask = Vec::with_capacity(g * t * l);
+        for qi in 0..t {
+            let qp = pos0 + qi;
+            let qb = block_of(qp);
+            row.clear();
+            for (&kp, &kb) in key_pos.iter().zip(&key_block) {
+                let visible = kp != EMPTY_SLOT && (kp <= qp || (qb.is_some() && qb == kb));
+                let in_window = !sliding || kp.saturating_add(window) > qp;
+                row.push(!(visible && in_window));
+            }
+            mask.extend_from_slice(&row);
+        }
+        // The same rows for each of the g query heads sharing a KV head.
+        let one = mask.clone();
+        for _ in 1..g {
+            mask.extend_from_slice(&one);
+        }
+        let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [1, g * t, l]), &self.device);
+        let qg = q.reshape([nkv, g * t, hd]);
+        let scaling = c.query_pre_attn_scalar.powf(-0.5);
+        // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
+        // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
+        let scores = qg.matmul(k_all.swap_dims(1, 2)) * scaling;
+        let scores = scores.mask_fill(mask, -1.0e30f32);
+        let probs = burn::tensor::activation::softmax(scores, 2);
+        let out = probs.matmul(v_all); // [nkv, g*T, hd]
+        let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
+        if sliding {
+            lc.write_ring(k, v, pos0, window, &self.device);
+        } else {
+            lc.append(k, v, pos0, &self.device);
+        }
+        a.o_proj.forward(out)
+    }
+}

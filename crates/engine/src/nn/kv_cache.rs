@@ -1,0 +1,95 @@
+//! The decoder's key/value cache: keys and values of one layer, `[kv_heads, capacity, head_dim]` each.
+//!
+//! Full-attention layers append into a buffer that doubles when full (amortized O(1) per
+//! token, no copy of the whole history each step). Sliding layers keep a ring of exactly
+//! `sliding_window` slots: position `p` lives in slot `p % window`, so memory stays bounded
+//! however long the text. `slot_pos[s]` is the absolute position held in slot `s`; the mask
+//! is built from it, so slot order never matters to attention.
+
+use burn::tensor::{Device, Tensor};
+
+/// `slot_pos` of a ring slot not written yet (masked out of attention).
+pub const EMPTY_SLOT: usize = usize::MAX;
+
+#[derive(Debug, Clone, Default)]
+pub struct LayerCache {
+    pub k: Option<Tensor<3>>,
+    pub v: Option<Tensor<3>>,
+    /// The absolute position held in each slot ([`EMPTY_SLOT`] for an unwritten ring slot).
+    pub slot_pos: Vec<usize>,
+}
+
+impl LayerCache {
+    /// Slots in use (a ring's are all in use once allocated; unwritten ones are masked).
+    pub fn len(&self) -> usize {
+        self.slot_pos.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.slot_pos.is_empty()
+    }
+    /// Slots allocated.
+    pub fn capacity(&self) -> usize {
+        self.k.as_ref().map_or(0, |k| k.dims()[1])
+    }
+
+    /// Appends `[nkv, t, hd]` keys/values to a full-attention layer's buffer, doubling it
+    /// when full.
+    pub fn append(&mut self, k: Tensor<3>, v: Tensor<3>, pos0: usize, device: &Device) {
+        let [nkv, t, hd] = k.dims();
+        let len = self.len();
+        if len + t > self.capacity() {
+            let cap = (len + t).next_power_of_two().max(64);
+            let grow = |old: Option<Tensor<3>>| {
+                let fresh = Tensor::<3>::zeros([nkv, cap, hd], device);
+                match old {
+                    Some(o) if len > 0 => fresh.slice_assign([0..nkv, 0..len, 0..hd], o.slice([0..nkv, 0..len, 0..hd])),
+                    _ => fresh,
+                }
+            };
+            self.k = Some(grow(self.k.take()));
+            self.v = Some(grow(self.v.take()));
+        }
+        let r = [0..nkv, len..len + t, 0..hd];
+        self.k = self.k.take().map(|b| b.slice_assign(r.clone(), k));
+        self.v = self.v.take().map(|b| b.slice_assign(r, v));
+        self.slot_pos.extend(pos0..pos0 + t);
+    }
+
+    /// Writes the chunk's last `min(t, window)` keys/values into a sliding layer's ring.
+    pub fn write_ring(&mut self, k: Tensor<3>, v: Tensor<3>, pos0: usize, window: usize, device: &Device) {
+        let [nkv, t, hd] = k.dims();
+        if self.k.is_none() {
+            self.k = Some(Tensor::<3>::zeros([nkv, window, hd], device));
+            self.v = Some(Tensor::<3>::zeros([nkv, window, hd], device));
+            self.slot_pos = vec![EMPTY_SLOT; window];
+        }
+        let mut i = t.saturating_sub(window);
+        while i < t {
+            // A run of consecutive slots up to the ring's end.
+            let slot = (pos0 + i) % window;
+            let n = (window - slot).min(t - i);
+            let r = [0..nkv, slot..slot + n, 0..hd];
+            let src = [0..nkv, i..i + n, 0..hd];
+            self.k = self.k.take().map(|b| b.slice_assign(r.clone(), k.clone().slice(src.clone())));
+            self.v = self.v.take().map(|b| b.slice_assign(r, v.clone().slice(src)));
+            for j in 0..n {
+                self.slot_pos[slot + j] = pos0 + i + j;
+            }
+            i += n;
+        }
+    }
+}
+
+/// The cache of every layer, and the position the next token takes.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    pub layers: Vec<LayerCache>,
+    /// Number of positions processed so far.
+    pub pos: usize,
+}
+
+impl KvCache {
+    pub fn new(n_layers: usize) -> Self {
+        Self { layers: vec![LayerCache::default(); n_layers], pos: 0 }
+    }
+}

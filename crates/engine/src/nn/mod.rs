@@ -1,0 +1,46 @@
+//! Layers: the building blocks the models are written in (linear maps over f32 or ggml
+//! blocks, embeddings, norms, RoPE, attention, the KV cache) and the loader that builds them
+//! from a [`crate::weights::WeightSource`] by name with shape checks.
+
+use burn::tensor::Tensor;
+
+use crate::error::{EngineError, Result};
+
+pub mod attention;
+pub mod embedding;
+pub mod kv_cache;
+pub mod linear;
+pub mod loader;
+pub mod norm;
+pub mod rope;
+
+pub use embedding::Embedding;
+pub use kv_cache::{KvCache, LayerCache};
+pub use linear::{Linear, LinearWeight};
+pub use loader::WeightLoader;
+pub use norm::{LayerNorm, RmsNorm};
+
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`), written with `x*x*x` so no
+/// backend evaluates `pow` of a negative base.
+pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    const C: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
+    let x3 = x.clone() * x.clone() * x.clone();
+    let inner = (x.clone() + x3 * 0.044715) * C;
+    x * (inner.tanh() + 1.0) * 0.5
+}
+
+/// A tensor's values on the host, row-major; a failed read-back (lost device, out of memory)
+/// is an error, not a panic.
+pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.try_into_data()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))
+}
+
+/// Rows of a 2-D tensor on the host.
+pub fn rows(t: Tensor<2>) -> Result<Vec<Vec<f32>>> {
+    let [_, n] = t.dims();
+    let v = to_host(t)?;
+    Ok(v.chunks(n.max(1)).map(|c| c.to_vec()).collect())
+}

@@ -1,0 +1,44 @@
+//! Rotary position embeddings, half-split layout (transformers' `rotate_half`).
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Inverse frequencies as transformers computes them: `base ** (arange(0, dim, 2) / dim)` in
+/// f32, then `1/x`, then `/ factor` (linear scaling).
+pub fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
+    (0..dim / 2)
+        .map(|i| {
+            let e = (2 * i) as f32 / dim as f32;
+            let f = 1.0f32 / (base as f32).powf(e);
+            f / factor as f32
+        })
+        .collect()
+}
+
+/// cos and sin tables `[T, 1, hd/2]` for positions `pos0..pos0+t`.
+pub fn tables(inv: &[f32], pos0: usize, t: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
+    let half = inv.len();
+    let mut cos = Vec::with_capacity(t * half);
+    let mut sin = Vec::with_capacity(t * half);
+    for p in pos0..pos0 + t {
+        for &f in inv {
+            let a = p as f32 * f;
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    (
+        Tensor::from_data(TensorData::new(cos, [t, 1, half]), device),
+        Tensor::from_data(TensorData::new(sin, [t, 1, half]), device),
+    )
+}
+
+/// Rotates `x [T, heads, hd]` by the tables of [`tables`].
+pub fn apply(x: Tensor<3>, cos: &Tensor<3>, sin: &Tensor<3>) -> Tensor<3> {
+    let [t, n, d] = x.dims();
+    let half = d / 2;
+    let x1 = x.clone().slice([0..t, 0..n, 0..half]);
+    let x2 = x.slice([0..t, 0..n, half..d]);
+    let a = x1.clone() * cos.clone() - x2.clone() * sin.clone();
+    let b = x2 * cos.clone() + x1 * sin.clone();
+    Tensor::cat(vec![a, b], 2)
+}

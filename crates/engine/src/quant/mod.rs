@@ -1,0 +1,8 @@
+//! ggml quant formats: block layouts with reference dequantizers (the ground truth of every
+//! kernel test) and reference quantizers.
+
+mod blocks;
+mod quantize;
+
+pub use blocks::*;
+pub use quantize::*;

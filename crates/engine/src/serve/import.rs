@@ -1,0 +1,154 @@
+//! `medlens models import`: quantizes an HF release (MedGemma's folder: `config.json`,
+//! sharded safetensors, tokenizer files) once into a single GGUF that loads without
+//! re-quantizing.
+//!
+//! The file keeps the HF tensor names and shapes (so loading stays mechanical: the same
+//! `WeightSource` code as safetensors) and carries the folder's JSON files as metadata
+//! (`medlens.config_json`, `medlens.tokenizer_json`, ...), so one file is the whole model.
+//! Text matrices: `q4_k_m` (llama.cpp's mix: Q6_K for the embedding, `v_proj` and `down_proj`,
+//! Q4_K elsewhere), `q8_0` or `f16`. Vision matrices: `Q8_0` or `F16`. A matrix whose rows are
+//! not whole blocks of the chosen format falls back to the next that fits (Q4_K → Q8_0 →
+//! F16); norms, biases and embeddings of positions stay f32.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{EngineError, Result};
+use crate::formats::gguf_write::GgufWriter;
+use crate::formats::safetensors::Safetensors;
+use crate::models::medgemma;
+use crate::quant::{quantize, GgmlType};
+use crate::weights::imported::CARRIED;
+use crate::weights::quantize::is_weight_matrix;
+use crate::weights::WeightSource;
+
+/// What the text matrices become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextQuant {
+    Q4KM,
+    Q8_0,
+    F16,
+}
+
+impl std::str::FromStr for TextQuant {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "q4_k_m" => Ok(Self::Q4KM),
+            "q8_0" => Ok(Self::Q8_0),
+            "f16" => Ok(Self::F16),
+            o => Err(format!("unknown quantization `{o}` (q4_k_m, q8_0 or f16)")),
+        }
+    }
+}
+
+impl TextQuant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Q4KM => "q4_k_m",
+            Self::Q8_0 => "q8_0",
+            Self::F16 => "f16",
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub output: PathBuf,
+    pub tensors: usize,
+    pub bytes: u64,
+    /// Count of tensors per ggml type name.
+    pub types: Vec<(String, usize)>,
+}
+
+fn is_vision(name: &str) -> bool {
+    name.contains("vision_tower.") || name.contains("multi_modal_projector.")
+}
+
+/// The ggml type of tensor `name` of shape `shape` under the chosen formats.
+pub fn choose_type(name: &str, shape: &[usize], text: TextQuant, vision: GgmlType) -> GgmlType {
+    if !is_weight_matrix(name, shape) {
+        return GgmlType::F32;
+    }
+    let cols = shape[1];
+    let want = if is_vision(name) {
+        // The projector's weight is a plain parameter `[vision, text]` multiplied as stored:
+        // it stays f32 in this layout (2.9 M values).
+        if name.ends_with("mm_input_projection_weight") {
+            return GgmlType::F32;
+        }
+        vision
+    } else {
+        match text {
+            TextQuant::Q4KM => {
+                if name.ends_with("embed_tokens.weight") || name.ends_with("v_proj.weight") || name.ends_with("down_proj.weight") {
+                    GgmlType::Q6K
+                } else {
+                    GgmlType::Q4K
+                }
+            }
+            TextQuant::Q8_0 => GgmlType::Q8_0,
+            TextQuant::F16 => GgmlType::F16,
+        }
+    };
+    for t in [want, GgmlType::Q8_0, GgmlType::F16] {
+        if cols % t.block_elems() == 0 {
+            return t;
+        }
+    }
+    GgmlType::F16
+}
+
+/// Imports the HF folder `dir` into `out`. `progress(done, total, tensor)` after each tensor.
+pub fn import_hf(
+    dir: &Path,
+    out: &Path,
+    text: TextQuant,
+    vision: GgmlType,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<ImportReport> {
+    if !matches!(vision, GgmlType::F16 | GgmlType::Q8_0 | GgmlType::F32) {
+        return Err(EngineError::Unsupported(format!("vision tower as {}", vision.name())));
+    }
+    let cfg_path = dir.join("config.json");
+    let cfg_text = std::fs::read_to_string(&cfg_path).map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
+    // Fail before spending minutes quantizing when the folder is not a MedGemma: the config
+    // must parse as one (tensor shapes are checked when the import is loaded).
+    medgemma::Config::from_hf_json(&cfg_path, &cfg_text)?;
+    let st = Safetensors::open(dir)?;
+    let mut names: Vec<String> = st.names().map(String::from).collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(EngineError::Safetensors { file: dir.into(), detail: "no tensors".into() });
+    }
+    let mut w = GgufWriter::new();
+    w.string("general.architecture", "medlens.gemma3mm");
+    w.string("general.name", &dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    w.string("medlens.quantization", &format!("text {}, vision {}", text.name(), vision.name().to_ascii_lowercase()));
+    for (file, key) in CARRIED {
+        let p = dir.join(file);
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            w.string(key, &t);
+        }
+    }
+    let mut types: std::collections::BTreeMap<String, usize> = Default::default();
+    let total = names.len();
+    for (i, name) in names.iter().enumerate() {
+        let (shape, v) = st.get(name)?.ok_or_else(|| EngineError::MissingTensor { file: dir.into(), tensor: name.clone() })?;
+        let ty = choose_type(name, &shape, text, vision);
+        let data = quantize(ty, &v).ok_or_else(|| EngineError::Unsupported(format!("{name}: cannot write as {}", ty.name())))?;
+        let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
+        w.tensor(name, &dims, ty, data);
+        *types.entry(ty.name().to_string()).or_default() += 1;
+        progress(i + 1, total, name);
+    }
+    let tmp = out.with_extension("gguf.partial");
+    {
+        let f = std::fs::File::create(&tmp).map_err(|source| EngineError::Io { file: tmp.clone(), source })?;
+        let mut bw = std::io::BufWriter::new(f);
+        w.write_to(&mut bw).and_then(|_| std::io::Write::flush(&mut bw)).map_err(|source| EngineError::Io { file: tmp.clone(), source })?;
+    }
+    std::fs::rename(&tmp, out).map_err(|source| EngineError::Io { file: out.into(), source })?;
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    Ok(ImportReport { output: out.into(), tensors: total, bytes, types: types.into_iter().collect() })
+}

@@ -1,0 +1,254 @@
+// Generated from the Rust types of the desktop app's commands and events by ts-rs
+// (src-tauri/src/bindings.rs lists them). Do not edit: change the Rust types, then run
+//   MEDLENS_UPDATE_BINDINGS=1 CARGO_TARGET_DIR=$HOME/.cache/medlens/target cargo test --locked \
+//     -p medlens-dicom -p medlens-cli -p medlens-engine -p medlens-app --all-targets -- bindings
+// medlens-app's test `bindings::tests::bindings_ts_is_current` fails while this file is stale.
+
+export type FileError = { path: string, error: string, };
+
+export type FindingsEvent = { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance, } | { "type": "stopped" } | { "type": "error", message: string, };
+
+export type FindingsExportRequest = {
+/**
+ * Markdown, JSON with provenance, or a DICOM Basic Text SR.
+ */
+format: "md" | "json" | "sr", dir: string, text: string, provenance: Provenance, };
+
+/**
+ * `findings_start`: the job to pass to `findings_stop`.
+ */
+export type FindingsJob = { job: number, };
+
+export type FindingsRequest = { path: string, frame: number, window?: Window | null, template: string, prompt: string, system?: string | null, sampling: Sampling, };
+
+/**
+ * A findings prompt: the system text (folded into the first user turn) and the request.
+ */
+export type FindingsTemplate = { name: string, system: string, prompt: string, };
+
+export type FrameHeader = { rows: number, columns: number, samples: number,
+/**
+ * The stored values' type (`message` lays them out after the header).
+ */
+kind: "u8" | "u16" | "i16" | "u32" | "i32", bits_stored: number, slope: number, intercept: number, modality_lut: ModalityLut | null, windows: Array<NamedWindow>,
+/**
+ * VOI LUT Function (0028,1056), as `header_for` spells it.
+ */
+voi_function: "LINEAR" | "LINEAR_EXACT" | "SIGMOID", monochrome1: boolean, rescale_type: string, pixel_spacing: [number, number] | null, presets: Array<NamedWindow>,
+/**
+ * Red, green, blue tables for PALETTE COLOR frames (stored values are indices).
+ */
+palette: [PaletteChannel, PaletteChannel, PaletteChannel] | null,
+/**
+ * VOI LUTs of the file (applied to modality values; output / (2^bits - 1)).
+ */
+voi_luts: Array<VoiLut>, };
+
+/**
+ * The device the models run on (`gpu_info`).
+ */
+export type GpuInfo = {
+/**
+ * The adapter's name (`cpu …` on the CPU, `none` when no device could be set up).
+ */
+adapter: string,
+/**
+ * `wgpu`, `cpu` or `none`.
+ */
+backend: string, memory_bytes?: number,
+/**
+ * Set when inference falls back to the CPU (or no device works): the text to show.
+ */
+notice?: string, };
+
+export type ImportProgress = { done: number, total: number, tensor: string, };
+
+/**
+ * `models_import`: the GGUF written.
+ */
+export type ImportResult = { output: string, };
+
+export type Index = { patients: Array<Patient>, errors: Array<FileError>, };
+
+/**
+ * `medlens://index-done`.
+ */
+export type IndexDone = { job: number, cancelled: boolean, index: Index, };
+
+/**
+ * `medlens://index-progress`.
+ */
+export type IndexProgress = { job: number, done: number, total: number, };
+
+/**
+ * `medlens://index-started`.
+ */
+export type IndexStarted = { job: number, paths: Array<string>, };
+
+/**
+ * One image the model saw.
+ */
+export type InputRecord = { path: string, sop_instance_uid: string | null, frame: number,
+/**
+ * How grey values were mapped to 8 bits (the DICOM crate's description), if DICOM.
+ */
+window: WindowUsed | null, width: number, height: number, };
+
+export type Instance = { path: string, sop_instance_uid: string, sop_class_uid: string, instance_number: number | null, image_position: [number, number, number] | null, rows: number, columns: number, frames: number, samples_per_pixel: number, bits_allocated: number, photometric: string, transfer_syntax: string, };
+
+/**
+ * How logits become scores.
+ */
+export type LabelMode = "sigmoid" | "softmax" | "paired";
+
+/**
+ * One label's probability.
+ */
+export type LabelScore = { label: string, probability: number, };
+
+/**
+ * One entry of `label_sets_list`: a built-in set or one saved in the data folder.
+ */
+export type LabelSet = { name: string, labels: Array<string>, builtin: boolean, };
+
+export type LabelsCsvRequest = { dir: string,
+/**
+ * `label` and `probability` are read from each row.
+ */
+rows: Array<LabelScore>,
+/**
+ * The image the scores are for.
+ */
+path: string, };
+
+export type LabelsRequest = { path: string, frame: number, window?: Window | null, labels: Array<string>,
+/**
+ * Parsed as `Mode` (`sigmoid`, `softmax` or `paired`).
+ */
+mode: LabelMode, };
+
+/**
+ * `labels_compute`.
+ */
+export type LabelsResult = { scores: Array<LabelScore>,
+/**
+ * Whether the image embedding came from the cache.
+ */
+cached: boolean, ms: number, };
+
+export type ModalityLut = { first_mapped: number, data: Array<number>, };
+
+/**
+ * One candidate, as the model manager lists it.
+ */
+export type ModelInfo = { kind: ModelKind, name: string, path: string,
+/**
+ * `models`, `hf-cache`, `ollama`, `lmstudio` or `user`.
+ */
+source: "models" | "hf-cache" | "ollama" | "lmstudio" | "user",
+/**
+ * `hf` (a folder) or `gguf`.
+ */
+format: "hf" | "gguf",
+/**
+ * `ok` or `invalid`.
+ */
+status: "ok" | "invalid",
+/**
+ * Why the model is invalid (or a note when it is ok).
+ */
+message?: string, bytes: number,
+/**
+ * The vision half of a llama.cpp / Ollama MedGemma (its mmproj GGUF), when separate.
+ */
+mmproj?: string, };
+
+/**
+ * Which model a candidate is.
+ */
+export type ModelKind = "medgemma" | "medsiglip";
+
+export type NamedWindow = { name: string, center: number, width: number, };
+
+/**
+ * One channel of a PALETTE COLOR lookup table.
+ */
+export type PaletteChannel = { first_mapped: number, bits: number, data: Array<number>, };
+
+export type Patient = { id: string, name: string, studies: Array<Study>, };
+
+/**
+ * Where a draft came from: the model files and their hashes, the prompt, the sampling, the
+ * inputs, the adapter, when.
+ */
+export type Provenance = { model_file: string, model_sha256: string, quantization: string,
+/**
+ * The vision half of a llama.cpp pair, when it is a separate file.
+ */
+mmproj_file: string | null, mmproj_sha256: string | null, adapter: string, template: string, system: string, prompt: string, sampling: SamplingRecord, inputs: Array<InputRecord>,
+/**
+ * RFC 3339, UTC.
+ */
+created: string, };
+
+export type Sampling = { greedy: boolean, temperature: number, top_k: number, top_p: number, min_p?: number, repetition_penalty?: number, seed: number, max_tokens: number, };
+
+/**
+ * The sampling a draft was made with.
+ */
+export type SamplingRecord = { greedy: boolean, temperature: number, top_k: number, top_p: number, min_p: number, repetition_penalty: number, seed: number, max_tokens: number, };
+
+/**
+ * `findings_export`, `labels_export_csv`: the file written.
+ */
+export type SavedFile = { path: string, };
+
+export type Series = { uid: string, modality: string, number: number | null, description: string, instances: Array<Instance>, };
+
+export type Study = { uid: string, date: string, time: string, description: string, accession: string, series: Array<Series>, };
+
+/**
+ * One row of the tag browser.
+ */
+export type TagEntry = {
+/**
+ * `(0010,0010)`
+ */
+tag: string, vr: string,
+/**
+ * Standard keyword; empty for private and unknown tags.
+ */
+keyword: string,
+/**
+ * Printable value (truncated for long binary values).
+ */
+value: string,
+/**
+ * Nesting depth (0 for top level; items' elements are deeper).
+ */
+depth: number, };
+
+/**
+ * How long a findings draft took.
+ */
+export type Timings = {
+/**
+ * Time to the first token, from the request.
+ */
+ttft_ms: number,
+/**
+ * Decode speed after the first token.
+ */
+tokens_per_s: number, total_ms: number, };
+
+export type VoiLut = { name: string, first_mapped: number, bits: number, data: Array<number>, };
+
+/**
+ * A window: centre and width in modality-LUT output units.
+ */
+export type Window = { center: number, width: number, };
+
+/**
+ * How the grey values were mapped to 8 bits.
+ */
+export type WindowUsed = { "kind": "window", center: number, width: number, } | { "kind": "three_windows", windows: [Window, Window, Window], } | { "kind": "voi_lut" } | { "kind": "colour" };
