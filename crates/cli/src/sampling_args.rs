@@ -24,16 +24,6 @@ pub struct SamplingArgs {
 
 impl SamplingArgs {
     pub fn params(&self) -> SamplingParams {
-        if self.greedy {
-            return SamplingParams::greedy();
-        }
-        SamplingParams {
-            temperature: self.temperature,
-            top_k: self.top_k,
-            top_p: self.top_p,
-            min_p: self.min_p,
-            repetition_penalty: self.repetition_penalty,
-            seed: self.seed,
-        }
+        SamplingParams::from_options(self.greedy, self.temperature, self.top_k, self.top_p, self.min_p, self.repetition_penalty, self.seed)
     }
 }

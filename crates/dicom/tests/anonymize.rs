@@ -2,6 +2,7 @@
 //! acted on, UIDs remapped consistently, pixels unchanged, the output read back by DCMTK.
 
 mod common;
+use common::{sample, tempdir};
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -9,17 +10,6 @@ use std::path::PathBuf;
 use medlens_dicom::anonymize::{action, anonymize_paths, Action, BASIC_PROFILE};
 use medlens_dicom::index::{index_paths, IndexOptions};
 use medlens_dicom::{open, tags, Tag, Value};
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("medlens-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sample() -> PathBuf {
-    common::repo().join("samples/mr-volume")
-}
 
 fn all_tags(ds: &medlens_dicom::DataSet, out: &mut Vec<(Tag, Vec<u8>)>) {
     for el in ds.elements.values() {

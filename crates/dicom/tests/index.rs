@@ -1,23 +1,13 @@
 //! Indexing: slice sorting, DICOMDIR, broken folders (anonymization: `anonymize.rs`).
 
 mod common;
+use common::{sample, tempdir};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use medlens_dicom::index::{index_paths, IndexOptions};
 
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("medlens-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sample() -> PathBuf {
-    common::repo().join("samples/mr-volume")
-}
 
 fn canon(p: &Path) -> PathBuf {
     p.canonicalize().unwrap()

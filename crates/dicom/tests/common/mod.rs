@@ -74,3 +74,16 @@ pub fn manifest() -> Vec<Row> {
         })
         .collect()
 }
+
+/// A fresh, empty folder for one test run.
+pub fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("medlens-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The bundled sample study.
+pub fn sample() -> PathBuf {
+    repo().join("samples/mr-volume")
+}

@@ -19,6 +19,15 @@ impl SamplingParams {
     pub fn greedy() -> Self {
         Self { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.0, seed: 0 }
     }
+
+    /// The sampler a user's options ask for (CLI flags, the findings panel): `greedy`
+    /// overrides the rest.
+    pub fn from_options(greedy: bool, temperature: f32, top_k: usize, top_p: f32, min_p: f32, repetition_penalty: f32, seed: u64) -> Self {
+        if greedy {
+            return Self::greedy();
+        }
+        Self { temperature, top_k, top_p, min_p, repetition_penalty, seed }
+    }
 }
 
 impl Default for SamplingParams {
