@@ -5,6 +5,12 @@
 //! series, and references inside it stay valid). Private attributes are removed, as
 //! are curve and overlay comment/data groups. Pixel data is copied untouched (burned-in
 //! text is not removed: the profile's "Clean Pixel Data" option is not applied).
+//!
+//! Character sets: the values kept are copied as their bytes, together with the file's
+//! Specific Character Set (0008,0005) and the items' own, unchanged. The values put in
+//! (dummies, the de-identification method) are ASCII, which reads the same in every
+//! character set DICOM allows (each value starts in the initial set), so bytes and
+//! declaration never disagree. Anything non-ASCII added later needs `DataSet::to_utf8` first.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -392,6 +398,7 @@ pub fn anonymize_file(path: &Path, out_dir: &Path, uids: &mut UidMap) -> Result<
         .unwrap_or_default();
     anonymize_dataset(&mut ds, uids);
     let add = |ds: &mut DataSet, tag: Tag, vr: Vr, v: Vec<u8>| {
+        debug_assert!(v.is_ascii(), "text added to a copy kept in its own character set must be ASCII");
         ds.elements.insert(tag, Element { tag, vr, value: Value::Bytes(v) });
     };
     add(&mut ds, tags::PATIENT_IDENTITY_REMOVED, Vr(*b"CS"), pad_text("YES"));
@@ -407,6 +414,7 @@ pub fn anonymize_file(path: &Path, out_dir: &Path, uids: &mut UidMap) -> Result<
         .collect(),
         big_endian: false,
         explicit_vr: ds.explicit_vr,
+        charset: ds.charset.clone(),
     };
     let seq = Tag(0x0012, 0x0064);
     ds.elements.insert(seq, Element { tag: seq, vr: Vr::SQ, value: Value::Seq(vec![code]) });

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::charset::{self, CharacterSet, PersonName};
+
 /// A DICOM attribute tag (group, element).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tag(pub u16, pub u16);
@@ -123,6 +125,10 @@ pub struct DataSet {
     pub big_endian: bool,
     /// Whether the data set was encoded with explicit VRs (kept for re-encoding).
     pub explicit_vr: bool,
+    /// The character set its text values are in: its own Specific Character Set
+    /// (0008,0005), else the enclosing data set's (PS3.5 §7.5.3). The reader sets it; a data
+    /// set built in memory gets it from [`resolve_charsets`](Self::resolve_charsets).
+    pub charset: CharacterSet,
 }
 
 impl DataSet {
@@ -149,19 +155,100 @@ impl DataSet {
         }
     }
 
-    /// The whole text value, trailing padding removed; `None` when absent or empty.
+    /// The whole text value, decoded in the data set's character set (PN, LO, SH, ST, LT,
+    /// UT, UC; the other VRs are ASCII), leading spaces and trailing padding removed; `None`
+    /// when absent or empty.
     pub fn string(&self, tag: Tag) -> Option<String> {
-        let b = self.bytes(tag)?;
-        let s = decode_text(b);
+        let s = self.decoded(tag)?;
         let s = s.trim_end_matches(['\0', ' ']).trim_start_matches(' ');
         (!s.is_empty()).then(|| s.to_string())
     }
 
     /// The values of a multi-valued text element, split at backslashes, trimmed.
     pub fn strings(&self, tag: Tag) -> Vec<String> {
-        match self.bytes(tag) {
-            Some(b) => decode_text(b).split('\\').map(|s| s.trim_matches(['\0', ' ']).to_string()).collect(),
+        match self.decoded(tag) {
+            Some(s) => s.split('\\').map(|s| s.trim_matches(['\0', ' ']).to_string()).collect(),
             None => Vec::new(),
+        }
+    }
+
+    /// The values of a text element as pydicom gives them: decoded whole, then split at
+    /// backslashes (except ST, LT, UT and UR, which have one value), trailing spaces and NULs
+    /// removed from each, leading spaces kept; empty when absent or empty.
+    pub fn text_values(&self, tag: Tag) -> Vec<String> {
+        let Some(el) = self.get(tag) else { return Vec::new() };
+        let Some(s) = self.decoded(tag) else { return Vec::new() };
+        if s.trim_end_matches(['\0', ' ']).is_empty() {
+            return Vec::new();
+        }
+        if matches!(&el.vr.0, b"ST" | b"LT" | b"UT" | b"UR") {
+            return vec![s.trim_end_matches(['\0', ' ']).to_string()];
+        }
+        s.split('\\').map(|v| v.trim_end_matches(['\0', ' ']).to_string()).collect()
+    }
+
+    /// The values of a PN element, split into their component groups.
+    pub fn person_names(&self, tag: Tag) -> Vec<PersonName> {
+        self.text_values(tag).iter().map(|v| PersonName::parse(v)).collect()
+    }
+
+    /// An element's raw value decoded to text: in the data set's character set for the VRs
+    /// that use it, as ASCII/UTF-8 (Latin-1 fallback) otherwise.
+    pub fn decoded(&self, tag: Tag) -> Option<String> {
+        let el = self.get(tag)?;
+        let Value::Bytes(b) = &el.value else { return None };
+        Some(self.decode_value(el.vr, b))
+    }
+
+    /// Decodes value bytes of VR `vr` held in this data set.
+    pub fn decode_value(&self, vr: Vr, b: &[u8]) -> String {
+        if charset::is_charset_vr(&vr.0) {
+            self.charset.decode(b)
+        } else {
+            decode_text(b)
+        }
+    }
+
+    /// Sets [`charset`](Self::charset) here and in every item below: each data set's own
+    /// (0008,0005) if it has one, else `inherited`.
+    pub fn resolve_charsets(&mut self, inherited: &CharacterSet) {
+        self.charset = match self.bytes(crate::tags::SPECIFIC_CHARACTER_SET) {
+            Some(b) => {
+                let terms: Vec<String> = decode_text(b).split('\\').map(str::to_string).collect();
+                let own = CharacterSet::from_terms(&terms);
+                // An empty (0008,0005) in an item declares nothing: keep the parent's.
+                if own.is_declared() { own } else { inherited.clone() }
+            }
+            None => inherited.clone(),
+        };
+        let cs = self.charset.clone();
+        for el in self.elements.values_mut() {
+            if let Value::Seq(items) = &mut el.value {
+                for item in items {
+                    item.resolve_charsets(&cs);
+                }
+            }
+        }
+    }
+
+    /// Re-encodes every text value (here and in all items) as UTF-8 and declares ISO_IR 192
+    /// here, dropping the items' own (0008,0005): for writing a data set that gets text in
+    /// another repertoire than the one it was read in, so that bytes and declaration agree.
+    pub fn to_utf8(&mut self) {
+        self.transcode_items_to_utf8();
+        let tag = crate::tags::SPECIFIC_CHARACTER_SET;
+        self.elements.insert(tag, Element { tag, vr: Vr(*b"CS"), value: Value::Bytes(b"ISO_IR 192".to_vec()) });
+    }
+
+    fn transcode_items_to_utf8(&mut self) {
+        let cs = std::mem::replace(&mut self.charset, CharacterSet::utf8());
+        self.elements.remove(&crate::tags::SPECIFIC_CHARACTER_SET);
+        for el in self.elements.values_mut() {
+            match &mut el.value {
+                Value::Bytes(b) if charset::is_charset_vr(&el.vr.0) => *b = cs.decode(b).into_bytes(),
+                Value::Seq(items) => items.iter_mut().for_each(DataSet::transcode_items_to_utf8),
+                _ => {}
+            }
         }
     }
 
@@ -250,12 +337,9 @@ pub(crate) fn u64_from(c: &[u8; 8], be: bool) -> u64 {
     if be { u64::from_be_bytes(*c) } else { u64::from_le_bytes(*c) }
 }
 
-/// Decodes text bytes: UTF-8 when valid (covers ASCII and ISO_IR 192), else Latin-1
-/// (ISO_IR 100, the most common single-byte set). Other character sets come out as
-/// Latin-1 look-alikes rather than failing: the header stays readable.
+/// Decodes bytes of a VR that is ASCII by definition (CS, DA, UI, IS …), or of text with no
+/// character set declared: UTF-8 when valid (covers ASCII), else Latin-1. Text in a data set's
+/// character set goes through [`DataSet::decoded`] instead.
 pub fn decode_text(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => b.iter().map(|&c| c as char).collect(),
-    }
+    charset::decode_default(b)
 }

@@ -6,6 +6,7 @@
 //! No UI, no GPU: the app and the engine build on this crate. See ARCHITECTURE.md.
 
 pub mod anonymize;
+pub mod charset;
 pub mod dataset;
 pub mod dict;
 pub mod display;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::dataset::{decode_text, DataSet, Tag, Value};
+use crate::dataset::{DataSet, Tag, Value};
 use crate::error::{ErrorKind, Result, WithPath};
 use crate::pixels::{decode_frame, Frame, ImageInfo};
 use crate::read::{parse, parse_prefix, Parsed, ReadOptions};
@@ -155,7 +155,7 @@ fn list(ds: &DataSet, depth: u32, out: &mut Vec<TagEntry>) {
 fn printable(ds: &DataSet, tag: Tag, vr: &crate::dataset::Vr, b: &[u8]) -> String {
     const MAX: usize = 256;
     if vr.is_text() {
-        let s = decode_text(b);
+        let s = ds.decode_value(*vr, b);
         let s = s.trim_end_matches(['\0', ' ']);
         return if s.chars().count() > MAX { format!("{}…", s.chars().take(MAX).collect::<String>()) } else { s.to_string() };
     }

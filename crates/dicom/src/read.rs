@@ -473,7 +473,8 @@ fn parse_inner(buf: &[u8], complete: bool, opts: ReadOptions) -> PResult<Parsed>
         body = Cursor { buf: &inflated, pos: 0, complete: true, warnings: body.warnings };
     }
     let syn = Syn { explicit: syntax.explicit_vr, be: syntax.big_endian };
-    let dataset = body.dataset(syn, End::Eof, 0, opts)?;
+    let mut dataset = body.dataset(syn, End::Eof, 0, opts)?;
+    dataset.resolve_charsets(&Default::default());
     if !syntax_declared {
         syntax = TransferSyntax::guessed(syn.explicit, syn.be);
     }

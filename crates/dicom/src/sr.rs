@@ -1,6 +1,9 @@
 //! DICOM Basic Text SR (PS3.3 A.35.1) holding a draft report about one image: the
 //! text, a reference to the exact source instance and frame, and the provenance
-//! (model, window, …) as a second text item. Written explicit VR little endian, UTF-8.
+//! (model, window, …) as a second text item. Written explicit VR little endian, UTF-8:
+//! (0008,0005) is ISO_IR 192, and the patient and study text copied from the source is
+//! decoded from the source's own character set (`DataSet::string`) and re-encoded as UTF-8,
+//! never copied as bytes.
 
 use crate::dataset::{DataSet, Element, Tag, Value, Vr};
 use crate::error::{ErrorKind, KindResult};

@@ -84,8 +84,10 @@ impl Enc {
 
     fn element_bytes(&self, out: &mut Vec<u8>, tag: Tag, vr: Vr, value: &[u8]) {
         // Values too long for a short length field go out as UN (PS3.5 6.2.2).
-        let vr = if self.explicit && !vr.has_long_length() && value.len() > 0xFFFF { Vr::UN } else { vr };
-        self.header(out, tag, vr, value.len() as u32);
+        // The declared length counts the pad byte: values are even-length on the wire.
+        let padded = value.len() + value.len() % 2;
+        let vr = if self.explicit && !vr.has_long_length() && padded > 0xFFFF { Vr::UN } else { vr };
+        self.header(out, tag, vr, padded as u32);
         out.extend_from_slice(value);
         if value.len() % 2 == 1 {
             out.push(if vr.is_text() && vr != Vr::UI { b' ' } else { 0 });
