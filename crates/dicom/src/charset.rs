@@ -148,11 +148,12 @@ impl Coding {
             return Some(c);
         }
         let b = term.as_bytes();
+        // `get`: the term came from the file and may hold any character after the prefix.
         if b.len() > 6 && term.starts_with("ISO") && b[3] != b'_' && &b[4..6] == b"IR" {
-            return Self::from_exact_term(&format!("ISO_IR{}", &term[6..]));
+            return Self::from_exact_term(&format!("ISO_IR{}", term.get(6..)?));
         }
         if b.len() > 12 && term.starts_with("ISO") && &b[4..8] == b"2022" && &b[9..11] == b"IR" && !term.starts_with("ISO 2022 IR ") {
-            return Self::from_exact_term(&format!("ISO 2022 IR {}", &term[12..]));
+            return Self::from_exact_term(&format!("ISO 2022 IR {}", term.get(12..)?));
         }
         // pydicom also takes a Python codec name; the common ones are WHATWG labels too.
         let e = Encoding::for_label_no_replacement(term.as_bytes())?;
@@ -463,6 +464,42 @@ mod tests {
         let cs = CharacterSet::from_terms(&["ISO 2022 IR 100", "GB18030", "ISO 2022 IR 126"]);
         assert_eq!(cs.codings(), &[Coding::Latin1, Coding::SingleByte(SingleByte::Greek)]);
         assert!(!CharacterSet::from_terms(&["", " "]).is_declared());
+        // Odd characters where a repaired term is cut must not panic.
+        assert_eq!(Coding::from_term("ISO 2022 IRé87"), None);
+        assert_eq!(Coding::from_term("ISO IRé"), None);
+    }
+
+    /// Random bytes, escapes sprinkled in, in every set and combination: decoding never
+    /// panics, and gives at most one character per byte.
+    #[test]
+    fn random_bytes_never_panic() {
+        let terms = [
+            "", "ISO_IR 100", "ISO_IR 101", "ISO_IR 109", "ISO_IR 110", "ISO_IR 126", "ISO_IR 127", "ISO_IR 138",
+            "ISO_IR 144", "ISO_IR 148", "ISO_IR 166", "ISO_IR 13", "ISO 2022 IR 87", "ISO 2022 IR 159",
+            "ISO 2022 IR 149", "ISO 2022 IR 58", "ISO_IR 192", "GB18030", "GBK", "latin1", "junk",
+        ];
+        let escapes: [&[u8]; 8] = [b"\x1b$B", b"\x1b(B", b"\x1b$)C", b"\x1b$(D", b"\x1b-F", b"\x1b)I", b"\x1b$)A", b"\x1b(J"];
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let (a, b) = (terms[next() as usize % terms.len()], terms[next() as usize % terms.len()]);
+            let cs = CharacterSet::from_terms(&[a, b]);
+            let mut v = Vec::new();
+            for _ in 0..next() % 40 {
+                match next() % 6 {
+                    0 => v.extend_from_slice(escapes[next() as usize % escapes.len()]),
+                    1 => v.extend_from_slice(b"^=\\\r\n"),
+                    _ => v.push(next() as u8),
+                }
+            }
+            let s = cs.decode(&v);
+            assert!(s.chars().count() <= v.len());
+        }
     }
 
     #[test]
