@@ -95,6 +95,39 @@ def high_table(lo=0x80, hi=0x100):
 
 JIS = lambda s: s.encode("iso2022_jp")  # noqa: E731 (ESC $ B … ESC ( B)
 
+
+def table_94x94(escape, codec, high, skip=()):
+    """Every character of a 94×94 set, in row order, after its escape sequence: the pairs
+    (0x21–0x7E each, `high` sets the top bits as in G1) that Python's codec decodes to one
+    character. `skip`: codes left out (KS X 1001's Hangul filler would start makeup sequences)."""
+    out = bytearray(escape)
+    for r in range(0x21, 0x7F):
+        for c in range(0x21, 0x7F):
+            pair = bytes([r | high, c | high])
+            if pair in skip:
+                continue
+            try:
+                # G0 sets go through Python's ISO 2022 codecs (escape included), G1 sets
+                # through the EUC codecs, which know no escapes.
+                if len((pair if high else escape + pair).decode(codec)) == 1:
+                    out += pair
+            except UnicodeDecodeError:
+                pass
+    return bytes(out)
+
+
+def table_gb18030_two_byte():
+    out = bytearray()
+    for lead in range(0x81, 0xFF):
+        for trail in list(range(0x40, 0x7F)) + list(range(0x80, 0xFF)):
+            pair = bytes([lead, trail])
+            try:
+                if len(pair.decode("gb18030")) == 1:
+                    out += pair
+            except UnicodeDecodeError:
+                pass
+    return bytes(out)
+
 CASES = {
     # --- single-byte sets: the whole upper half of each table, and a name -------------------
     **{
@@ -112,6 +145,13 @@ CASES = {
             ("ISO_IR 166", enc("สมชาย^ใจดี", "tis_620")),
         ]
     },
+    # --- whole two-byte tables, in their ISO 2022 form (UT: no length limit) ------------------
+    "table_jis_x0208": [scs("", "ISO 2022 IR 87"), el(UT, table_94x94(b"\x1b$B", "iso2022_jp", 0) + b"\x1b(B")],
+    "table_jis_x0212": [scs("", "ISO 2022 IR 159"), el(UT, table_94x94(b"\x1b$(D", "iso2022_jp_2", 0) + b"\x1b(B")],
+    "table_ks_x1001": [scs("", "ISO 2022 IR 149"), el(UT, table_94x94(b"\x1b$)C", "euc_kr", 0x80, skip={b"\xa4\xd4"}))],
+    "table_gb2312": [scs("", "ISO 2022 IR 58"), el(UT, table_94x94(b"\x1b$)A", "gb2312", 0x80))],
+    "table_jis_x0201": [scs("ISO_IR 13"), el(UT, bytes(range(0x20, 0x7F)) + bytes(range(0xA1, 0xE0)))],
+    "table_gb18030_two_byte": [scs("GB18030"), el(UT, table_gb18030_two_byte())],
     # --- the ISO 2022 forms: initial set, then an escape to the extension --------------------
     "iso2022_latin1_greek": [
         scs("ISO 2022 IR 100", "ISO 2022 IR 126"),
@@ -230,15 +270,32 @@ CASES = {
 
 IMPLICIT = {"implicit_vr_greek": [scs("ISO_IR 126"), el(PN, enc("Διονυσιος", "iso8859_7")), el(LO, enc("Αθήνα", "iso8859_7"))]}
 
-# pydicom's own bugs, where our expected value differs (see charset/README.md): name →
-# (what pydicom's value shows when it is hit, how the expected value is made from it).
+# pydicom's own bugs, where our expected value differs (see charset/README.md):
+# name -> (applies to this Specific Character Set?, is this value hit?, expected from pydicom's).
+GB18030_2022 = {
+    # GB18030-2005 swapped these two (Python's codec has the 2000 table).
+    0x1E3F: 0xE7C7, 0xE7C7: 0x1E3F,
+    # GB18030-2022 gave 18 former private-use codes their standard characters.
+    0xE78D: 0xFE10, 0xE78E: 0xFE12, 0xE78F: 0xFE11, 0xE790: 0xFE13, 0xE791: 0xFE14, 0xE792: 0xFE15,
+    0xE793: 0xFE16, 0xE794: 0xFE17, 0xE795: 0xFE18, 0xE796: 0xFE19, 0xE81E: 0x9FB4, 0xE826: 0x9FB5,
+    0xE82B: 0x9FB6, 0xE82C: 0x9FB7, 0xE832: 0x9FB8, 0xE843: 0x9FB9, 0xE854: 0x9FBA, 0xE864: 0x9FBB,
+    # Not a standard change: WHATWG (encoding_rs) reads 0xA3A0 as U+3000 IDEOGRAPHIC SPACE.
+    0xE5E5: 0x3000,
+}
 KNOWN_PYDICOM_BUGS = {
     # pydicom hands ESC $ ) A fragments to Python's gb2312 codec with the escape still in
     # front; the codec passes ESC $ ) A through as ASCII, so it stays in the text.
-    "ISO 2022 IR 58 escape kept": ("\x1b$)A", lambda v: v.replace("\x1b$)A", "")),
-    # Python's gb18030 codec has GB18030-2000's mapping of 0xA8BC (U+E7C7) and 0x8135F437
-    # (U+1E3F); GB18030-2005, the current standard (and encoding_rs, WHATWG), swapped them.
-    "GB18030-2000 table for 0xA8BC": ("\ue7c7", lambda v: v.translate({0x1E3F: 0xE7C7, 0xE7C7: 0x1E3F})),
+    "ISO 2022 IR 58 escape kept": (
+        lambda scs: True,
+        lambda v: "\x1b$)A" in v,
+        lambda v: v.replace("\x1b$)A", ""),
+    ),
+    # Python's gb18030 codec predates GB18030-2005 and -2022; encoding_rs has the 2022 table.
+    "GB18030 table older than GB18030-2022": (
+        lambda scs: bool(scs) and scs[0] in ("GB18030", "GBK"),
+        lambda v: any(ord(c) in GB18030_2022 for c in v),
+        lambda v: v.translate(GB18030_2022),
+    ),
 }
 
 
@@ -283,12 +340,12 @@ def person_name(pn):
     }
 
 
-def walk(ds, prefix, out):
+def walk(ds, prefix, out, scs):
     for elem in ds:
         tag = f"({elem.tag.group:04X},{elem.tag.element:04X})"
         if elem.VR == "SQ":
             for i, item in enumerate(elem.value):
-                walk(item, f"{prefix}{tag}/{i}/", out)
+                walk(item, f"{prefix}{tag}/{i}/", out, value_strings(item["SpecificCharacterSet"]) if "SpecificCharacterSet" in item else scs)
             continue
         if elem.VR not in TEXT_VRS:
             continue
@@ -296,12 +353,19 @@ def walk(ds, prefix, out):
         if elem.VR == "PN":
             vals = elem.value if isinstance(elem.value, (list, pydicom.multival.MultiValue)) else [elem.value]
             entry["names"] = [person_name(p) for p in vals if isinstance(p, PersonName) and str(p)]
-        bug = [k for k, (mark, _) in KNOWN_PYDICOM_BUGS.items() if any(mark in v for v in entry["values"])]
+        bug = [k for k, (here, hit, _) in KNOWN_PYDICOM_BUGS.items() if here(scs) and any(hit(v) for v in entry["values"])]
         if bug:
+            fix = KNOWN_PYDICOM_BUGS[bug[0]][2]
+            fixed = [fix(v) for v in entry["values"]]
             entry["pydicom_bug"] = bug[0]
-            entry["pydicom_values"] = entry["values"]
-            fix = KNOWN_PYDICOM_BUGS[bug[0]][1]
-            entry["values"] = [fix(v) for v in entry["values"]]
+            # What pydicom gave, as the characters that differ: [value, index, pydicom, expected].
+            entry["pydicom_differs"] = [
+                [i, j, f"U+{ord(a):04X}", f"U+{ord(b):04X}"]
+                for i, (v, w) in enumerate(zip(entry["values"], fixed))
+                for j, (a, b) in enumerate(zip(v, w))
+                if a != b
+            ] if all(len(v) == len(w) for v, w in zip(entry["values"], fixed)) else entry["values"]
+            entry["values"] = fixed
             if "names" in entry:
                 entry["names"] = [person_name(PersonName(fix(str(p)))) for p in vals if str(p)]
         out.append(entry)
@@ -313,7 +377,8 @@ def reference_for(path):
         ds = pydicom.dcmread(path)
         ds.decode()
         elements = []
-        walk(ds, "", elements)
+        scs = value_strings(ds["SpecificCharacterSet"]) if "SpecificCharacterSet" in ds else []
+        walk(ds, "", elements, scs)
         messages = sorted({str(x.message) for x in w})
     scs_value = ds.get("SpecificCharacterSet")
     entry = {

@@ -252,7 +252,12 @@ impl Coding {
             // encoding_rs reads EUC-KR as its superset UHC and EUC-CN as GBK: only bytes of the
             // 94×94 sets themselves (0xA1–0xFE) are taken, as Python's codecs do.
             Coding::KsX1001 => euc_94x94(b).then(|| decode_strict_with(encoding_rs::EUC_KR, b)).flatten(),
-            Coding::Gb2312 => euc_94x94(b).then(|| decode_strict_with(encoding_rs::GBK, b)).flatten(),
+            // GBK (CP936) maps two GB 2312 codes differently from GB 2312 itself (and Python):
+            // A1A4 is U+30FB, A1AA U+2015. Only those codes give these characters in 0xA1–0xFE.
+            Coding::Gb2312 => euc_94x94(b)
+                .then(|| decode_strict_with(encoding_rs::GBK, b))
+                .flatten()
+                .map(|s| s.replace('\u{B7}', "\u{30FB}").replace('\u{2014}', "\u{2015}")),
             Coding::Gbk => decode_strict_with(encoding_rs::GBK, b),
             Coding::Gb18030 => decode_strict_with(encoding_rs::GB18030, b),
             Coding::Utf8 => std::str::from_utf8(b).ok().map(str::to_string),
@@ -289,6 +294,7 @@ fn euc_94x94(b: &[u8]) -> bool {
 /// encoding_rs's EUC-JP tables (the pair with the high bits set; JIS X 0212 behind the 0x8F
 /// single shift). Control characters pass through without ending the set, as in Python's
 /// ISO-2022-JP codec; anything else (a space, an odd byte, a byte above 0x7E) fails.
+/// (Codes outside JIS X 0208 that WHATWG's table adds, NEC rows 13 and 89–92, are accepted.)
 fn decode_jis_g0(b: &[u8], x0212: bool) -> Option<String> {
     let mut out = String::new();
     let mut i = 0;
@@ -302,6 +308,23 @@ fn decode_jis_g0(b: &[u8], x0212: bool) -> Option<String> {
         let (&c1, &c2) = (b.get(i)?, b.get(i + 1)?);
         if !(0x21..=0x7E).contains(&c1) || !(0x21..=0x7E).contains(&c2) {
             return None;
+        }
+        // WHATWG's tables follow Microsoft's CP932 for a few JIS codes; JIS itself (and
+        // Python, glibc) maps them to these.
+        let jis = match (x0212, c1, c2) {
+            (false, 0x21, 0x41) => Some('\u{301C}'), // WAVE DASH, not FULLWIDTH TILDE
+            (false, 0x21, 0x42) => Some('\u{2016}'), // DOUBLE VERTICAL LINE
+            (false, 0x21, 0x5D) => Some('\u{2212}'), // MINUS SIGN
+            (false, 0x21, 0x71) => Some('\u{A2}'),   // CENT SIGN
+            (false, 0x21, 0x72) => Some('\u{A3}'),   // POUND SIGN
+            (false, 0x22, 0x4C) => Some('\u{AC}'),   // NOT SIGN
+            (true, 0x22, 0x37) => Some('~'),          // JIS X 0212 TILDE
+            _ => None,
+        };
+        if let Some(c) = jis {
+            out.push(c);
+            i += 2;
+            continue;
         }
         let euc: &[u8] = if x0212 { &[0x8F, c1 | 0x80, c2 | 0x80] } else { &[c1 | 0x80, c2 | 0x80] };
         out.push_str(&decode_strict_with(encoding_rs::EUC_JP, euc)?);

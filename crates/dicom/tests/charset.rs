@@ -66,6 +66,24 @@ fn text_paths(ds: &DataSet, prefix: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The two value lists, or for long values (the whole tables) the characters that differ.
+fn difference(ours: &[String], pydicom: &[String]) -> String {
+    let long = ours.iter().chain(pydicom).any(|v| v.chars().count() > 200);
+    if !long || ours.len() != pydicom.len() {
+        return format!("ours {ours:?}, pydicom {pydicom:?}");
+    }
+    let mut out = Vec::new();
+    for (a, b) in ours.iter().zip(pydicom) {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        if a.len() != b.len() {
+            out.push(format!("{} characters, pydicom {}", a.len(), b.len()));
+        }
+        let diffs: Vec<String> = a.iter().zip(&b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, (x, y))| format!("#{i} ours U+{:04X} pydicom U+{:04X}", *x as u32, *y as u32)).collect();
+        out.push(format!("{} differ: {}", diffs.len(), diffs.iter().take(40).cloned().collect::<Vec<_>>().join(", ")));
+    }
+    out.join("; ")
+}
+
 fn strings(v: &J) -> Vec<String> {
     v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
 }
@@ -134,7 +152,7 @@ fn every_charset_file_decodes_like_pydicom() {
             };
             compared += 1;
             if got != want {
-                failures.push(format!("{name} {p} {vr}: ours {got:?}, pydicom {want:?}"));
+                failures.push(format!("{name} {p} {vr}: {}", difference(&got, &want)));
             }
             if let Some(names) = e.get("names") {
                 let ours: Vec<J> = item.person_names(tag).iter().filter(|n| !n.to_string().is_empty()).map(names_json).collect();
@@ -248,7 +266,7 @@ fn anonymized_copies_keep_bytes_and_declaration_together() {
         let bytes = medlens_dicom::write::write_file(&ds, &class, &sop, "1.2.840.10008.1.2.1", true).unwrap();
         std::fs::write(src_dir.join(name.replace('/', "_")), bytes).unwrap();
     }
-    let report = medlens_dicom::anonymize::anonymize_paths(&[src_dir.clone()], &anon_dir).unwrap();
+    let report = medlens_dicom::anonymize::anonymize_paths(std::slice::from_ref(&src_dir), &anon_dir).unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.written.len(), SOURCES.len());
     let mut converted = 0;
