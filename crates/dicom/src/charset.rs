@@ -24,11 +24,14 @@
 //!
 //! Where we differ from pydicom on purpose (documented in `tests/dicom/charset/README.md`):
 //! a data set without (0008,0005) whose bytes are valid UTF-8 is read as UTF-8 (pydicom
-//! reads Latin-1; modern writers that forget the attribute write UTF-8), and ISO 2022 IR 58
-//! text loses its escape sequence (pydicom leaves `ESC $ ) A` in the decoded string).
+//! reads Latin-1; modern writers that forget the attribute write UTF-8); ISO 2022 IR 58
+//! text loses its escape sequence (pydicom leaves `ESC $ ) A` in the decoded string); and
+//! GB18030 follows the 2022 table (Python's codec has the 2000 one: 21 code points differ).
 //!
-//! The character tables are encoding_rs's (WHATWG), with the ISO 8859 rule that 0x80–0x9F
-//! are C1 controls put back where WHATWG maps the label to a Windows code page.
+//! The character tables are encoding_rs's (WHATWG), with the standards put back where WHATWG
+//! follows a vendor: ISO 8859's C1 controls at 0x80–0x9F (WHATWG maps some labels to Windows
+//! code pages), and the JIS X 0208/0212 and GB 2312 codes that WHATWG maps as CP932/CP936 do
+//! (wave dash, minus, cent …; see `decode_jis_g0` and [`Coding::Gb2312`]).
 
 use encoding_rs::Encoding;
 
