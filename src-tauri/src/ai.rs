@@ -311,9 +311,9 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     }
     let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
-    let mut cache = m.language_model.new_cache();
-    let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let s = &req.sampling;
+    let mut cache = m.language_model.new_cache_for(ids.len() + s.max_tokens.max(1));
+    let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let sampling = s.params();
     let opts = GenerateOptions { max_tokens: s.max_tokens.max(1), sampling: sampling.clone(), stop_ids: tok.stop_ids(), top_logprobs: 0 };
     let mut text_stream = TextStream::new(tok);

@@ -33,6 +33,10 @@ pub struct Args {
     pub device: String,
     #[arg(long)]
     pub json: bool,
+    /// Also print a table of what one decode step asks of the device (launches by kernel,
+    /// uploads, read-backs, KV bytes copied) and the gemv roofline fraction.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Peak resident set size of this process (VmHWM), bytes.
@@ -92,22 +96,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let weights_bytes = sel.device.memory_pool_usage().map(|u| u.bytes_in_use);
     let v = model.config.vocab_size as u32;
     let prompt: Vec<u32> = (0..a.prompt_tokens as u32).map(|i| 2 + (i * 7919) % (v - 2)).collect();
-    // Warm-up (kernel compilation on wgpu): a short prefill and one decode step.
-    {
+    medlens_engine::profile::observe_launches();
+    // Warm-up (kernel compilation on wgpu): a short prefill and two decode steps.
+    let ((), warm) = medlens_engine::profile::kernels_launched(|| {
         let mut c = model.new_cache();
         let _ = model.forward_last(&prompt[..prompt.len().min(8)], &mut c);
-        let _ = model.forward_last(&[5], &mut c);
-    }
-    let mut cache = model.new_cache();
+        let _ = model.forward_greedy(&[5], &mut c);
+        let _ = model.forward_greedy(&[6], &mut c);
+    });
+    let mut cache = model.new_cache_for(prompt.len() + a.gen_tokens + 1);
     let t = Instant::now();
-    let mut logits = model.forward_last(&prompt, &mut cache)?;
+    let logits = model.forward_last(&prompt, &mut cache)?;
     let prefill_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    for _ in 0..a.gen_tokens {
-        let next = medlens_engine::generate::argmax(&logits);
-        logits = model.forward_last(&[next], &mut cache)?;
-    }
-    let decode_s = t.elapsed().as_secs_f64();
+    let first = medlens_engine::generate::argmax(&logits);
+    let dec = decode_profiled(&model, &mut cache, first, a.gen_tokens, &sel.device, warm)?;
     let r = serde_json::json!({
         "model": what,
         "device": sel.name,
@@ -116,11 +118,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "prompt_tokens": a.prompt_tokens,
         "gen_tokens": a.gen_tokens,
         "prefill_tokens_per_s": a.prompt_tokens as f64 / prefill_s,
-        "decode_tokens_per_s": a.gen_tokens as f64 / decode_s,
+        "decode_tokens_per_s": dec.tokens_per_s,
+        "decode_step": dec.step,
         "peak_rss_bytes": peak_rss(),
         "device_weights_bytes": weights_bytes,
         "device_reserved_bytes": sel.device.memory_pool_usage().map(|u| u.bytes_reserved),
         "device_peak_bytes": device_peak(&sel.device),
+        "context": context(&sel.device),
     });
     if a.json {
         println!("{r}");
@@ -137,6 +141,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             device_peak(&sel.device).unwrap_or(0) as f64 / 1048576.0,
             load_s
         );
+    }
+    if a.profile {
+        print_profile(&r);
     }
     Ok(())
 }
@@ -239,27 +246,26 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
     ids.extend(std::iter::repeat_n(cfg.image_token_index, mm));
     ids.push(cfg.eoi_token_index);
     ids.extend((0..a.prompt_tokens as u32).map(|i| 3 + (i * 7919) % (v - 3)));
-    // Warm-up: every kernel compiles once (a short text prefill, one decode step).
-    {
+    // Warm-up: every kernel compiles once (a short text prefill, two decode steps).
+    medlens_engine::profile::observe_launches();
+    let ((), mut warm) = medlens_engine::profile::kernels_launched(|| {
         let mut c = model.language_model.new_cache();
         let _ = model.language_model.forward_last(&ids[..4], &mut c);
-        let _ = model.language_model.forward_last(&[7], &mut c);
-    }
+        let _ = model.language_model.forward_greedy(&[7], &mut c);
+        let _ = model.language_model.forward_greedy(&[8], &mut c);
+    });
     let t = Instant::now();
     let feats = model.image_features(&pixels, 1)?;
     let _ = feats.clone().into_data();
     let vision_s = t.elapsed().as_secs_f64();
-    let mut cache = model.language_model.new_cache();
+    let mut cache = model.language_model.new_cache_for(ids.len() + a.gen_tokens + 1);
     let t = Instant::now();
-    let h = model.prefill(&ids, Some(feats), &mut cache)?;
-    let mut logits = model.language_model.lm_head(h).into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (h, prefill_kernels) = medlens_engine::profile::kernels_launched(|| model.prefill(&ids, Some(feats), &mut cache));
+    let logits = medlens_engine::nn::to_host(model.language_model.lm_head(h?))?;
     let prefill_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    for _ in 0..a.gen_tokens {
-        let next = medlens_engine::generate::argmax(&logits);
-        logits = model.language_model.forward_last(&[next], &mut cache)?;
-    }
-    let decode_s = t.elapsed().as_secs_f64();
+    warm.extend(prefill_kernels);
+    let first = medlens_engine::generate::argmax(&logits);
+    let dec = decode_profiled(&model.language_model, &mut cache, first, a.gen_tokens, &sel.device, warm)?;
     let r = serde_json::json!({
         "model": format!("random weights (medgemma-4b, {})", if quant { "text Q4_K_M, vision F16" } else { "f32" }),
         "device": sel.name,
@@ -270,10 +276,12 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
         "prefill_s": prefill_s,
         "prefill_tokens_per_s": ids.len() as f64 / prefill_s,
         "gen_tokens": a.gen_tokens,
-        "decode_tokens_per_s": a.gen_tokens as f64 / decode_s,
+        "decode_tokens_per_s": dec.tokens_per_s,
+        "decode_step": dec.step,
         "peak_rss_bytes": peak_rss(),
         "device_weights_bytes": weights_bytes,
         "device_peak_bytes": device_peak(&sel.device),
+        "context": context(&sel.device),
     });
     if a.json {
         println!("{r}");
@@ -285,11 +293,14 @@ fn bench_medgemma(a: &Args, sel: &device::Selected) -> anyhow::Result<()> {
             vision_s,
             ids.len() as f64 / prefill_s,
             ids.len(),
-            a.gen_tokens as f64 / decode_s,
+            dec.tokens_per_s,
             weights_bytes.unwrap_or(0) as f64 / 1048576.0,
             device_peak(&sel.device).unwrap_or(0) as f64 / 1048576.0,
             peak_rss().unwrap_or(0) as f64 / 1048576.0
         );
+    }
+    if a.profile {
+        print_profile(&r);
     }
     Ok(())
 }
@@ -302,5 +313,146 @@ fn loaded_notice(load_s: f64, sel: &device::Selected) {
         "medlens: loaded in {load_s:.1} s; device memory in use {:.0} MiB, reserved {:.0} MiB",
         u.as_ref().map_or(0, |u| u.bytes_in_use) as f64 / 1048576.0,
         u.as_ref().map_or(0, |u| u.bytes_reserved) as f64 / 1048576.0
+    );
+}
+
+/// A timed greedy decode and what its steady steps asked of the device.
+struct Decode {
+    tokens_per_s: f64,
+    /// Per decode step, over steps 2..N (step 1 still warms up: its shapes are new).
+    step: serde_json::Value,
+}
+
+/// Decodes `n` greedy tokens after `first` (the token chosen from the prefill's logits),
+/// the device choosing each, as `medlens generate --greedy` does. Times all `n` steps;
+/// counts steps 2..n: launches (total and by kernel), uploads, read-backs, KV bytes copied,
+/// keys attended, kernels not seen in `warm` (compiled after warm-up), memory-pool growth,
+/// host CPU time; and the gemv roofline: weight bytes per step ÷ time per step, over the
+/// adapter's copy bandwidth measured here.
+fn decode_profiled(
+    model: &Gemma3,
+    cache: &mut medlens_engine::nn::KvCache,
+    first: u32,
+    n: usize,
+    device: &medlens_engine::Device,
+    mut warm: std::collections::HashSet<String>,
+) -> anyhow::Result<Decode> {
+    use medlens_engine::profile;
+    let t = Instant::now();
+    if n == 0 {
+        return Ok(Decode { tokens_per_s: 0.0, step: serde_json::Value::Null });
+    }
+    let (tok, k1) = profile::kernels_launched(|| model.forward_greedy(&[first], cache));
+    let mut tok = tok?;
+    warm.extend(k1);
+    let steps = n - 1;
+    let c0 = profile::snapshot();
+    let cpu0 = profile::cpu_times();
+    let pool0 = device.memory_pool_usage().map(|u| u.bytes_reserved);
+    let ts = Instant::now();
+    let (r, steady) = profile::kernels_launched(|| -> medlens_engine::Result<()> {
+        for _ in 0..steps {
+            tok = model.forward_greedy(&[tok], cache)?;
+        }
+        Ok(())
+    });
+    r?;
+    let steady_s = ts.elapsed().as_secs_f64();
+    let decode_s = t.elapsed().as_secs_f64();
+    let tokens_per_s = n as f64 / decode_s;
+    if steps == 0 {
+        return Ok(Decode { tokens_per_s, step: serde_json::Value::Null });
+    }
+    let c = profile::snapshot().since(&c0);
+    let per = |x: u64| x as f64 / steps as f64;
+    let cpu = profile::cpu_times().zip(cpu0).map(|((u1, s1), (u0, s0))| ((u1 - u0) / steps as f64, (s1 - s0) / steps as f64));
+    let pool_growth = device.memory_pool_usage().map(|u| u.bytes_reserved).zip(pool0).map(|(b, a)| b as i64 - a as i64);
+    let by_kernel: serde_json::Map<String, serde_json::Value> =
+        c.launches_by_kernel.iter().map(|(k, &v)| (k.clone(), serde_json::json!(per(v)))).collect();
+    let weight_bytes = model.weight_bytes_per_token();
+    let step_s = steady_s / steps as f64;
+    let gemv_gbps = weight_bytes as f64 / step_s / 1e9;
+    let copy_gbps = profile::copy_bandwidth(device);
+    Ok(Decode {
+        tokens_per_s,
+        step: serde_json::json!({
+            "steps_counted": steps,
+            "time_s": step_s,
+            "launches": per(c.launches),
+            "launches_per_layer": per(c.launches) / model.layers.len().max(1) as f64,
+            "launches_by_kernel": by_kernel,
+            "uploads": per(c.uploads),
+            "upload_bytes": per(c.upload_bytes),
+            "readbacks": per(c.readbacks),
+            "readback_bytes": per(c.readback_bytes),
+            "kv_bytes_copied": per(c.kv_bytes_copied),
+            "keys_attended": per(c.keys_attended),
+            "kernels_new_after_warmup": steady.difference(&warm).count(),
+            "pool_growth_bytes": pool_growth,
+            "user_cpu_s": cpu.map(|c| c.0),
+            "system_cpu_s": cpu.map(|c| c.1),
+            "weight_bytes": weight_bytes,
+            "gemv_gb_per_s": gemv_gbps,
+            "copy_gb_per_s": copy_gbps,
+            "roofline_fraction": copy_gbps.map(|c| gemv_gbps / c),
+        }),
+    })
+}
+
+/// What a figure depends on besides the code: the adapter, the build, the commit, and the
+/// environment variables that change results.
+fn context(device: &medlens_engine::Device) -> serde_json::Value {
+    let knobs: serde_json::Map<String, serde_json::Value> = [
+        "LP_NUM_THREADS",
+        "CUBECL_WGPU_MAX_TASKS",
+        "CUBECL_WGPU_DEFAULT_DEVICE",
+        "VK_ICD_FILENAMES",
+        "WGPU_BACKEND",
+        "RAYON_NUM_THREADS",
+        "MEDLENS_ENGINE_DENSE",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), serde_json::json!(v))))
+    .collect();
+    let id = medlens_engine::device::identity(device);
+    serde_json::json!({
+        "adapter": id.as_ref().map(|i| i.0.clone()),
+        "compiled_for": id.map(|i| i.1),
+        "build_profile": if cfg!(debug_assertions) { "dev" } else { "release" },
+        "commit": env!("MEDLENS_COMMIT"),
+        "threads": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "env": knobs,
+    })
+}
+
+/// The `--profile` table: one decode step, by kernel, and its other counters.
+fn print_profile(r: &serde_json::Value) {
+    let s = &r["decode_step"];
+    if s.is_null() {
+        println!("(no steady decode steps to profile: use --gen-tokens 2 or more)");
+        return;
+    }
+    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    println!("one decode step (mean of steps 2..{}), {}", s["steps_counted"].as_u64().unwrap_or(0) + 1, r["context"]);
+    let mut by: Vec<(String, f64)> = s["launches_by_kernel"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0))).collect())
+        .unwrap_or_default();
+    by.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    println!("  {:<44} {:>10}", "kernel", "launches");
+    for (k, v) in &by {
+        println!("  {k:<44} {v:>10.1}");
+    }
+    println!("  {:<44} {:>10.1}  ({:.1} per layer)", "total", f("launches"), f("launches_per_layer"));
+    println!("  uploads {:.1} ({:.0} B), read-backs {:.1} ({:.0} B)", f("uploads"), f("upload_bytes"), f("readbacks"), f("readback_bytes"));
+    println!("  KV bytes copied {:.0}, keys attended {:.1}", f("kv_bytes_copied"), f("keys_attended"));
+    println!("  kernels new after warm-up {}, memory-pool growth {} B", s["kernels_new_after_warmup"], s["pool_growth_bytes"]);
+    println!("  host CPU per step: user {:.4} s, system {:.4} s; wall {:.4} s", f("user_cpu_s"), f("system_cpu_s"), f("time_s"));
+    println!(
+        "  gemv: {:.1} MB of weights per step at {:.2} GB/s; copy bandwidth {:.2} GB/s; roofline fraction {:.3}",
+        f("weight_bytes") / 1e6,
+        f("gemv_gb_per_s"),
+        f("copy_gb_per_s"),
+        f("roofline_fraction")
     );
 }

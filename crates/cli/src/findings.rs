@@ -84,7 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     let t0 = Instant::now();
     let feats = m.image_features(&pixels, images.len())?;
-    let mut cache = m.language_model.new_cache();
+    let mut cache = m.language_model.new_cache_for(ids.len() + a.max_tokens);
     let logits = m.prefill_logits(&ids, Some(feats), &mut cache)?;
     let prefill_s = t0.elapsed().as_secs_f64();
 

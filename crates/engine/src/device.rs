@@ -77,3 +77,18 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
 pub fn keeps_quantized(device: &Device) -> bool {
     *device != Device::flex() && std::env::var_os("MEDLENS_ENGINE_DENSE").is_none_or(|v| v != "1")
 }
+
+/// Whether `device` runs CubeCL kernels (wgpu), where the engine's own fused kernels apply;
+/// burn's CPU backend (Flex) composes the same operations from burn ops.
+pub fn is_cube(device: &Device) -> bool {
+    *device != Device::flex()
+}
+
+/// The adapter as it names itself, and what its kernels are compiled for; `None` on the CPU
+/// backend.
+pub fn identity(device: &Device) -> Option<(String, String)> {
+    if !is_cube(device) {
+        return None;
+    }
+    device.identity().map(|i| (i.name, i.fingerprint))
+}

@@ -7,7 +7,7 @@
 //!
 //! | floor | modules | job |
 //! | --- | --- | --- |
-//! | 0 | `error`, `device` | errors; choosing the device |
+//! | 0 | `error`, `device`, `profile` | errors; choosing the device; counters of device work |
 //! | 1 | `quant` | ggml block formats, reference (de)quantizers |
 //! | 2 | `formats` | GGUF, safetensors, spiece.model: read and validated |
 //! | 3 | `kernels` | GPU kernels over ggml blocks |
@@ -19,6 +19,7 @@
 
 pub mod error;
 pub mod device;
+pub mod profile;
 pub mod quant;
 pub mod formats;
 pub mod kernels;

@@ -10,7 +10,7 @@ use common::package_dir;
 
 /// Floors, lowest first; modules on one floor may not import each other.
 const FLOORS: &[&[&str]] = &[
-    &["error", "device"],
+    &["error", "device", "profile"],
     &["quant"],
     &["formats"],
     &["kernels"],

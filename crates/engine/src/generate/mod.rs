@@ -74,7 +74,7 @@ pub fn generate(
     if prompt_ids.is_empty() || opts.max_tokens == 0 {
         return out;
     }
-    let mut cache = model.new_cache();
+    let mut cache = model.new_cache_for(prompt_ids.len() + opts.max_tokens);
     let t0 = Instant::now();
     let logits = match model.forward_last(prompt_ids, &mut cache) {
         Ok(l) => l,
@@ -93,7 +93,7 @@ pub fn generate(
 /// `cache`, and fills `out.tokens`, `out.logprobs`, `out.stop` and `out.decode_s`.
 pub fn decode_loop(
     model: &Gemma3,
-    mut logits: Vec<f32>,
+    logits: Vec<f32>,
     cache: &mut KvCache,
     mut out: GenerateOutput,
     opts: &GenerateOptions,
@@ -101,22 +101,32 @@ pub fn decode_loop(
     mut on_token: impl FnMut(u32) -> bool,
 ) -> GenerateOutput {
     let mut sampler = Sampler::new(opts.sampling.clone());
+    // Greedy with nothing that needs the whole distribution on the host: the device picks
+    // the token and only its id comes back.
+    let p = &opts.sampling;
+    let on_device = p.temperature <= 0.0 && p.repetition_penalty == 1.0 && opts.top_logprobs == 0;
     let mut history = out.prompt_ids.clone();
+    let mut next = Next::Logits(logits);
     let t1 = Instant::now();
     loop {
         if cancel.load(Ordering::Relaxed) {
             out.stop = StopReason::Cancelled;
             break;
         }
-        if logits.is_empty() {
-            out.stop = StopReason::Failed;
-            out.error.get_or_insert_with(|| "the model returned no logits".into());
-            break;
-        }
-        if opts.top_logprobs > 0 {
-            out.logprobs.push(top_logprobs(&logits, opts.top_logprobs));
-        }
-        let tok = sampler.sample(&mut logits, &history);
+        let tok = match &mut next {
+            Next::Token(t) => *t,
+            Next::Logits(logits) if logits.is_empty() => {
+                out.stop = StopReason::Failed;
+                out.error.get_or_insert_with(|| "the model returned no logits".into());
+                break;
+            }
+            Next::Logits(logits) => {
+                if opts.top_logprobs > 0 {
+                    out.logprobs.push(top_logprobs(logits, opts.top_logprobs));
+                }
+                sampler.sample(logits, &history)
+            }
+        };
         out.tokens.push(tok);
         history.push(tok);
         let keep_going = on_token(tok);
@@ -131,8 +141,13 @@ pub fn decode_loop(
         if out.tokens.len() >= opts.max_tokens {
             break;
         }
-        logits = match model.forward_last(&[tok], cache) {
-            Ok(l) => l,
+        let step = if on_device {
+            model.forward_greedy(&[tok], cache).map(Next::Token)
+        } else {
+            model.forward_last(&[tok], cache).map(Next::Logits)
+        };
+        next = match step {
+            Ok(n) => n,
             Err(e) => {
                 out.stop = StopReason::Failed;
                 out.error = Some(e.to_string());
@@ -142,4 +157,11 @@ pub fn decode_loop(
     }
     out.decode_s = t1.elapsed().as_secs_f64();
     out
+}
+
+/// What a decode step hands the loop: the logits to sample from, or the token the device
+/// already chose.
+enum Next {
+    Logits(Vec<f32>),
+    Token(u32),
 }

@@ -562,6 +562,11 @@ impl QTensor {
         Ok(Self { ty, rows, cols, parts })
     }
 
+    /// Bytes of the ggml blocks.
+    pub fn bytes(&self) -> u64 {
+        (self.rows * (self.cols / self.ty.block_elems()) * self.ty.block_bytes()) as u64
+    }
+
     /// `x [m, cols] · selfᵀ` → `[m, rows]`: gemv for a few rows, dequantize + matmul above.
     pub fn matmul_t(&self, x: Tensor<2>) -> Tensor<2> {
         let m = x.dims()[0];
@@ -627,7 +632,7 @@ impl QTensor {
                 j += 1;
             }
             let n = local.len();
-            let idt = Tensor::<1, Int>::from_data(TensorData::new(local, [n]), (&device, DType::U32));
+            let idt = crate::profile::upload::<1, Int>(TensorData::new(local, [n]), (&device, DType::U32));
             outs.push(Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gather(
                 self.parts[pi].words.clone().into_dispatch(),
                 idt.into_dispatch(),

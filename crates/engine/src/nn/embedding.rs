@@ -3,6 +3,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::kernels::qmatmul::QTensor;
+use crate::profile::upload;
 
 /// A `[rows, hidden]` table: token embeddings (also the tied LM head), position embeddings.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ impl Embedding {
             Self::Quant(q) => q.gather(ids),
             Self::Dense { chunks, .. } if chunks.len() == 1 => {
                 let idx: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [ids.len()]), device);
+                let idx = upload::<1, Int>(TensorData::new(idx, [ids.len()]), device);
                 chunks[0].clone().select(0, idx)
             }
             Self::Dense { chunks, chunk_rows } => {
@@ -39,12 +40,20 @@ impl Embedding {
                     .iter()
                     .map(|&id| {
                         let (ch, r) = (id as usize / chunk_rows, id as usize % chunk_rows);
-                        let idx = Tensor::<1, Int>::from_data(TensorData::new(vec![r as i64], [1]), device);
+                        let idx = upload::<1, Int>(TensorData::new(vec![r as i64], [1]), device);
                         chunks[ch.min(chunks.len() - 1)].clone().select(0, idx)
                     })
                     .collect();
                 Tensor::cat(rows, 0)
             }
+        }
+    }
+
+    /// Bytes of the stored table.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::Quant(q) => q.bytes(),
+            Self::Dense { chunks, .. } => chunks.iter().map(|c| 4 * c.shape().num_elements() as u64).sum(),
         }
     }
 

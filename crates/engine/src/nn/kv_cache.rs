@@ -17,6 +17,9 @@ pub struct LayerCache {
     pub v: Option<Tensor<3>>,
     /// The absolute position held in each slot ([`EMPTY_SLOT`] for an unwritten ring slot).
     pub slot_pos: Vec<usize>,
+    /// Capacity a full-attention buffer starts with (the generation's whole length, when
+    /// known: the buffer then never grows, and never copies).
+    pub min_capacity: usize,
 }
 
 impl LayerCache {
@@ -38,7 +41,8 @@ impl LayerCache {
         let [nkv, t, hd] = k.dims();
         let len = self.len();
         if len + t > self.capacity() {
-            let cap = (len + t).next_power_of_two().max(64);
+            let cap = (len + t).next_power_of_two().max(64).max(self.min_capacity);
+            crate::profile::count_attention(2 * nkv * len * hd * 4, 0);
             let grow = |old: Option<Tensor<3>>| {
                 let fresh = Tensor::<3>::zeros([nkv, cap, hd], device);
                 match old {
@@ -80,16 +84,18 @@ impl LayerCache {
     }
 }
 
-/// The cache of every layer, and the position the next token takes.
+/// The cache of every layer, the position the next token takes, and the device-resident
+/// RoPE tables the model keeps with it (one per frequency set, filled by the model).
 #[derive(Debug, Clone)]
 pub struct KvCache {
     pub layers: Vec<LayerCache>,
     /// Number of positions processed so far.
     pub pos: usize,
+    pub rope: Vec<crate::nn::rope::Table>,
 }
 
 impl KvCache {
     pub fn new(n_layers: usize) -> Self {
-        Self { layers: vec![LayerCache::default(); n_layers], pos: 0 }
+        Self { layers: vec![LayerCache::default(); n_layers], pos: 0, rope: Vec::new() }
     }
 }

@@ -33,6 +33,14 @@ impl Linear {
         }
     }
 
+    /// Bytes of the stored weight (quantized blocks or f32).
+    pub fn weight_bytes(&self) -> u64 {
+        match &self.weight {
+            LinearWeight::Dense { weight_t } => 4 * weight_t.shape().num_elements() as u64,
+            LinearWeight::Quant(q) => q.bytes(),
+        }
+    }
+
     /// `x [batch, seq, in]` → `[batch, seq, out]`.
     pub fn forward_seq(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, i] = x.dims();

@@ -32,9 +32,11 @@ pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// A tensor's values on the host, row-major; a failed read-back (lost device, out of memory)
 /// is an error, not a panic.
 pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.try_into_data()
-        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?
-        .try_into_vec::<f32>()
+    let data = t
+        .try_into_data()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?;
+    crate::profile::count_readback(data.bytes().len());
+    data.try_into_vec::<f32>()
         .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))
 }
 

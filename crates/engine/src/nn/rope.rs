@@ -2,6 +2,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::profile::upload;
+
 /// Inverse frequencies as transformers computes them: `base ** (arange(0, dim, 2) / dim)` in
 /// f32, then `1/x`, then `/ factor` (linear scaling).
 pub fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
@@ -12,6 +14,35 @@ pub fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
             f / factor as f32
         })
         .collect()
+}
+
+/// cos and sin of every position up to a capacity, on the device, for one set of inverse
+/// frequencies. A step slices its rows out ([`Table::rows`]), so decoding uploads nothing:
+/// the table is rebuilt (one upload, capacity doubled) only when a position passes its end.
+#[derive(Debug, Clone)]
+pub struct Table {
+    inv: Vec<f32>,
+    cos_sin: Option<(Tensor<3>, Tensor<3>)>,
+    len: usize,
+}
+
+impl Table {
+    pub fn new(inv: Vec<f32>) -> Self {
+        Self { inv, cos_sin: None, len: 0 }
+    }
+
+    /// cos and sin `[T, 1, hd/2]` for positions `pos0..pos0+t` (the same values as
+    /// [`tables`]: each row depends on its position only).
+    pub fn rows(&mut self, pos0: usize, t: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
+        let end = pos0 + t;
+        if end > self.len || self.cos_sin.is_none() {
+            let cap = end.next_power_of_two().max(256);
+            self.cos_sin = Some(tables(&self.inv, 0, cap, device));
+            self.len = cap;
+        }
+        let (cos, sin) = self.cos_sin.as_ref().unwrap_or_else(|| unreachable!("built above"));
+        (cos.clone().slice([pos0..end]), sin.clone().slice([pos0..end]))
+    }
 }
 
 /// cos and sin tables `[T, 1, hd/2]` for positions `pos0..pos0+t`.
@@ -27,8 +58,8 @@ pub fn tables(inv: &[f32], pos0: usize, t: usize, device: &Device) -> (Tensor<3>
         }
     }
     (
-        Tensor::from_data(TensorData::new(cos, [t, 1, half]), device),
-        Tensor::from_data(TensorData::new(sin, [t, 1, half]), device),
+        upload(TensorData::new(cos, [t, 1, half]), device),
+        upload(TensorData::new(sin, [t, 1, half]), device),
     )
 }
 

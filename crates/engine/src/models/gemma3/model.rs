@@ -6,6 +6,7 @@
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::error::{EngineError, Result};
+use crate::profile::{count_attention, upload};
 use crate::models::gemma3::{Config, LayerType};
 use crate::nn::kv_cache::EMPTY_SLOT;
 use crate::nn::{gelu_tanh, rope, to_host, Embedding, KvCache, LayerCache, Linear, RmsNorm, WeightLoader};
@@ -58,7 +59,7 @@ pub struct Gemma3 {
     pub layers: Vec<DecoderLayer>,
     pub norm: RmsNorm,
     pub device: Device,
-    /// cos/sin tables are computed on the host per call; inverse frequencies per layer type.
+    /// Inverse frequencies per layer type (the cos/sin tables live with the cache, on the device).
     inv_freq_local: Vec<f32>,
     inv_freq_global: Vec<f32>,
 }
@@ -120,6 +121,19 @@ impl Gemma3 {
         KvCache::new(self.layers.len())
     }
 
+    /// A cache whose full-attention layers hold `positions` without growing (so no step up
+    /// to there copies the cache).
+    pub fn new_cache_for(&self, positions: usize) -> KvCache {
+        // Beyond this the buffers grow as they fill (a huge `max_tokens` must not allocate
+        // gigabytes up front).
+        const MAX_RESERVED: usize = 8192;
+        let mut c = self.new_cache();
+        for l in &mut c.layers {
+            l.min_capacity = positions.min(MAX_RESERVED);
+        }
+        c
+    }
+
     /// Runs `ids` (positions `cache.pos..`) through the model, updating the cache; returns the
     /// final hidden states `[T, hidden]` after the final norm.
     pub fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Tensor<2> {
@@ -141,16 +155,25 @@ impl Gemma3 {
         let t = x.dims()[0];
         let pos0 = cache.pos;
         let mut x = x;
-        let tabs_local = rope::tables(&self.inv_freq_local, pos0, t, &self.device);
-        let tabs_global = rope::tables(&self.inv_freq_global, pos0, t, &self.device);
+        if cache.rope.len() != 2 {
+            cache.rope = vec![
+                rope::Table::new(self.inv_freq_local.clone()),
+                rope::Table::new(self.inv_freq_global.clone()),
+            ];
+        }
+        let tabs_local = cache.rope[0].rows(pos0, t, &self.device);
+        let tabs_global = cache.rope[1].rows(pos0, t, &self.device);
+        // A chunk's mask is the same for every layer of one type (their caches hold the same
+        // positions): built once per type per step.
+        let mut masks: [Option<Tensor<3, Bool>>; 2] = [None, None];
         for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
-            let tabs = match layer.layer_type {
-                LayerType::Sliding => &tabs_local,
-                LayerType::Full => &tabs_global,
+            let (tabs, mask) = match layer.layer_type {
+                LayerType::Sliding => (&tabs_local, &mut masks[0]),
+                LayerType::Full => (&tabs_global, &mut masks[1]),
             };
             let residual = x.clone();
             let h = layer.input_layernorm.forward(x);
-            let h = self.attention(layer, h, tabs, lc, pos0, blocks);
+            let h = self.attention(layer, h, tabs, lc, pos0, blocks, mask);
             let h = layer.post_attention_layernorm.forward(h);
             let x2 = residual + h;
             let h = layer.pre_feedforward_layernorm.forward(x2.clone());
@@ -183,12 +206,47 @@ impl Gemma3 {
         to_host(self.lm_head(last))
     }
 
+    /// Processes `ids` and returns the most likely next token, chosen on the device: only its
+    /// id comes back (4 bytes, not the vocabulary's logits). Ties go to the lowest id on the
+    /// host sampler; a device reduction may break an exact tie differently.
+    pub fn forward_greedy(&self, ids: &[u32], cache: &mut KvCache) -> Result<u32> {
+        if ids.is_empty() {
+            return Err(EngineError::Generation("no tokens to process".into()));
+        }
+        let h = self.forward_hidden(ids, cache);
+        let t = ids.len();
+        let best = self.lm_head(h.slice([t - 1..t])).argmax(1);
+        let data = best
+            .try_into_data()
+            .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?;
+        crate::profile::count_readback(data.bytes().len());
+        let id = data.iter::<i64>().next();
+        id.map(|i| i as u32).ok_or_else(|| EngineError::Device("the device returned no token".into()))
+    }
+
+    /// Bytes of weights one decode step reads: every layer's matrices and the LM head (at
+    /// their stored size, quantized or f32), not the embedding row it gathers.
+    pub fn weight_bytes_per_token(&self) -> u64 {
+        let lin = |l: &Linear| l.weight_bytes();
+        let per_layer: u64 = self
+            .layers
+            .iter()
+            .map(|l| {
+                let a = &l.self_attn;
+                lin(&a.q_proj) + lin(&a.k_proj) + lin(&a.v_proj) + lin(&a.o_proj)
+                    + lin(&l.mlp.gate_proj) + lin(&l.mlp.up_proj) + lin(&l.mlp.down_proj)
+            })
+            .sum();
+        per_layer + self.embed_tokens.bytes()
+    }
+
     /// Processes `ids` and returns the logits of every position, row-major `[T, vocab]`.
     pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
         let h = self.forward_hidden(ids, cache);
         to_host(self.lm_head(h))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn attention(
         &self,
         layer: &DecoderLayer,
@@ -197,6 +255,7 @@ impl Gemma3 {
         lc: &mut LayerCache,
         pos0: usize,
         blocks: &[std::ops::Range<usize>],
+        mask: &mut Option<Tensor<3, Bool>>,
     ) -> Tensor<2> {
         let c = &self.config;
         let a = &layer.self_attn;
@@ -214,55 +273,92 @@ impl Gemma3 {
         let v = v.swap_dims(0, 1);
         let sliding = layer.layer_type == LayerType::Sliding;
         let window = c.sliding_window;
-        let filled = lc.len();
-        // Keys visible to this chunk: every cached slot, then the chunk's own.
-        let (k_all, v_all) = match (&lc.k, &lc.v) {
-            (Some(pk), Some(pv)) if filled > 0 => (
-                Tensor::cat(vec![pk.clone().slice([0..nkv, 0..filled, 0..hd]), k.clone()], 1),
-                Tensor::cat(vec![pv.clone().slice([0..nkv, 0..filled, 0..hd]), v.clone()], 1),
-            ),
-            _ => (k.clone(), v.clone()),
-        };
-        let key_pos: Vec<usize> = lc.slot_pos.iter().copied().chain(pos0..pos0 + t).collect();
+        let qg = q.reshape([nkv, g * t, hd]);
+        let scaling = c.query_pre_attn_scalar.powf(-0.5);
+        // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
+        // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
+        let out = if t == 1 {
+            // One new token (decode): store its key/value first, then attend over the valid
+            // slots in place, with no mask. Every cached key is visible to it: full layers
+            // hold only the past, and a ring holds exactly the window ending at this token
+            // (its valid slots are the prefix 0..min(pos+1, window)). An image block's
+            // later-token rule never applies to a single token.
+            let n = if sliding {
+                lc.write_ring(k, v, pos0, window, &self.device);
+                (pos0 + 1).min(window)
+            } else {
+                lc.append(k, v, pos0, &self.device);
+                lc.len()
+            };
+            let (kc, vc) = match (&lc.k, &lc.v) {
+                (Some(kc), Some(vc)) => (kc.clone(), vc.clone()),
+                _ => unreachable!("written above"),
+            };
+            let kc = kc.slice([0..nkv, 0..n, 0..hd]);
+            let vc = vc.slice([0..nkv, 0..n, 0..hd]);
+            count_attention(0, n);
+            let scores = qg.matmul(kc.swap_dims(1, 2)) * scaling;
+            burn::tensor::activation::softmax(scores, 2).matmul(vc)
+        } else {
+            let filled = lc.len();
+            // Keys visible to this chunk: every cached slot, then the chunk's own.
+            let (k_all, v_all) = match (&lc.k, &lc.v) {
+                (Some(pk), Some(pv)) if filled > 0 => (
+                    Tensor::cat(vec![pk.clone().slice([0..nkv, 0..filled, 0..hd]), k.clone()], 1),
+                    Tensor::cat(vec![pv.clone().slice([0..nkv, 0..filled, 0..hd]), v.clone()], 1),
+                ),
+                _ => (k.clone(), v.clone()),
+            };
+            let l = filled + t;
+            count_attention(2 * nkv * filled * hd * 4, t * l);
+            let mask = mask.get_or_insert_with(|| self.chunk_mask(&lc.slot_pos, pos0, t, g, sliding, blocks));
+            let scores = qg.matmul(k_all.swap_dims(1, 2)) * scaling;
+            let scores = scores.mask_fill(mask.clone(), -1.0e30f32);
+            let out = burn::tensor::activation::softmax(scores, 2).matmul(v_all);
+            if sliding {
+                lc.write_ring(k, v, pos0, window, &self.device);
+            } else {
+                lc.append(k, v, pos0, &self.device);
+            }
+            out
+        }; // [nkv, g*T, hd]
+        let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
+        a.o_proj.forward(out)
+    }
+
+    /// The mask `[1, g*T, L]` (true where masked) of a chunk at `pos0..pos0+t` over the
+    /// cached slots `slot_pos` followed by the chunk's own keys. Allowed: the past (and,
+    /// inside one image block, the block's later tokens), within the window on sliding layers.
+    fn chunk_mask(
+        &self,
+        slot_pos: &[usize],
+        pos0: usize,
+        t: usize,
+        g: usize,
+        sliding: bool,
+        blocks: &[std::ops::Range<usize>],
+    ) -> Tensor<3, Bool> {
+        let window = self.config.sliding_window;
+        let key_pos: Vec<usize> = slot_pos.iter().copied().chain(pos0..pos0 + t).collect();
         let l = key_pos.len();
-        // Mask [g*T, L]: true where masked. Allowed: the past (and, inside one image block,
-        // the block's later tokens), within the window on sliding layers.
         let block_of = |p: usize| blocks.iter().position(|b| b.contains(&p));
         let key_block: Vec<Option<usize>> =
             key_pos.iter().map(|&kp| if kp == EMPTY_SLOT { None } else { block_of(kp) }).collect();
-        let mut row = Vec::with_capacity(l);
         let mut mask = Vec::with_capacity(g * t * l);
         for qi in 0..t {
             let qp = pos0 + qi;
             let qb = block_of(qp);
-            row.clear();
             for (&kp, &kb) in key_pos.iter().zip(&key_block) {
                 let visible = kp != EMPTY_SLOT && (kp <= qp || (qb.is_some() && qb == kb));
                 let in_window = !sliding || kp.saturating_add(window) > qp;
-                row.push(!(visible && in_window));
+                mask.push(!(visible && in_window));
             }
-            mask.extend_from_slice(&row);
         }
         // The same rows for each of the g query heads sharing a KV head.
         let one = mask.clone();
         for _ in 1..g {
             mask.extend_from_slice(&one);
         }
-        let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [1, g * t, l]), &self.device);
-        let qg = q.reshape([nkv, g * t, hd]);
-        let scaling = c.query_pre_attn_scalar.powf(-0.5);
-        // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
-        // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
-        let scores = qg.matmul(k_all.swap_dims(1, 2)) * scaling;
-        let scores = scores.mask_fill(mask, -1.0e30f32);
-        let probs = burn::tensor::activation::softmax(scores, 2);
-        let out = probs.matmul(v_all); // [nkv, g*T, hd]
-        let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
-        if sliding {
-            lc.write_ring(k, v, pos0, window, &self.device);
-        } else {
-            lc.append(k, v, pos0, &self.device);
-        }
-        a.o_proj.forward(out)
+        upload(TensorData::new(mask, [1, g * t, l]), &self.device)
     }
 }
