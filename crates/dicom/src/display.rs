@@ -59,35 +59,63 @@ pub struct Lut {
 }
 
 impl Lut {
+    /// A LUT from a Modality or VOI LUT Sequence item, validated: a three-value descriptor,
+    /// 1 to 16 bits, and at least as many entries of LUT Data as the descriptor declares.
     fn from_item(item: &DataSet, signed_first: bool) -> KindResult<Lut> {
         let desc = item.numbers(tags::LUT_DESCRIPTOR);
         let bad = |reason: String| ErrorKind::Attribute { keyword: "LUTDescriptor", tag: "(0028,3002)", reason };
-        if desc.len() != 3 || desc.iter().any(|v| v.is_none()) {
+        let [Some(n), Some(first), Some(bits)] = desc[..] else {
             return Err(bad(format!("{} values where 3 are required", desc.len())));
-        }
-        let entries = match desc[0].unwrap() as i64 {
-            0 => 65536,
-            n => n,
         };
-        let mut first = desc[1].unwrap() as i64;
+        let data = item.u16_words(tags::LUT_DATA).ok_or_else(|| ErrorKind::Attribute {
+            keyword: "LUTData",
+            tag: "(0028,3006)",
+            reason: "missing".into(),
+        })?;
+        let mut lut = Lut::checked([n, first, bits], data, signed_first, "LUTData", "(0028,3006)")?;
+        lut.explanation = item.string(tags::LUT_EXPLANATION);
+        Ok(lut)
+    }
+
+    /// Builds a LUT from its descriptor (entries, first mapped value, bits) and its data
+    /// words; an empty or short table, or a bit depth outside 1..=16, is an error naming the
+    /// data element. 8-bit entries packed two to a word are unpacked; entries beyond the
+    /// declared count are ignored (as pydicom does).
+    fn checked(desc: [f64; 3], mut data: Vec<u16>, signed_first: bool, keyword: &'static str, tag: &'static str) -> KindResult<Lut> {
+        let bad = |reason: String| ErrorKind::Attribute { keyword, tag, reason };
+        let [mut n, first, bits] = desc;
+        if (-32768.0..0.0).contains(&n) {
+            n += 65536.0; // the entry count read from an SS descriptor
+        }
+        if !(0.0..=65535.0).contains(&n) || !(1.0..=16.0).contains(&bits) || !(-65536.0..=65535.0).contains(&first) {
+            return Err(bad(format!("unusable LUT descriptor {n}\\{first}\\{bits}")));
+        }
+        let entries = if n == 0.0 { 65536 } else { n as usize };
+        let bits = bits as u16;
+        let mut first = first as i64;
         if signed_first && first > 32767 {
             first -= 65536;
         }
-        let bits = desc[2].unwrap() as u16;
-        let mut data = item.u16_words(tags::LUT_DATA).ok_or_else(|| bad("no LUT Data".into()))?;
-        if bits <= 8 && data.len() * 2 == entries as usize {
+        if bits <= 8 && data.len() * 2 == entries {
             // 8-bit entries packed two per word.
             data = data.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
         }
-        if data.is_empty() || bits == 0 || bits > 16 {
-            return Err(bad(format!("unusable LUT ({} entries, {bits} bits)", data.len())));
+        if data.len() < entries {
+            return Err(bad(format!("{} entries where the descriptor declares {entries}", data.len())));
         }
-        Ok(Lut { first_mapped: first, bits, data, explanation: item.string(tags::LUT_EXPLANATION) })
+        data.truncate(entries);
+        Ok(Lut { first_mapped: first, bits, data, explanation: None })
     }
 
     fn lookup(&self, x: f64) -> f64 {
-        let i = (x.floor() as i64 - self.first_mapped).clamp(0, self.data.len() as i64 - 1);
+        let Some(last) = self.data.len().checked_sub(1) else { return 0.0 };
+        let i = (x.floor() as i64).saturating_sub(self.first_mapped).clamp(0, last as i64);
         self.data[i as usize] as f64
+    }
+
+    /// The largest value an entry of `bits` bits can hold (at least 1).
+    fn max_value(&self) -> f64 {
+        ((1u64 << self.bits.clamp(1, 32)) - 1) as f64
     }
 }
 
@@ -130,17 +158,51 @@ pub struct DisplayInfo {
 }
 
 impl DisplayInfo {
+    /// Everything needed to display a frame of `ds`. Tables that are present but unusable
+    /// (empty, shorter than their descriptor, bad descriptor) are left out here: the modality
+    /// LUT falls back to rescale, the VOI LUT to the windows; [`DisplayInfo::read`] reports
+    /// them instead, and decoding a PALETTE COLOR frame refuses an unusable palette.
     pub fn from_dataset(ds: &DataSet) -> DisplayInfo {
+        match Self::build(ds, false) {
+            Ok(info) => info,
+            // The lenient build drops what it cannot use and has no error to return.
+            Err(_) => DisplayInfo {
+                modality: String::new(),
+                photometric: "MONOCHROME2".into(),
+                modality_lut: ModalityLut::Rescale { slope: 1.0, intercept: 0.0 },
+                rescale_type: None,
+                windows: Vec::new(),
+                voi_luts: Vec::new(),
+                voi_function: VoiFunction::Linear,
+                palette: None,
+                pixel_spacing: None,
+            },
+        }
+    }
+
+    /// Like [`from_dataset`](Self::from_dataset), but a Modality LUT, VOI LUT or palette
+    /// that is present and unusable is an error that says which and why.
+    pub fn read(ds: &DataSet) -> KindResult<DisplayInfo> {
+        Self::build(ds, true)
+    }
+
+    fn build(ds: &DataSet, strict: bool) -> KindResult<DisplayInfo> {
+        let keep = |r: KindResult<Lut>| -> KindResult<Option<Lut>> {
+            match r {
+                Ok(l) => Ok(Some(l)),
+                Err(e) if strict => Err(e),
+                Err(_) => Ok(None),
+            }
+        };
         let signed = ds.int(tags::PIXEL_REPRESENTATION) == Some(1);
-        let modality_lut = ds
-            .items(tags::MODALITY_LUT_SEQUENCE)
-            .first()
-            .and_then(|item| Lut::from_item(item, signed).ok())
-            .map(ModalityLut::Lut)
-            .unwrap_or_else(|| ModalityLut::Rescale {
-                slope: ds.number(tags::RESCALE_SLOPE).filter(|s| *s != 0.0 && s.is_finite()).unwrap_or(1.0),
-                intercept: ds.number(tags::RESCALE_INTERCEPT).filter(|s| s.is_finite()).unwrap_or(0.0),
-            });
+        let modality_lut = match ds.items(tags::MODALITY_LUT_SEQUENCE).first() {
+            Some(item) => keep(Lut::from_item(item, signed))?,
+            None => None,
+        };
+        let modality_lut = modality_lut.map(ModalityLut::Lut).unwrap_or_else(|| ModalityLut::Rescale {
+            slope: ds.number(tags::RESCALE_SLOPE).filter(|s| *s != 0.0 && s.is_finite()).unwrap_or(1.0),
+            intercept: ds.number(tags::RESCALE_INTERCEPT).filter(|s| s.is_finite()).unwrap_or(0.0),
+        });
         let centers = ds.numbers(tags::WINDOW_CENTER);
         let widths = ds.numbers(tags::WINDOW_WIDTH);
         let explanations = ds.strings(tags::WINDOW_CENTER_WIDTH_EXPLANATION);
@@ -157,20 +219,31 @@ impl DisplayInfo {
                 _ => None,
             })
             .collect();
-        let voi_luts = ds.items(tags::VOI_LUT_SEQUENCE).iter().filter_map(|i| Lut::from_item(i, false).ok()).collect();
+        let mut voi_luts = Vec::new();
+        for item in ds.items(tags::VOI_LUT_SEQUENCE) {
+            voi_luts.extend(keep(Lut::from_item(item, false))?);
+        }
         let voi_function = match ds.string(tags::VOI_LUT_FUNCTION).as_deref() {
             Some("LINEAR_EXACT") => VoiFunction::LinearExact,
             Some("SIGMOID") => VoiFunction::Sigmoid,
             _ => VoiFunction::Linear,
         };
         let photometric = ds.string(tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into());
-        let palette = (photometric == "PALETTE COLOR").then(|| palette(ds)).flatten();
+        let palette = if photometric == "PALETTE COLOR" {
+            match palette(ds) {
+                Ok(p) => Some(p),
+                Err(e) if strict => return Err(e),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         let spacing = ds.numbers(tags::PIXEL_SPACING);
         let pixel_spacing = match spacing.as_slice() {
             [Some(r), Some(c)] => Some([*r, *c]),
             _ => None,
         };
-        DisplayInfo {
+        Ok(DisplayInfo {
             modality: ds.string(tags::MODALITY).unwrap_or_default(),
             photometric,
             modality_lut,
@@ -180,7 +253,7 @@ impl DisplayInfo {
             voi_function,
             palette,
             pixel_spacing,
-        }
+        })
     }
 
     pub fn monochrome1(&self) -> bool {
@@ -188,27 +261,24 @@ impl DisplayInfo {
     }
 }
 
-fn palette(ds: &DataSet) -> Option<Palette> {
-    let one = |desc, data| -> Option<Lut> {
+/// The red, green and blue palette of a PALETTE COLOR image (PS3.3 C.7.6.3.1.5), each
+/// validated as a LUT. Segmented palettes are not supported: that is an error too.
+pub(crate) fn palette(ds: &DataSet) -> KindResult<Palette> {
+    let one = |desc, desc_name: &'static str, desc_tag: &'static str, data, data_name: &'static str, data_tag: &'static str| -> KindResult<Lut> {
         let d = ds.numbers(desc);
-        if d.len() != 3 {
-            return None;
-        }
-        let entries = match d[0]? as i64 {
-            0 => 65536,
-            n => n,
-        } as usize;
-        let bits = d[2]? as u16;
-        let mut words = ds.u16_words(data)?;
-        if bits == 8 && words.len() * 2 == entries {
-            words = words.iter().flat_map(|w| [w & 0xFF, w >> 8]).collect();
-        }
-        Some(Lut { first_mapped: d[1]? as i64, bits, data: words, explanation: None })
+        let [Some(n), Some(first), Some(bits)] = d[..] else {
+            return Err(ErrorKind::Attribute { keyword: desc_name, tag: desc_tag, reason: format!("{} usable values where 3 are required", d.len()) });
+        };
+        let reason = if ds.contains(tags::SEGMENTED_RED_PALETTE_DATA) { "missing (segmented palettes are not supported)" } else { "missing" };
+        let words = ds
+            .u16_words(data)
+            .ok_or_else(|| ErrorKind::Attribute { keyword: data_name, tag: data_tag, reason: reason.into() })?;
+        Lut::checked([n, first, bits], words, false, data_name, data_tag)
     };
-    Some(Palette {
-        red: one(tags::RED_PALETTE_DESCRIPTOR, tags::RED_PALETTE_DATA)?,
-        green: one(tags::GREEN_PALETTE_DESCRIPTOR, tags::GREEN_PALETTE_DATA)?,
-        blue: one(tags::BLUE_PALETTE_DESCRIPTOR, tags::BLUE_PALETTE_DATA)?,
+    Ok(Palette {
+        red: one(tags::RED_PALETTE_DESCRIPTOR, "RedPaletteColorLookupTableDescriptor", "(0028,1101)", tags::RED_PALETTE_DATA, "RedPaletteColorLookupTableData", "(0028,1201)")?,
+        green: one(tags::GREEN_PALETTE_DESCRIPTOR, "GreenPaletteColorLookupTableDescriptor", "(0028,1102)", tags::GREEN_PALETTE_DATA, "GreenPaletteColorLookupTableData", "(0028,1202)")?,
+        blue: one(tags::BLUE_PALETTE_DESCRIPTOR, "BluePaletteColorLookupTableDescriptor", "(0028,1103)", tags::BLUE_PALETTE_DATA, "BluePaletteColorLookupTableData", "(0028,1203)")?,
     })
 }
 
@@ -308,7 +378,7 @@ pub fn render(frame: &Frame, info: &DisplayInfo, voi_choice: Option<&Voi>) -> Im
         if let Some(p) = &info.palette {
             let scale = |l: &Lut, v: i64| {
                 let x = l.lookup(v as f64) as u32;
-                (if l.bits > 8 { x >> (l.bits - 8) } else { x }).min(255) as u8
+                x.checked_shr(l.bits.saturating_sub(8) as u32).unwrap_or(0).min(255) as u8
             };
             let data = (0..frame.pixels.len())
                 .flat_map(|i| {
@@ -332,7 +402,7 @@ pub fn render(frame: &Frame, info: &DisplayInfo, voi_choice: Option<&Voi>) -> Im
         let m = info.modality_lut.apply(x as f64);
         let y = match voi_choice {
             Voi::Window(win, f) => voi(m, *win, *f),
-            Voi::Lut(l) => l.lookup(m) / ((1u32 << l.bits) - 1) as f64,
+            Voi::Lut(l) => l.lookup(m) / l.max_value(),
         };
         let v = to_u8(y);
         if invert { 255 - v } else { v }
@@ -362,6 +432,10 @@ pub fn resize_bilinear(img: &Image8, out_w: u32, out_h: u32) -> Image8 {
     let c = img.channels as usize;
     let (iw, ih) = (img.width as usize, img.height as usize);
     let mut out = vec![0u8; out_w as usize * out_h as usize * c];
+    if iw == 0 || ih == 0 || img.data.len() < iw * ih * c {
+        // Nothing (or not enough) to sample from: a black image rather than a panic.
+        return Image8 { width: out_w, height: out_h, channels: img.channels, data: out };
+    }
     let sx = iw as f64 / out_w as f64;
     let sy = ih as f64 / out_h as f64;
     for oy in 0..out_h as usize {

@@ -398,7 +398,8 @@ pub fn parse(buf: &[u8], opts: ReadOptions) -> KindResult<Parsed> {
     match parse_inner(buf, true, opts) {
         Ok(p) => Ok(p),
         Err(PErr::Kind(k)) => Err(k),
-        Err(PErr::NeedMore) => unreachable!("a complete buffer never asks for more"),
+        // A complete buffer never asks for more; should it, that is a malformed file, not a panic.
+        Err(PErr::NeedMore) => Err(ErrorKind::Malformed { offset: buf.len() as u64, reason: "the data set ends early".into() }),
     }
 }
 
@@ -463,22 +464,22 @@ fn parse_inner(buf: &[u8], complete: bool, opts: ReadOptions) -> PResult<Parsed>
         return Err(PErr::NeedMore);
     }
 
-    let inflated;
-    let mut body = cur;
-    if syntax.deflated {
-        if !complete {
-            return Err(PErr::NeedMore);
-        }
-        inflated = inflate(&buf[body.pos..])?;
-        body = Cursor { buf: &inflated, pos: 0, complete: true, warnings: body.warnings };
-    }
     let syn = Syn { explicit: syntax.explicit_vr, be: syntax.big_endian };
-    let mut dataset = body.dataset(syn, End::Eof, 0, opts)?;
+    let (mut dataset, warnings) = if syntax.deflated {
+        let (ds, mut w) = parse_deflated(&buf[cur.pos..], complete, syn, opts)?;
+        let mut warnings = cur.warnings;
+        warnings.append(&mut w);
+        (ds, warnings)
+    } else {
+        let mut body = cur;
+        let ds = body.dataset(syn, End::Eof, 0, opts)?;
+        (ds, body.warnings)
+    };
     dataset.resolve_charsets(&Default::default());
     if !syntax_declared {
         syntax = TransferSyntax::guessed(syn.explicit, syn.be);
     }
-    Ok(Parsed { meta, dataset, syntax, syntax_declared, has_preamble, warnings: body.warnings })
+    Ok(Parsed { meta, dataset, syntax, syntax_declared, has_preamble, warnings })
 }
 
 /// Without a preamble, the first element must look like DICOM: a known VR (explicit)
@@ -503,16 +504,77 @@ fn guess_syntax(cur: &Cursor<'_>) -> TransferSyntax {
     TransferSyntax::guessed(explicit, be)
 }
 
-/// Inflates a deflated data set, refusing absurd expansion.
-fn inflate(data: &[u8]) -> KindResult<Vec<u8>> {
-    use std::io::Read;
-    const LIMIT: u64 = 4 << 30;
-    let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(data)
-        .take(LIMIT)
-        .read_to_end(&mut out)
-        .map_err(|e| ErrorKind::Codec { codec: "deflate", reason: e.to_string() })?;
-    Ok(out)
+/// A deflated data set may inflate to this many bytes whatever its compressed size …
+const INFLATE_FLOOR: u64 = 16 << 20;
+/// … and beyond that to this many times its compressed size. Real data sets (text, noisy
+/// images) compress far less; only long runs of one value (a decompression bomb, or a blank
+/// image) reach deflate's limit of about 1032 : 1.
+const INFLATE_RATIO: u64 = 64;
+/// A header-only read inflates in steps of at least this many bytes, and only until the
+/// data set's header (everything before Pixel Data) has been read.
+const INFLATE_STEP: usize = 64 * 1024;
+
+/// The most a deflated data set of `compressed` bytes may inflate to.
+pub fn inflate_limit(compressed: usize) -> u64 {
+    (compressed as u64).saturating_mul(INFLATE_RATIO).max(INFLATE_FLOOR)
+}
+
+/// Reads a deflated data set (PS3.5 A.5) as a bounded stream: the inflated bytes may not pass
+/// [`inflate_limit`] (a decompression bomb is an error before it is held), and a header-only
+/// read inflates only as far as Pixel Data. `complete` says whether `data` is the whole rest
+/// of the file (else a prefix; running out means read more).
+fn parse_deflated(data: &[u8], complete: bool, syn: Syn, opts: ReadOptions) -> PResult<(DataSet, Vec<String>)> {
+    let limit = inflate_limit(data.len());
+    let mut inflater = flate2::Decompress::new(false);
+    let mut out: Vec<u8> = Vec::new();
+    let mut done = false;
+    let fail = |reason: String| PErr::Kind(ErrorKind::Codec { codec: "deflate", reason });
+    loop {
+        // Grow geometrically (parsing restarts after each step), never past the limit + 1.
+        let want = (out.len().max(INFLATE_STEP) as u64).min(limit + 1 - out.len() as u64) as usize;
+        if !done && want > 0 {
+            out.reserve_exact(want);
+            let target = out.len() + want;
+            while !done && out.len() < target {
+                let before_in = inflater.total_in();
+                let before_out = out.len();
+                let consumed = before_in as usize;
+                let input = data.get(consumed..).unwrap_or_default();
+                let status = inflater
+                    .decompress_vec(input, &mut out, flate2::FlushDecompress::None)
+                    .map_err(|e| fail(format!("the deflated data set is corrupt: {e}")))?;
+                let progressed = inflater.total_in() != before_in || out.len() != before_out;
+                match status {
+                    flate2::Status::StreamEnd => done = true,
+                    _ if !progressed => {
+                        if complete {
+                            // Input exhausted without an end-of-stream: a cut file; parse what is there.
+                            done = true;
+                        } else {
+                            return Err(PErr::NeedMore);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if out.len() as u64 > limit {
+                return Err(fail(format!(
+                    "the deflated data set inflates to more than {limit} bytes from {} (refused as a decompression bomb)",
+                    data.len()
+                )));
+            }
+        }
+        // A full read needs the whole stream; a header-only read tries what it has.
+        if done || opts.stop_before_pixels {
+            let mut body = Cursor { buf: &out, pos: 0, complete: done, warnings: Vec::new() };
+            match body.dataset(syn, End::Eof, 0, opts) {
+                Ok(ds) => return Ok((ds, body.warnings)),
+                Err(PErr::NeedMore) if !done => {}
+                Err(PErr::NeedMore) => return Err(fail("internal: a complete stream asked for more".into())),
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

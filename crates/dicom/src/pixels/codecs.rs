@@ -18,15 +18,13 @@ pub(super) fn decode(codec: Codec, data: &[u8], info: &ImageInfo) -> KindResult<
             (v.into_iter().map(|x| x as i64).collect(), spp, info.photometric.clone())
         }
         Codec::JpegDct | Codec::JpegLossless => {
+            // The frame header (SOF) must describe the image the data set describes, and
+            // the codestream must be long enough to hold it, before anything is decoded.
+            let sof = read_sof(data).map_err(|reason| ErrorKind::Codec { codec: "JPEG", reason })?;
+            sof.check_against(info, data.len())?;
             // Decoded without the codec's colour conversion: the data set's Photometric
             // Interpretation says what the components are (as pydicom does).
-            let (w, h, v, comps) = jpeg(&as_raw_components(data))?;
-            if w != info.columns || h != info.rows {
-                return Err(ErrorKind::Codec {
-                    codec: "JPEG",
-                    reason: format!("codestream is {w} x {h}, the header says {} x {}", info.columns, info.rows),
-                });
-            }
+            let (_, _, v, comps) = jpeg_limited(&as_raw_components(data), &sof)?;
             let pm = if comps == 3 && info.photometric.starts_with("YBR") { "YBR_FULL".to_string() } else { info.photometric.clone() };
             (v, comps, pm)
         }
@@ -117,9 +115,171 @@ fn as_raw_components(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     out.into()
 }
 
-/// JPEG through TurboJPEG 3 (8- and 12-bit DCT, 2-16 bit lossless).
+/// What a JPEG frame header (SOF marker segment, ITU-T T.81 B.2.2) declares.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Sof {
+    /// The SOF marker's second byte: 0xC0 baseline, 0xC1 extended, 0xC2 progressive,
+    /// 0xC3 lossless.
+    pub marker: u8,
+    pub precision: u8,
+    pub height: u16,
+    pub width: u16,
+    /// Horizontal and vertical sampling factor of each component.
+    pub sampling: Vec<(u8, u8)>,
+}
+
+/// Most pixels a plain (non-DICOM) JPEG may have; DICOM frames are bounded by their data set.
+const PLAIN_MAX_PIXELS: u64 = 1 << 28;
+/// Progressive scans libjpeg-turbo will process (its guard against the scan-count exploit).
+const JPEG_SCAN_LIMIT: i32 = 500;
+
+impl Sof {
+    pub fn lossless(&self) -> bool {
+        self.marker == 0xC3
+    }
+
+    /// The fewest bytes of entropy-coded data that can hold this image. Every Huffman code is
+    /// at least one bit: each 8 x 8 block of each component of a DCT image codes at least its DC
+    /// difference (also in a progressive image's first scan), and each sample of a lossless
+    /// image codes its difference. (DICOM allows no arithmetic coding, which could do better.)
+    pub fn min_entropy_bytes(&self) -> u64 {
+        let (w, h) = (self.width as u64, self.height as u64);
+        if self.lossless() {
+            return (w * h * self.sampling.len() as u64).div_ceil(8);
+        }
+        let hmax = self.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1) as u64;
+        let vmax = self.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1) as u64;
+        let blocks: u64 = self
+            .sampling
+            .iter()
+            .map(|&(hi, vi)| (w * hi as u64).div_ceil(hmax).div_ceil(8) * (h * vi as u64).div_ceil(vmax).div_ceil(8))
+            .sum();
+        blocks.div_ceil(8)
+    }
+
+    /// Refuses a codestream that does not describe the data set's image: size, component count
+    /// and precision, and a codestream too short to hold that many pixels.
+    pub fn check_against(&self, info: &ImageInfo, data_len: usize) -> KindResult<()> {
+        let fail = |reason: String| ErrorKind::Codec { codec: "JPEG", reason };
+        if self.width as u32 != info.columns || self.height as u32 != info.rows {
+            return Err(fail(format!(
+                "the codestream's frame header (SOF) is {} x {}, the data set's Columns x Rows is {} x {}",
+                self.width, self.height, info.columns, info.rows
+            )));
+        }
+        if self.sampling.len() != info.samples_per_pixel as usize {
+            return Err(fail(format!(
+                "the codestream's frame header (SOF) has {} component(s), the data set's Samples per Pixel is {}",
+                self.sampling.len(),
+                info.samples_per_pixel
+            )));
+        }
+        if self.precision as u16 > info.bits_allocated {
+            return Err(fail(format!(
+                "the codestream's precision is {} bits, more than the data set's Bits Allocated ({})",
+                self.precision, info.bits_allocated
+            )));
+        }
+        self.check_length(data_len)
+    }
+
+    fn check_length(&self, data_len: usize) -> KindResult<()> {
+        let need = self.min_entropy_bytes();
+        if need > data_len as u64 {
+            return Err(ErrorKind::Codec {
+                codec: "JPEG",
+                reason: format!(
+                    "a {} x {} x {} image needs at least {need} bytes of coded data; the codestream has {data_len}",
+                    self.width,
+                    self.height,
+                    self.sampling.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads the frame header (SOF) of a JPEG codestream, walking its marker segments with every
+/// length checked. Only the processes DICOM uses (Huffman-coded baseline, extended,
+/// progressive and lossless) are accepted.
+pub(crate) fn read_sof(data: &[u8]) -> Result<Sof, String> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Err("the codestream does not start with a JPEG start-of-image marker".into());
+    }
+    let mut i = 2;
+    loop {
+        // Markers are 0xFF then a code; 0xFF fill bytes may precede the code.
+        while i < data.len() && data[i] != 0xFF {
+            i += 1;
+        }
+        while i < data.len() && data[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&marker) = data.get(i) else {
+            return Err("the codestream ends before its frame header (SOF)".into());
+        };
+        i += 1;
+        match marker {
+            0x01 | 0xD0..=0xD8 => continue, // no length field
+            0xD9 | 0xDA => return Err("no frame header (SOF) before the image data".into()),
+            _ => {}
+        }
+        let len = match data.get(i..i + 2) {
+            Some(b) => u16::from_be_bytes([b[0], b[1]]) as usize,
+            None => return Err("the codestream ends inside a marker segment".into()),
+        };
+        let seg = data.get(i + 2..i + len).filter(|_| len >= 2).ok_or_else(|| {
+            format!("marker segment 0xFF{marker:02X} declares {len} bytes, more than the codestream holds")
+        })?;
+        i += len;
+        let is_sof = (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker);
+        if !is_sof {
+            continue;
+        }
+        if marker > 0xC3 {
+            return Err(format!(
+                "JPEG process of marker 0xFF{marker:02X} (hierarchical or arithmetic coding) is not used by DICOM"
+            ));
+        }
+        if seg.len() < 6 {
+            return Err("the frame header (SOF) is too short".into());
+        }
+        let n = seg[5] as usize;
+        if n == 0 || seg.len() < 6 + 3 * n {
+            return Err(format!("the frame header (SOF) declares {n} components in {} bytes", seg.len()));
+        }
+        let sampling: Vec<(u8, u8)> = (0..n).map(|c| (seg[6 + 3 * c + 1] >> 4, seg[6 + 3 * c + 1] & 0x0F)).collect();
+        if sampling.iter().any(|&(h, v)| !(1..=4).contains(&h) || !(1..=4).contains(&v)) {
+            return Err("the frame header (SOF) has a sampling factor outside 1..4".into());
+        }
+        return Ok(Sof {
+            marker,
+            precision: seg[0],
+            height: u16::from_be_bytes([seg[1], seg[2]]),
+            width: u16::from_be_bytes([seg[3], seg[4]]),
+            sampling,
+        });
+    }
+}
+
+/// A plain JPEG file (not DICOM) through TurboJPEG 3: the frame header is read and bounded
+/// (at most 2^28 pixels, and no more than its coded data can hold) before decoding.
 /// Returns width, height, interleaved samples and the component count (1 or 3).
 pub(crate) fn jpeg(data: &[u8]) -> KindResult<(u32, u32, Vec<i64>, usize)> {
+    let sof = read_sof(data).map_err(|reason| ErrorKind::Codec { codec: "JPEG", reason })?;
+    let pixels = sof.width as u64 * sof.height as u64;
+    if pixels == 0 || pixels > PLAIN_MAX_PIXELS {
+        return Err(ErrorKind::Codec { codec: "JPEG", reason: format!("implausible image size {} x {}", sof.width, sof.height) });
+    }
+    sof.check_length(data.len())?;
+    jpeg_limited(data, &sof)
+}
+
+/// JPEG through TurboJPEG 3 (8- and 12-bit DCT, 2-16 bit lossless), for a codestream whose
+/// frame header `sof` has been checked: TurboJPEG must read the same header, and its own
+/// limits (pixels, intermediate memory, progressive scans) are set from it.
+fn jpeg_limited(data: &[u8], sof: &Sof) -> KindResult<(u32, u32, Vec<i64>, usize)> {
     use std::ffi::CStr;
     use turbojpeg_sys as tj;
     let fail = |reason: String| ErrorKind::Codec { codec: "JPEG", reason };
@@ -131,7 +291,8 @@ pub(crate) fn jpeg(data: &[u8]) -> KindResult<(u32, u32, Vec<i64>, usize)> {
         }
     }
     // SAFETY: every pointer handed to TurboJPEG points into a live slice or Vec whose
-    // length is passed with it; the output buffer is sized from the header just read.
+    // length is passed with it; the output buffer is sized from the header just read,
+    // which equals the checked `sof`.
     unsafe {
         let h = tj::tj3Init(tj::TJINIT_TJINIT_DECOMPRESS as _);
         if h.is_null() {
@@ -146,15 +307,26 @@ pub(crate) fn jpeg(data: &[u8]) -> KindResult<(u32, u32, Vec<i64>, usize)> {
         let ht = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_JPEGHEIGHT as _);
         let precision = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_PRECISION as _);
         let colorspace = tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_COLORSPACE as _);
-        if w <= 0 || ht <= 0 || (w as u64) * (ht as u64) > 1 << 28 {
-            return Err(fail(format!("implausible image size {w} x {ht}")));
+        if w != sof.width as i32 || ht != sof.height as i32 {
+            return Err(fail(format!("the decoder reads a {w} x {ht} image where the frame header says {} x {}", sof.width, sof.height)));
         }
-        let comps = if colorspace == tj::TJCS_TJCS_GRAY as i32 { 1 } else { 3 };
-        if colorspace == tj::TJCS_TJCS_CMYK as i32 {
+        if colorspace == tj::TJCS_TJCS_CMYK as i32 || colorspace == tj::TJCS_TJCS_YCCK as i32 {
             return Err(fail("CMYK JPEG is not a DICOM photometric interpretation".into()));
         }
+        let comps = if colorspace == tj::TJCS_TJCS_GRAY as i32 { 1 } else { 3 };
+        if comps != sof.sampling.len() {
+            return Err(fail(format!("{} components where the decoder expects {comps}", sof.sampling.len())));
+        }
+        let pixels = w as u64 * ht as u64;
         tj::tj3Set(h.0, tj::TJPARAM_TJPARAM_STOPONWARNING as _, 0);
         tj::tj3Set(h.0, tj::TJPARAM_TJPARAM_FASTDCT as _, 0);
+        // libjpeg-turbo's own guards: no more pixels than checked, intermediate buffers
+        // (progressive coefficients: 128 bytes a block; lossless rows) bounded by the image,
+        // and a cap on progressive scans.
+        tj::tj3Set(h.0, tj::TJPARAM_TJPARAM_MAXPIXELS as _, pixels.min(i32::MAX as u64) as i32);
+        let intermediate_mb = (pixels * comps as u64 * 4 + (1 << 20)).div_ceil(1 << 20) + 16;
+        tj::tj3Set(h.0, tj::TJPARAM_TJPARAM_MAXMEMORY as _, intermediate_mb.min(i32::MAX as u64) as i32);
+        tj::tj3Set(h.0, tj::TJPARAM_TJPARAM_SCANLIMIT as _, JPEG_SCAN_LIMIT);
         let pf = if comps == 1 { tj::TJPF_TJPF_GRAY } else { tj::TJPF_TJPF_RGB } as i32;
         let len = w as usize * ht as usize * comps;
         let check = |rc: i32, h: &Handle| -> KindResult<()> {
@@ -185,10 +357,27 @@ fn jpeg_ls(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
     let fail = |reason: String| ErrorKind::Codec { codec: "JPEG-LS", reason };
     let mut codec = charls::CharLS::default();
     let fi = codec.get_frame_info(data).map_err(|e| fail(format!("{e:?}")))?;
+    // The frame header (SOF55) must describe the data set's image before CharLS sizes its
+    // output from it: size, component count and precision.
     if fi.width != info.columns || fi.height != info.rows {
-        return Err(fail(format!("codestream is {} x {}, the header says {} x {}", fi.width, fi.height, info.columns, info.rows)));
+        return Err(fail(format!(
+            "the codestream's frame header (SOF55) is {} x {}, the data set's Columns x Rows is {} x {}",
+            fi.width, fi.height, info.columns, info.rows
+        )));
     }
-    let comps = fi.component_count.max(1) as usize;
+    if fi.component_count != info.samples_per_pixel as i32 {
+        return Err(fail(format!(
+            "the codestream's frame header (SOF55) has {} component(s), the data set's Samples per Pixel is {}",
+            fi.component_count, info.samples_per_pixel
+        )));
+    }
+    if !(2..=16).contains(&fi.bits_per_sample) || fi.bits_per_sample > info.bits_allocated as i32 {
+        return Err(fail(format!(
+            "the codestream's precision is {} bits; the data set's Bits Allocated is {}",
+            fi.bits_per_sample, info.bits_allocated
+        )));
+    }
+    let comps = fi.component_count as usize;
     let raw = charls::CharLS::default().decode(data).map_err(|e| fail(format!("{e:?}")))?;
     let values: Vec<i64> = if fi.bits_per_sample <= 8 {
         raw.into_iter().map(|v| v as i64).collect()
@@ -253,6 +442,11 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
         out.push_str("; ");
     }
 
+    // The image and tile size (SIZ) must describe the data set's image before OpenJPEG
+    // allocates anything for it.
+    let siz = read_siz(data).map_err(fail)?;
+    siz.check_against(info)?;
+
     let format = if data.get(4..8) == Some(b"jP  ") {
         opj::CODEC_FORMAT::OPJ_CODEC_JP2
     } else {
@@ -293,9 +487,9 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
             cleanup(image);
             return Err(fail(if errors.is_empty() { "cannot read the codestream header".into() } else { errors }));
         }
-        // Check the size the header claims before OpenJPEG allocates for it.
+        // OpenJPEG must have read the header that was checked.
         let (gw, gh) = ((*image).x1.saturating_sub((*image).x0), (*image).y1.saturating_sub((*image).y0));
-        if gw != info.columns || gh != info.rows {
+        if gw != info.columns || gh != info.rows || (*image).numcomps as usize != siz.components.len() {
             cleanup(image);
             return Err(fail(format!("codestream is {gw} x {gh}, the header says {} x {}", info.columns, info.rows)));
         }
@@ -306,9 +500,9 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
         }
         let img = &*image;
         let ncomp = img.numcomps as usize;
-        if ncomp == 0 || img.comps.is_null() {
+        if ncomp != siz.components.len() || img.comps.is_null() {
             cleanup(image);
-            return Err(fail("no image components".into()));
+            return Err(fail(format!("the decoder found {ncomp} component(s) where SIZ declares {}", siz.components.len())));
         }
         let comps = std::slice::from_raw_parts(img.comps, ncomp);
         let use_comps = if ncomp >= 3 && info.samples_per_pixel == 3 { 3 } else { 1 };
@@ -340,4 +534,105 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
         }
         Ok((values, use_comps))
     }
+}
+
+/// Most tiles a JPEG 2000 frame may have (OpenJPEG keeps per-tile, per-component coding
+/// parameters of a few kilobytes each; real frames have one tile or a few dozen).
+const J2K_MAX_TILES: u64 = 4096;
+
+/// What a JPEG 2000 image and tile size marker segment (SIZ, ITU-T T.800 A.5.1) declares.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Siz {
+    pub width: u32,
+    pub height: u32,
+    pub tiles: u64,
+    /// Precision in bits, signedness and subsampling (XRsiz, YRsiz) of each component.
+    pub components: Vec<(u8, bool, u8, u8)>,
+}
+
+impl Siz {
+    fn check_against(&self, info: &ImageInfo) -> KindResult<()> {
+        let fail = |reason: String| ErrorKind::Codec { codec: "JPEG 2000", reason };
+        if self.width != info.columns || self.height != info.rows {
+            return Err(fail(format!(
+                "the codestream's image size (SIZ) is {} x {}, the data set's Columns x Rows is {} x {}",
+                self.width, self.height, info.columns, info.rows
+            )));
+        }
+        if self.components.len() != info.samples_per_pixel as usize {
+            return Err(fail(format!(
+                "the codestream's image size (SIZ) declares {} component(s), the data set's Samples per Pixel is {}",
+                self.components.len(),
+                info.samples_per_pixel
+            )));
+        }
+        for (i, &(bits, _, dx, dy)) in self.components.iter().enumerate() {
+            if bits as u16 > info.bits_allocated {
+                return Err(fail(format!(
+                    "component {i} has {bits} bits of precision, more than the data set's Bits Allocated ({})",
+                    info.bits_allocated
+                )));
+            }
+            if dx != 1 || dy != 1 {
+                return Err(fail(format!("component {i} is subsampled ({dx} x {dy}); DICOM stores full-size components")));
+            }
+        }
+        if self.tiles > J2K_MAX_TILES {
+            return Err(fail(format!("{} tiles (at most {J2K_MAX_TILES} are accepted)", self.tiles)));
+        }
+        Ok(())
+    }
+}
+
+/// Finds the codestream (raw, or the `jp2c` box of a JP2 file) and reads its SIZ marker
+/// segment, which must follow the start of codestream marker.
+pub(crate) fn read_siz(data: &[u8]) -> Result<Siz, String> {
+    let be32 = |b: &[u8], i: usize| -> Option<u32> { b.get(i..i + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])) };
+    let mut cs = data;
+    if data.get(4..8) == Some(b"jP  ") {
+        // JP2 boxes: length (0: to the end, 1: a 64-bit length follows), type, contents.
+        let mut i = 0usize;
+        cs = loop {
+            let len = be32(data, i).ok_or("the JP2 file ends before its codestream box")? as u64;
+            let kind = data.get(i + 4..i + 8).ok_or("the JP2 file ends inside a box header")?;
+            let (header, len) = match len {
+                0 => (8u64, (data.len() - i) as u64),
+                1 => {
+                    let hi = be32(data, i + 8).ok_or("the JP2 file ends inside a box header")? as u64;
+                    let lo = be32(data, i + 12).ok_or("the JP2 file ends inside a box header")? as u64;
+                    (16, hi << 32 | lo)
+                }
+                n => (8, n),
+            };
+            if len < header || i as u64 + len > data.len() as u64 {
+                return Err(format!("JP2 box at byte {i} declares {len} bytes, more than the file holds"));
+            }
+            if kind == b"jp2c" {
+                break &data[i + header as usize..i + len as usize];
+            }
+            i += len as usize;
+        };
+    }
+    if !cs.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Err("the codestream does not start with SOC and SIZ markers".into());
+    }
+    let field = |off: usize| be32(cs, 4 + off).ok_or_else(|| "the codestream ends inside its SIZ marker segment".to_string());
+    let lsiz = cs.get(4..6).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize).ok_or("the codestream ends inside SIZ")?;
+    let (xsiz, ysiz, xo, yo) = (field(4)?, field(8)?, field(12)?, field(16)?);
+    let (xt, yt, xto, yto) = (field(20)?, field(24)?, field(28)?, field(32)?);
+    let csiz = cs.get(40..42).map(|b| u16::from_be_bytes([b[0], b[1]]) as usize).ok_or("the codestream ends inside SIZ")?;
+    if lsiz != 38 + 3 * csiz || cs.len() < 4 + lsiz {
+        return Err(format!("the SIZ marker segment declares {lsiz} bytes for {csiz} components"));
+    }
+    if xsiz <= xo || ysiz <= yo || xt == 0 || yt == 0 || xto > xo || yto > yo {
+        return Err(format!("the SIZ marker segment has an impossible geometry ({xsiz} x {ysiz}, offset {xo},{yo}, tiles {xt} x {yt})"));
+    }
+    let tiles = ((xsiz - xto) as u64).div_ceil(xt as u64) * ((ysiz - yto) as u64).div_ceil(yt as u64);
+    let components = (0..csiz)
+        .map(|c| {
+            let b = &cs[42 + 3 * c..45 + 3 * c];
+            ((b[0] & 0x7F) + 1, b[0] & 0x80 != 0, b[1], b[2])
+        })
+        .collect();
+    Ok(Siz { width: xsiz - xo, height: ysiz - yo, tiles, components })
 }

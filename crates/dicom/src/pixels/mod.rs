@@ -80,7 +80,7 @@ impl ImageInfo {
         if frames > 100_000 {
             return bad("NumberOfFrames", "(0028,0008)", format!("{frames} frames is implausible"));
         }
-        Ok(ImageInfo {
+        let info = ImageInfo {
             rows: rows as u32,
             columns: columns as u32,
             frames: frames as u32,
@@ -90,7 +90,52 @@ impl ImageInfo {
             pixel_representation: pixel_representation as u16,
             planar_configuration: planar as u16,
             photometric,
-        })
+        };
+        info.check_frames_fit(ds)?;
+        Ok(info)
+    }
+
+    /// Bytes of native pixel data that `frames` frames need (1-bit data packed, 4:2:2
+    /// subsampled data two samples a pixel).
+    pub fn native_bytes(&self, frames: u64) -> u64 {
+        let spp = self.samples_per_pixel as u64;
+        let per_frame = if self.photometric == "YBR_FULL_422" && spp == 3 { 2 } else { spp } * self.pixels_per_frame() as u64;
+        if self.bits_allocated == 1 {
+            (per_frame * frames).div_ceil(8)
+        } else {
+            per_frame * frames * (self.bits_allocated as u64 / 8)
+        }
+    }
+
+    /// A multi-frame Number of Frames must be held by the pixel data that is there: native
+    /// data at least that many frames long, encapsulated data at least one fragment a frame
+    /// (PS3.5 A.4: a fragment holds data of one frame only). A single frame that is short is
+    /// left to decoding, which reports the shortfall.
+    fn check_frames_fit(&self, ds: &DataSet) -> KindResult<()> {
+        if self.frames <= 1 {
+            return Ok(());
+        }
+        let held = match ds.get(tags::PIXEL_DATA).map(|e| &e.value) {
+            Some(Value::Bytes(b)) => {
+                let need = self.native_bytes(self.frames as u64);
+                (need > b.len() as u64).then(|| format!("{need} bytes of pixel data, and Pixel Data holds {}", b.len()))
+            }
+            Some(Value::NotLoaded { length, .. }) if *length != u64::MAX => {
+                let need = self.native_bytes(self.frames as u64);
+                (need > *length).then(|| format!("{need} bytes of pixel data, and Pixel Data declares {length}"))
+            }
+            Some(Value::Fragments { fragments, .. }) => (fragments.len() < self.frames as usize)
+                .then(|| format!("a fragment each, and the encapsulated Pixel Data has {} fragment(s)", fragments.len())),
+            _ => None,
+        };
+        match held {
+            Some(what) => Err(ErrorKind::Attribute {
+                keyword: "NumberOfFrames",
+                tag: "(0028,0008)",
+                reason: format!("{} frames of {} x {} need {what}", self.frames, self.rows, self.columns),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn signed(&self) -> bool {
@@ -217,6 +262,11 @@ pub fn decode_frame(ds: &DataSet, syntax: &TransferSyntax, index: usize) -> Kind
     let element = ds
         .get(tags::PIXEL_DATA)
         .ok_or(ErrorKind::NoPixelData)?;
+    if info.photometric == "PALETTE COLOR" && info.samples_per_pixel == 1 {
+        // Palette indices mean nothing without their palette: refuse an unusable one here,
+        // where every caller (render, export, model input) hears of it.
+        crate::display::palette(ds)?;
+    }
     let (pixels, photometric) = match (&element.value, syntax.codec) {
         (Value::Bytes(bytes), None) => {
             native::decode(bytes, &info, ds.big_endian, element.vr == crate::dataset::Vr::OW, index)?
@@ -280,7 +330,7 @@ fn frame_fragments(
     }
     // Group fragments by the basic offset table when it is usable.
     if offset_table.len() >= 4 * frames && offset_table.len() % 4 == 0 {
-        let offsets: Vec<u64> = offset_table.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap()) as u64).collect();
+        let offsets: Vec<u64> = offset_table.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64).collect();
         let mut starts = Vec::with_capacity(fragments.len());
         let mut pos = 0u64;
         for f in fragments {
@@ -304,8 +354,8 @@ fn frame_fragments(
     for f in fragments {
         if groups.is_empty() || starts_frame(f) {
             groups.push(f.clone());
-        } else {
-            groups.last_mut().unwrap().extend_from_slice(f);
+        } else if let Some(last) = groups.last_mut() {
+                last.extend_from_slice(f);
         }
     }
     if groups.len() == frames {

@@ -8,28 +8,36 @@ fn err(reason: impl Into<String>) -> ErrorKind {
 }
 
 /// Decodes one RLE frame to interleaved values (`samples` per pixel, `bytes` each).
+/// The header (segment count and every offset) is validated, and each segment must be long
+/// enough to expand to `pixels` bytes, before the output is allocated.
 pub(super) fn decode(data: &[u8], pixels: usize, samples: usize, bytes: usize) -> KindResult<Vec<u64>> {
     if data.len() < 64 {
         return Err(err(format!("frame is {} bytes, shorter than the 64-byte header", data.len())));
     }
-    let word = |i: usize| u32::from_le_bytes(data[i * 4..i * 4 + 4].try_into().unwrap()) as usize;
+    let word = |i: usize| u32::from_le_bytes([data[i * 4], data[i * 4 + 1], data[i * 4 + 2], data[i * 4 + 3]]) as usize;
     let nseg = word(0);
     let expected = samples * bytes;
-    if nseg != expected {
+    if nseg != expected || nseg > 15 {
         return Err(err(format!("{nseg} segments where {expected} are expected ({samples} samples x {bytes} bytes)")));
     }
-    // PackBits expands at most 64-fold (2 bytes → 128): refuse before allocating.
-    if pixels > 64 * data.len() {
-        return Err(err(format!("{} bytes cannot hold {pixels} pixels per segment", data.len())));
-    }
-    let offsets: Vec<usize> = (1..=nseg).map(word).collect();
-    let mut out = vec![0u64; pixels * samples];
+    let mut bounds = Vec::with_capacity(nseg);
     for seg in 0..nseg {
-        let start = offsets[seg];
-        let end = if seg + 1 < nseg { offsets[seg + 1] } else { data.len() };
+        let start = word(seg + 1);
+        let end = if seg + 1 < nseg { word(seg + 2) } else { data.len() };
         if start < 64 || start > end || end > data.len() {
             return Err(err(format!("segment {seg} has bad offsets {start}..{end} in {} bytes", data.len())));
         }
+        // PackBits expands at most 64-fold (2 bytes → 128): refuse before allocating.
+        if (pixels as u64).div_ceil(64) > (end - start) as u64 {
+            return Err(err(format!(
+                "segment {seg} is {} bytes, which cannot hold {pixels} pixels (Rows x Columns of the data set)",
+                end - start
+            )));
+        }
+        bounds.push((start, end));
+    }
+    let mut out = vec![0u64; pixels * samples];
+    for (seg, &(start, end)) in bounds.iter().enumerate() {
         let plane = unpack(&data[start..end], pixels);
         if plane.len() < pixels {
             return Err(err(format!("segment {seg} decodes to {} bytes where {pixels} are needed", plane.len())));
@@ -104,5 +112,22 @@ mod tests {
         data[0..4].copy_from_slice(&1u32.to_le_bytes());
         data[4..8].copy_from_slice(&9999u32.to_le_bytes());
         assert!(decode(&data, 4, 1, 1).is_err());
+    }
+
+    #[test]
+    fn a_bad_later_offset_is_refused_before_the_output_is_allocated() {
+        // Three segments, the last one starting past the end; a size the first one alone
+        // would justify.
+        let mut data = vec![0u8; 64 + 3000];
+        data[0..4].copy_from_slice(&3u32.to_le_bytes());
+        data[4..8].copy_from_slice(&64u32.to_le_bytes());
+        data[8..12].copy_from_slice(&1064u32.to_le_bytes());
+        data[12..16].copy_from_slice(&99_999u32.to_le_bytes());
+        let e = decode(&data, 1000, 3, 1).unwrap_err().to_string();
+        assert!(e.contains("segment 1 has bad offsets"), "{e}");
+        // Segments too short for the pixels claimed.
+        data[12..16].copy_from_slice(&2064u32.to_le_bytes());
+        let e = decode(&data, 64 * 1000 + 1, 3, 1).unwrap_err().to_string();
+        assert!(e.contains("cannot hold"), "{e}");
     }
 }
