@@ -423,7 +423,7 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
     }
     unsafe extern "C" fn skip(n: i64, user: *mut c_void) -> i64 {
         let src = &mut *(user as *mut Src);
-        let target = (src.pos as i64 + n).clamp(0, src.data.len() as i64);
+        let target = (src.pos as i64).saturating_add(n).clamp(0, src.data.len() as i64);
         let moved = target - src.pos as i64;
         src.pos = target as usize;
         moved
@@ -627,7 +627,7 @@ pub(crate) fn read_siz(data: &[u8]) -> Result<Siz, String> {
     if xsiz <= xo || ysiz <= yo || xt == 0 || yt == 0 || xto > xo || yto > yo {
         return Err(format!("the SIZ marker segment has an impossible geometry ({xsiz} x {ysiz}, offset {xo},{yo}, tiles {xt} x {yt})"));
     }
-    let tiles = ((xsiz - xto) as u64).div_ceil(xt as u64) * ((ysiz - yto) as u64).div_ceil(yt as u64);
+    let tiles = ((xsiz - xto) as u64).div_ceil(xt as u64).saturating_mul(((ysiz - yto) as u64).div_ceil(yt as u64));
     let components = (0..csiz)
         .map(|c| {
             let b = &cs[42 + 3 * c..45 + 3 * c];
@@ -635,4 +635,56 @@ pub(crate) fn read_siz(data: &[u8]) -> Result<Siz, String> {
         })
         .collect();
     Ok(Siz { width: xsiz - xo, height: ysiz - yo, tiles, components })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn siz(xsiz: u32, ysiz: u32, tile: u32, comps: &[u8]) -> Vec<u8> {
+        let mut v = vec![0xFF, 0x4F, 0xFF, 0x51];
+        v.extend_from_slice(&((38 + 3 * comps.len()) as u16).to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        for x in [xsiz, ysiz, 0, 0, tile, tile, 0, 0] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend_from_slice(&(comps.len() as u16).to_be_bytes());
+        for &c in comps {
+            v.extend_from_slice(&[c, 1, 1]);
+        }
+        v
+    }
+
+    #[test]
+    fn siz_reads_and_extreme_values_do_not_overflow() {
+        let s = read_siz(&siz(100, 50, 100, &[7, 7, 7])).unwrap();
+        assert_eq!((s.width, s.height, s.tiles, s.components.len()), (100, 50, 1, 3));
+        assert_eq!(s.components[0].0, 8);
+        let s = read_siz(&siz(u32::MAX, u32::MAX, 1, &[15])).unwrap();
+        assert_eq!(s.tiles, (u32::MAX as u64).pow(2));
+        assert!(read_siz(&siz(100, 50, 0, &[7])).is_err());
+        let mut short = siz(100, 50, 100, &[7, 7, 7]);
+        short.truncate(45);
+        assert!(read_siz(&short).is_err());
+        // A JP2 box that claims more than the file.
+        let mut jp2 = vec![0, 0, 0, 12, b'j', b'P', b' ', b' ', 13, 10, 0x87, 10];
+        jp2.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xF0, b'j', b'p', b'2', b'c']);
+        assert!(read_siz(&jp2).unwrap_err().contains("more than the file holds"));
+    }
+
+    #[test]
+    fn sof_reads_and_bad_segments_are_errors() {
+        // SOI, APP0 of 16 bytes, SOF0 100 x 40, 3 components 2x2/1x1/1x1.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
+        j.extend_from_slice(&[0; 14]);
+        j.extend_from_slice(&[0xFF, 0xC0, 0, 17, 8, 0, 40, 0, 100, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        let s = read_sof(&j).unwrap();
+        assert_eq!((s.width, s.height, s.precision, s.sampling.clone()), (100, 40, 8, vec![(2, 2), (1, 1), (1, 1)]));
+        // 13 x 5 luma blocks, 7 x 3 for each chroma component: 107 blocks, at least 14 bytes.
+        assert_eq!(s.min_entropy_bytes(), 14);
+        assert!(read_sof(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 1]).is_err());
+        assert!(read_sof(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF, 0]).is_err());
+        assert!(read_sof(&[0xFF, 0xD8, 0xFF, 0xC9, 0, 8, 8, 0, 1, 0, 1, 0]).unwrap_err().contains("arithmetic"));
+        assert!(read_sof(b"not a jpeg").is_err());
+    }
 }
