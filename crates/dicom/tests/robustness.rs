@@ -150,6 +150,7 @@ fn refused(name: &str, bytes: &[u8], reasons: &[&str]) -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let path = DIR.get_or_init(|| common::tempdir("hostile")).join(name);
     std::fs::write(&path, bytes).unwrap();
+    keep(name, bytes);
     let (r, cost) = measured(name, || use_file(&path));
     let e = match r {
         Ok(()) => panic!("{name}: accepted, but it should be refused ({})", reasons.join("; ")),
@@ -162,6 +163,15 @@ fn refused(name: &str, bytes: &[u8], reasons: &[&str]) -> PathBuf {
     }
     assert_bounded(name, &cost);
     path
+}
+
+/// With `MEDLENS_KEEP_HOSTILE=DIR`, the crafted files are also written to DIR (to try them on
+/// the `medlens` binary).
+fn keep(name: &str, bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("MEDLENS_KEEP_HOSTILE") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(name), bytes).unwrap();
+    }
 }
 
 /// A corpus file read by our reader, changed, and written back by our writer (explicit VR
@@ -397,6 +407,9 @@ fn deflate_bomb(zeros_mib: usize) -> Vec<u8> {
 #[test]
 fn deflate_bomb_is_bounded() {
     let _serial = serial();
+    if std::env::var_os("MEDLENS_KEEP_HOSTILE").is_some() {
+        keep("deflate_bomb_1gib.dcm", &deflate_bomb(1024));
+    }
     let bytes = deflate_bomb(256);
     assert!(bytes.len() < 400_000, "the bomb is {} bytes", bytes.len());
     let path = refused("deflate_bomb.dcm", &bytes, &["deflate", "decompression bomb"]);
