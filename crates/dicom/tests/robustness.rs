@@ -259,6 +259,54 @@ fn damaged_files_never_panic() {
     assert!(cases > 1500, "{cases}");
 }
 
+/// The codestream headers our code now reads (JPEG SOF and markers, JPEG-LS SOF55, J2K SIZ
+/// and JP2 boxes, the RLE header) overwritten at random, for every encapsulated corpus file:
+/// errors or images, never a panic, and bounded memory.
+#[test]
+fn damaged_codestream_headers_never_panic() {
+    let _serial = serial();
+    let corpus = common::corpus();
+    let mut seed: u64 = 0x2545F4914F6CDD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pixel_data = [0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+    let (mut cases, mut most) = (0, 0);
+    for row in common::manifest() {
+        let path = corpus.join(&row.path);
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes.len() > 600_000 {
+            continue;
+        }
+        let Some(at) = bytes.windows(pixel_data.len()).rposition(|w| w == pixel_data) else { continue };
+        // Skip the basic offset table item to the first fragment's value.
+        let table = at + 12;
+        let Some(len) = bytes.get(table + 4..table + 8) else { continue };
+        let first = table + 8 + u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize + 8;
+        if first + 16 > bytes.len() {
+            continue;
+        }
+        let span = (bytes.len() - first).min(320);
+        for _ in 0..12 {
+            let mut b = bytes.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = first + (next() as usize) % span;
+                b[i] = next() as u8;
+            }
+            let (_, cost) = measured(&row.path, || exercise(&path, &b));
+            // Real frames of these files need at most a few MiB.
+            assert!((cost.heap as u64) < BOUND, "{}: a damaged header made us hold {} MiB", row.path, cost.heap >> 20);
+            most = most.max(cost.heap);
+            cases += 1;
+        }
+    }
+    eprintln!("{cases} damaged codestreams; the most heap one held: {} KiB", most >> 10);
+    assert!(cases > 300, "{cases}");
+}
+
 /// JPEG: a frame header (SOF) bigger than the data set's image is refused before libjpeg-turbo
 /// allocates for it (it used to size its output from the SOF and compare afterwards).
 #[test]
