@@ -2,6 +2,12 @@
 //! libjpeg-turbo 3, JPEG-LS through CharLS, JPEG 2000 through OpenJPEG, and RLE.
 //! The C libraries are built from source by cargo; each call is wrapped so that a
 //! failure comes back as an error, never a crash or a partial image.
+//!
+//! Before any codec allocates, the codestream's own header is read here (JPEG SOF,
+//! JPEG-LS SOF55, JPEG 2000 SIZ) and must describe the data set's image: Rows, Columns,
+//! Samples per Pixel, a precision that fits Bits Allocated. Output is therefore sized from
+//! the data set, never from a codestream that disagrees with it; a JPEG must also be long
+//! enough to hold that many blocks, and libjpeg-turbo's own limits are set.
 
 use super::{rle, sign_extend, ybr_full_to_rgb, ImageInfo, Pixels};
 use crate::error::{ErrorKind, KindResult};
@@ -239,7 +245,7 @@ pub(crate) fn read_sof(data: &[u8]) -> Result<Sof, String> {
         }
         if marker > 0xC3 {
             return Err(format!(
-                "JPEG process of marker 0xFF{marker:02X} (hierarchical or arithmetic coding) is not used by DICOM"
+                "JPEG process of marker 0xFF{marker:02X} (hierarchical or arithmetic coding) is not supported; DICOM uses none"
             ));
         }
         if seg.len() < 6 {
