@@ -8,6 +8,7 @@
 //! windowing matches `medlens render`.
 
 use medlens_dicom::display::{self, DisplayInfo, VoiFunction};
+use medlens_dicom::error::WithPath;
 use medlens_dicom::presets::presets_for;
 use medlens_dicom::{tags, DicomFile, Pixels};
 use serde::Serialize;
@@ -67,10 +68,19 @@ pub struct VoiLut {
     pub data: Vec<u16>,
 }
 
-/// Display parameters of a file, from the crate's display pipeline (`DisplayInfo`).
-pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind: &'static str, photometric: &str) -> FrameHeader {
+/// Display parameters of a file, from the crate's display pipeline (`DisplayInfo::read`:
+/// a Modality LUT, VOI LUT or palette that is present but unusable is an error naming the
+/// file and the table, as `medlens render` reports it).
+pub fn header_for(
+    file: &DicomFile,
+    rows: u32,
+    columns: u32,
+    samples: u16,
+    kind: &'static str,
+    photometric: &str,
+) -> medlens_dicom::Result<FrameHeader> {
     let ds = file.dataset();
-    let info = DisplayInfo::from_dataset(ds);
+    let info = DisplayInfo::read(ds).at(&file.path)?;
     let (slope, intercept, modality_lut) = match &info.modality_lut {
         display::ModalityLut::Rescale { slope, intercept } => (*slope, *intercept, None),
         display::ModalityLut::Lut(l) => {
@@ -89,7 +99,7 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
         VoiFunction::LinearExact => "LINEAR_EXACT",
         VoiFunction::Sigmoid => "SIGMOID",
     };
-    FrameHeader {
+    Ok(FrameHeader {
         rows,
         columns,
         samples,
@@ -125,7 +135,7 @@ pub fn header_for(file: &DicomFile, rows: u32, columns: u32, samples: u16, kind:
                 data: l.data.clone(),
             })
             .collect(),
-    }
+    })
 }
 
 /// Decode frame `n` of `file` into the binary message.
@@ -139,7 +149,8 @@ pub fn message(file: &DicomFile, n: usize) -> Result<Vec<u8>, String> {
         Pixels::U32(v) => ("u32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
         Pixels::I32(v) => ("i32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
     };
-    let header = header_for(file, frame.rows, frame.columns, frame.samples, kind, &frame.photometric);
+    // The UI prefixes errors with the file's path (as for the decoding error above).
+    let header = header_for(file, frame.rows, frame.columns, frame.samples, kind, &frame.photometric).map_err(|e| e.kind.to_string())?;
     let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     let offset = (8 + json.len()).div_ceil(8) * 8;
     let mut out = Vec::with_capacity(offset + bytes.len());

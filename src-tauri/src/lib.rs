@@ -343,6 +343,25 @@ mod tests {
         assert!(file.frame(1).is_err() && frame::message(&file, 1).unwrap_err().contains("out of range"));
     }
 
+    /// A Modality LUT shorter than its descriptor is an error saying which table and why
+    /// (the UI prefixes the path), not a frame displayed without the table.
+    #[test]
+    fn frame_message_refuses_an_unusable_modality_lut() {
+        use medlens_dicom::dataset::{DataSet, Element, Value, Vr};
+        let mut file = medlens_dicom::open(sample().join("brain_010.dcm")).unwrap();
+        let mut item = DataSet::default();
+        for (tag, vr, value) in [
+            (medlens_dicom::tags::LUT_DESCRIPTOR, Vr(*b"US"), [4096u16, 0, 12].iter().flat_map(|v| v.to_le_bytes()).collect()),
+            (medlens_dicom::tags::LUT_DATA, Vr(*b"OW"), vec![0u8; 8]),
+        ] {
+            item.elements.insert(tag, Element { tag, vr, value: Value::Bytes(value) });
+        }
+        let tag = medlens_dicom::tags::MODALITY_LUT_SEQUENCE;
+        file.parsed.dataset.elements.insert(tag, Element { tag, vr: Vr::SQ, value: Value::Seq(vec![item]) });
+        let err = frame::message(&file, 0).unwrap_err();
+        assert!(err.contains("LUTData") && err.contains("4 entries where the descriptor declares 4096"), "{err}");
+    }
+
     #[test]
     fn index_sample_sorted_and_flat() {
         let idx = indexer::index_paths(&[sample()], &|_| {}, &AtomicBool::new(false));

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use medlens_dicom::display::{render, resize_bilinear, DisplayInfo, Voi, VoiFunction, Window};
+use medlens_dicom::error::WithPath;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,7 +42,9 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let file = medlens_dicom::open(&args.file)?;
     let frame = file.frame(args.frame)?;
-    let info = DisplayInfo::from_dataset(file.dataset());
+    // Strict: a Modality LUT, VOI LUT or palette that is present but unusable is an error
+    // naming the file and the table, not silently left out of the render.
+    let info = DisplayInfo::read(file.dataset()).at(&args.file)?;
     let window = match (&args.window, &args.preset) {
         (Some(w), _) => Some(*w),
         (None, Some(name)) => Some(

@@ -142,3 +142,34 @@ fn anonymize_writes_one_file_per_instance() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 20);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A Modality LUT shorter than its descriptor (as robustness.rs's `modality_lut_short.dcm`):
+/// `render` refuses it, naming the file and the table, instead of rendering without it.
+#[test]
+fn render_refuses_a_short_modality_lut_naming_the_file_and_the_table() {
+    use medlens_dicom::dataset::{DataSet, Element, Tag, Value, Vr};
+    use medlens_dicom::tags;
+    fn set(ds: &mut DataSet, tag: Tag, vr: &[u8; 2], value: Vec<u8>) {
+        ds.elements.insert(tag, Element { tag, vr: Vr(*vr), value: Value::Bytes(value) });
+    }
+    let f = medlens_dicom::open(corpus().join("pydicom/dicomdirtests/98892003/MR1/5641")).unwrap();
+    let mut ds = f.dataset().clone();
+    let mut item = DataSet::default();
+    set(&mut item, tags::LUT_DESCRIPTOR, b"US", [4096u16, 0, 12].iter().flat_map(|v| v.to_le_bytes()).collect());
+    set(&mut item, tags::LUT_DATA, b"OW", vec![0; 8]);
+    let tag = tags::MODALITY_LUT_SEQUENCE;
+    ds.elements.insert(tag, Element { tag, vr: Vr::SQ, value: Value::Seq(vec![item]) });
+    let bytes = medlens_dicom::write::write_file(&ds, "1.2.840.10008.5.1.4.1.1.4", "2.25.16", "1.2.840.10008.1.2.1", true).unwrap();
+    let dir = std::env::temp_dir().join(format!("medlens-cli-lut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("modality_lut_short.dcm");
+    std::fs::write(&file, bytes).unwrap();
+    let png = dir.join("out.png");
+    let out = medlens().arg("render").arg(&file).arg("-o").arg(&png).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "rendered a file whose Modality LUT is unusable: {err}");
+    assert!(err.contains("modality_lut_short.dcm"), "the error names the file: {err}");
+    assert!(err.contains("LUTData") && err.contains("4 entries where the descriptor declares 4096"), "the error names the table: {err}");
+    assert!(!png.exists(), "nothing written");
+    std::fs::remove_dir_all(dir).ok();
+}
