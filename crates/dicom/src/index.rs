@@ -162,7 +162,10 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
                 let why = f.parsed.warnings.iter().find(|w| w.starts_with("Pixel Data")).cloned().unwrap_or_default();
                 errors.push(FileError { error: format!("{}: {why}", path.display()), path });
             }
-            Some(Ok(f)) => instances.push(instance(f)),
+            Some(Ok(f)) => match instance(f) {
+                Ok(i) => instances.push(i),
+                Err(e) => errors.push(FileError { path, error: e.to_string() }),
+            },
             Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => {
                 if crate::plain::is_plain_image_file(&path) {
                     index.images.push(path);
@@ -184,7 +187,10 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
             (p, r)
         }).collect::<Vec<_>>() {
             match r {
-                Ok(f) if !is_dicomdir(&f) => instances.push(instance(f)),
+                Ok(f) if !is_dicomdir(&f) => match instance(f) {
+                    Ok(i) => instances.push(i),
+                    Err(e) => errors.push(FileError { path, error: e.to_string() }),
+                },
                 Ok(_) => {}
                 Err(e) => errors.push(FileError { path, error: e.to_string() }),
             }
@@ -288,7 +294,10 @@ struct Keys {
     series: (String, String, Option<i64>, String, String),
 }
 
-fn instance(f: DicomFile) -> (Instance, Keys) {
+/// One instance of the index. A file with pixel data whose image attributes do not hold
+/// (a Number of Frames beyond what Pixel Data declares, an impossible size) is an error, so
+/// that nothing sized by them (a frame count, a cine buffer) follows them.
+fn instance(f: DicomFile) -> crate::Result<(Instance, Keys)> {
     let ds: &DataSet = f.dataset();
     let s = |t| ds.string(t).unwrap_or_default();
     let arr = |t, n| -> Option<Vec<f64>> {
@@ -296,6 +305,7 @@ fn instance(f: DicomFile) -> (Instance, Keys) {
         (v.len() == n && v.iter().all(|x| x.is_finite())).then_some(v)
     };
     let has_pixels = ds.contains(tags::PIXEL_DATA);
+    let frames = if has_pixels { f.image_info()?.frames } else { 0 };
     let small = |t| ds.int(t).and_then(|v| u16::try_from(v).ok());
     let inst = Instance {
         sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID).or_else(|| f.meta().string(tags::MEDIA_STORAGE_SOP_INSTANCE_UID)).unwrap_or_default(),
@@ -306,7 +316,7 @@ fn instance(f: DicomFile) -> (Instance, Keys) {
         slice_location: ds.number(tags::SLICE_LOCATION),
         rows: ds.int(tags::ROWS).and_then(|v| u32::try_from(v).ok()),
         columns: ds.int(tags::COLUMNS).and_then(|v| u32::try_from(v).ok()),
-        frames: if has_pixels { f.number_of_frames() } else { 0 },
+        frames,
         samples_per_pixel: small(tags::SAMPLES_PER_PIXEL),
         bits_allocated: small(tags::BITS_ALLOCATED),
         bits_stored: small(tags::BITS_STORED),
@@ -329,7 +339,7 @@ fn instance(f: DicomFile) -> (Instance, Keys) {
             ds.string(tags::SERIES_DATE).unwrap_or_else(|| s(tags::STUDY_DATE)),
         ),
     };
-    (inst, keys)
+    Ok((inst, keys))
 }
 
 fn build_tree(instances: Vec<(Instance, Keys)>) -> Vec<Patient> {

@@ -100,3 +100,28 @@ fn a_folder_with_broken_files_indexes_the_rest_and_lists_each_failure() {
     assert!(idx.cancelled && idx.instance_count() == 0);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Number of Frames far beyond what Pixel Data declares: that file is an error naming it and
+/// the reason (the header-only read checks it as decoding would), and the others are indexed.
+#[test]
+fn a_frame_count_beyond_the_pixel_data_is_an_error_for_that_file_only() {
+    use medlens_dicom::dataset::{Element, Value, Vr};
+    let dir = tempdir("frames");
+    let good = sample().join("brain_005.dcm");
+    std::fs::copy(&good, dir.join("good.dcm")).unwrap();
+    let f = medlens_dicom::open(&good).unwrap();
+    let mut ds = f.dataset().clone();
+    let tag = medlens_dicom::tags::NUMBER_OF_FRAMES;
+    ds.elements.insert(tag, Element { tag, vr: Vr(*b"IS"), value: Value::Bytes(b"100000".to_vec()) });
+    let class = f.meta().string(medlens_dicom::tags::MEDIA_STORAGE_SOP_CLASS_UID).unwrap();
+    let bytes = medlens_dicom::write::write_file(&ds, &class, "2.25.17", "1.2.840.10008.1.2.1", true).unwrap();
+    std::fs::write(dir.join("frames.dcm"), bytes).unwrap();
+    let idx = index_paths(&[dir.clone()], &IndexOptions::default());
+    assert_eq!(idx.instance_count(), 1);
+    assert_eq!(idx.series().next().unwrap().instances[0].frames, 1);
+    assert_eq!(idx.errors.len(), 1, "{:?}", idx.errors);
+    let e = &idx.errors[0].error;
+    assert!(idx.errors[0].path.ends_with("frames.dcm"));
+    assert!(e.contains("frames.dcm") && e.contains("NumberOfFrames") && e.contains("100000 frames of 256 x 256"), "{e}");
+    std::fs::remove_dir_all(dir).ok();
+}
