@@ -14,7 +14,8 @@ pub struct Args {
     /// A GGUF file or HF model directory.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Shape-exact random weights from a config: `medgemma-4b`, `gemma3-270m`, a config.json,
+    /// Shape-exact random weights from a config: `medgemma-4b` (with its vision tower),
+    /// `medgemma-4b-text` (its decoder alone), `gemma3-270m`, a config.json,
     /// or `medsiglip-448` (image and text embedding times).
     #[arg(long)]
     pub random_weights: Option<String>,

@@ -92,3 +92,18 @@ pub fn identity(device: &Device) -> Option<(String, String)> {
     }
     device.identity().map(|i| (i.name, i.fingerprint))
 }
+
+/// Whether decode's quantized gemv should run one unit per output row (CPU adapters such as
+/// lavapipe, where a cube's units are SIMD lanes) rather than cooperatively (GPUs). The
+/// environment variable `MEDLENS_GEMV` (`rows` or `coop`) overrides the choice, for
+/// benchmarks and tests of either kernel on any adapter.
+pub fn gemv_per_row(device: &Device) -> bool {
+    match std::env::var("MEDLENS_GEMV").as_deref() {
+        Ok("rows") => return true,
+        Ok("coop") => return false,
+        _ => {}
+    }
+    static SOFTWARE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // A device that is no card (a CPU, a software rasterizer) has no physical identity.
+    is_cube(device) && *SOFTWARE.get_or_init(|| device.identity().is_some_and(|i| i.physical.is_none()))
+}

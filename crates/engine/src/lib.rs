@@ -10,7 +10,7 @@
 //! | 0 | `error`, `device`, `profile` | errors; choosing the device; counters of device work |
 //! | 1 | `quant` | ggml block formats, reference (de)quantizers |
 //! | 2 | `formats` | GGUF, safetensors, spiece.model: read and validated |
-//! | 3 | `kernels` | GPU kernels over ggml blocks |
+//! | 3 | `kernels` | GPU kernels: ggml-block gemv/dequant/gather, fused row kernels |
 //! | 4 | `weights` | tensors by HF name from files (`WeightSource`) |
 //! | 5 | `nn`, `text`, `image` | layers; tokenizers and chat template; image preprocessing |
 //! | 6 | `models` | Gemma 3, SigLIP, MedGemma |

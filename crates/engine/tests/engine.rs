@@ -301,3 +301,82 @@ fn config_from_gguf_is_the_270m() {
     let full: Vec<usize> = (0..18).filter(|&i| c.layer_types[i] == medlens_engine::models::gemma3::LayerType::Full).collect();
     assert_eq!(full, vec![5, 11, 17]);
 }
+
+/// What one decode step asks of the device, counted (the counts are the same on every
+/// adapter, so CI asserts them where a time would be noise), on the real 270M: after a
+/// 9-token prefill and 4 warm-up steps, each of 4 more greedy steps launches at most the
+/// budget of kernels, uploads at most the token id, reads back only the chosen id (4-8
+/// bytes, never the vocabulary's logits), copies no cached key or value, attends over
+/// exactly the valid slots (min(pos + 1, window) on sliding layers, pos + 1 on full ones),
+/// and compiles no new kernel. The device's choice of token equals the host's argmax of the
+/// same step's logits.
+#[test]
+fn decode_step_counters() {
+    use medlens_engine::profile;
+    let (dev, _) = device();
+    let m = &real().model;
+    let c = &m.config;
+    profile::observe_launches();
+    let prompt = [2u32, 818, 27355, 236772, 2742, 3835, 236787, 506, 5611];
+    let mut cache = m.new_cache_for(64);
+    let logits = m.forward_last(&prompt, &mut cache).unwrap();
+    let mut tok = medlens_engine::generate::argmax(&logits);
+    let (r, warm) = profile::kernels_launched(|| -> medlens_engine::Result<()> {
+        for _ in 0..4 {
+            tok = m.forward_greedy(&[tok], &mut cache)?;
+        }
+        Ok(())
+    });
+    r.unwrap();
+    let steps = 4;
+    let before = profile::snapshot();
+    let pos_before = cache.pos;
+    let (r, steady) = profile::kernels_launched(|| -> medlens_engine::Result<Vec<u32>> {
+        let mut toks = Vec::new();
+        for _ in 0..steps {
+            tok = m.forward_greedy(&[tok], &mut cache)?;
+            toks.push(tok);
+        }
+        Ok(toks)
+    });
+    let device_tokens = r.unwrap();
+    let n = profile::snapshot().since(&before);
+    let layers = c.num_hidden_layers as u64;
+    println!("{dev}: {steps} decode steps: {n:?}");
+    // Keys attended: each step's token at position p sees p + 1 keys on full layers and
+    // min(p + 1, window) on sliding ones.
+    let want_keys: u64 = (pos_before..pos_before + steps)
+        .map(|p| {
+            c.layer_types
+                .iter()
+                .map(|t| match t {
+                    medlens_engine::models::gemma3::LayerType::Full => p as u64 + 1,
+                    medlens_engine::models::gemma3::LayerType::Sliding => (p as u64 + 1).min(c.sliding_window as u64),
+                })
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(n.keys_attended, want_keys, "keys attended");
+    assert_eq!(n.kv_bytes_copied, 0, "no cached key or value copied");
+    assert_eq!(n.readbacks, steps as u64, "one read-back per step");
+    assert!(n.readback_bytes <= 8 * steps as u64, "only the token id comes back: {} bytes", n.readback_bytes);
+    assert!(n.uploads <= steps as u64, "at most the token id goes up: {} uploads", n.uploads);
+    if dev == "wgpu" {
+        // Budget: 18 launches per layer + 10 today (ratchet it down as kernels fuse).
+        let per_step = n.launches / steps as u64;
+        assert!(per_step <= 18 * layers + 10, "{per_step} launches per step");
+        let new: Vec<_> = steady.difference(&warm).collect();
+        assert!(new.is_empty(), "{} kernels first launched after warm-up", new.len());
+    }
+    // The same steps on the host: logits back, argmax there.
+    let mut cache = m.new_cache_for(64);
+    let mut host = medlens_engine::generate::argmax(&m.forward_last(&prompt, &mut cache).unwrap());
+    let mut host_tokens = Vec::new();
+    for i in 0..4 + steps {
+        host = medlens_engine::generate::argmax(&m.forward_last(&[host], &mut cache).unwrap());
+        if i >= 4 {
+            host_tokens.push(host);
+        }
+    }
+    assert_eq!(device_tokens, host_tokens, "device greedy = host argmax");
+}

@@ -1,4 +1,6 @@
-//! GPU kernels: quantized weights in their ggml block layout and the CubeCL kernels that
-//! read them (gemv, dequantize, gather), reached through burn's backend extension.
+//! GPU kernels, reached through burn's backend extension: quantized weights in their ggml
+//! block layout and the CubeCL kernels that read them (gemv, dequantize, gather); fused row
+//! kernels (norms, RoPE, GeGLU, softmax) for the decoder.
 
+pub mod fused;
 pub mod qmatmul;

@@ -24,7 +24,7 @@ use burn_cubecl::{ops::numeric::empty_device_dtype, tensor::CubeTensor, CubeBack
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use crate::quant::GgmlType;
-use kernels::{dequant_kernel, gemv_kernel};
+use kernels::{dequant_kernel, gemv_kernel, gemv_rows_kernel};
 
 /// Units per cube of the gemv kernel (a power of two: the reduction halves it).
 pub const GEMV_THREADS: u32 = 64;
@@ -340,6 +340,228 @@ mod kernels {
         }
     }
 
+    /// The 4 bytes at byte offset `b` (any alignment) of the stream packed in `w`, as one
+    /// little-endian word: one load when aligned, two and a funnel shift when not. Callers
+    /// only ask for words that lie inside the stream.
+    #[cube]
+    fn word_at(w: &Tensor<u32>, b: usize) -> u32 {
+        let i = b / 4;
+        let s = ((b % 4) * 8) as u32;
+        let mut v = w[i];
+        if s != 0 {
+            v = (v >> s) | (w[i + 1] << (32 - s));
+        }
+        v
+    }
+
+    /// Byte `j` (0..4) of `v` as a signed value (two's complement), as f32.
+    #[cube]
+    fn i8_of(v: u32, j: u32) -> f32 {
+        f32::cast_from(((v >> (j * 8)) & 0xFF) ^ 0x80) - 128.0
+    }
+
+    /// Byte `k` (0..12) of the three words `s0, s1, s2`.
+    #[cube]
+    fn byte_of3(s0: u32, s1: u32, s2: u32, k: usize) -> u32 {
+        let mut v = s0;
+        if k >= 8 {
+            v = s2;
+        } else if k >= 4 {
+            v = s1;
+        }
+        (v >> (((k % 4) * 8) as u32)) & 0xFF
+    }
+
+    /// The 6-bit scale and min `j` of a Q4_K/Q5_K super-block from its 12 scale bytes held in
+    /// three words (ggml's `get_scale_min_k4`).
+    #[cube]
+    fn scale_min_words(s0: u32, s1: u32, s2: u32, j: usize) -> (f32, f32) {
+        let mut sc = 0u32;
+        let mut m = 0u32;
+        if j < 4 {
+            sc = byte_of3(s0, s1, s2, j) & 63;
+            m = byte_of3(s0, s1, s2, j + 4) & 63;
+        } else {
+            sc = (byte_of3(s0, s1, s2, j + 4) & 0xF) | ((byte_of3(s0, s1, s2, j - 4) >> 6) << 4);
+            m = (byte_of3(s0, s1, s2, j + 4) >> 4) | ((byte_of3(s0, s1, s2, j) >> 6) << 4);
+        }
+        (f32::cast_from(sc), f32::cast_from(m))
+    }
+
+    /// `Σ_j x[xo + j] · W[block at byte bb]_j` over one whole block of format `ty` (32 values,
+    /// or 256 for the k-quants; f16/bf16 count 32 values as a block). Weights are read a word
+    /// (4 bytes, 4-8 values) at a time; every `x` index is the same for all units of a cube
+    /// (they own different rows), so `x` loads are uniform.
+    #[cube]
+    fn dot_block(x: &Tensor<f32>, xo: usize, w: &Tensor<u32>, bb: usize, #[comptime] ty: u32) -> f32 {
+        let mut acc = 0.0f32;
+        if comptime!(ty == T_Q8_0) {
+            let mut s = 0.0f32;
+            for j in 0..8usize {
+                let q = word_at(w, bb + 2 + 4 * j);
+                let xb = xo + 4 * j;
+                s += x[xb] * i8_of(q, 0) + x[xb + 1] * i8_of(q, 1) + x[xb + 2] * i8_of(q, 2) + x[xb + 3] * i8_of(q, 3);
+            }
+            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
+        } else if comptime!(ty == T_Q4_0) {
+            let mut s = 0.0f32;
+            for j in 0..4usize {
+                let q = word_at(w, bb + 2 + 4 * j);
+                let lo = q & 0x0F0F_0F0F;
+                let hi = (q >> 4) & 0x0F0F_0F0F;
+                let xb = xo + 4 * j;
+                for b in 0..4u32 {
+                    let sh = b * 8;
+                    let i = xb + b as usize;
+                    s += x[i] * (f32::cast_from((lo >> sh) & 0xFF) - 8.0) + x[i + 16] * (f32::cast_from((hi >> sh) & 0xFF) - 8.0);
+                }
+            }
+            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
+        } else if comptime!(ty == T_Q5_0) {
+            let qh = word_at(w, bb + 2);
+            let mut s = 0.0f32;
+            for j in 0..4usize {
+                let q = word_at(w, bb + 6 + 4 * j);
+                let xb = xo + 4 * j;
+                for b in 0..4u32 {
+                    let e = (4 * j) as u32 + b;
+                    let byte = (q >> (b * 8)) & 0xFF;
+                    let v0 = (byte & 0xF) | (((qh >> e) & 1) << 4);
+                    let v1 = (byte >> 4) | (((qh >> (e + 16)) & 1) << 4);
+                    let i = xb + b as usize;
+                    s += x[i] * (f32::cast_from(v0) - 16.0) + x[i + 16] * (f32::cast_from(v1) - 16.0);
+                }
+            }
+            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
+        } else if comptime!(ty == T_Q4K || ty == T_Q5K) {
+            let dm = word_at(w, bb);
+            let d = half_to_f32(dm & 0xFFFF);
+            let dmin = half_to_f32(dm >> 16);
+            let s0 = word_at(w, bb + 4);
+            let s1 = word_at(w, bb + 8);
+            let s2 = word_at(w, bb + 12);
+            let mut qs = bb + 16;
+            if comptime!(ty == T_Q5K) {
+                qs = bb + 48;
+            }
+            for il in 0..4usize {
+                // Groups 2·il (low nibbles) and 2·il + 1 (high nibbles) share 32 quant bytes.
+                let mut sq0 = 0.0f32;
+                let mut sq1 = 0.0f32;
+                let mut sx0 = 0.0f32;
+                let mut sx1 = 0.0f32;
+                let xg = xo + il * 64;
+                for j in 0..8usize {
+                    let q = word_at(w, qs + il * 32 + 4 * j);
+                    let mut h = 0u32;
+                    if comptime!(ty == T_Q5K) {
+                        h = word_at(w, bb + 16 + 4 * j);
+                    }
+                    for b in 0..4u32 {
+                        let sh = b * 8;
+                        let mut v0 = (q >> sh) & 0xF;
+                        let mut v1 = (q >> (sh + 4)) & 0xF;
+                        if comptime!(ty == T_Q5K) {
+                            let hb = (h >> sh) & 0xFF;
+                            v0 += 16 * ((hb >> (2 * il) as u32) & 1);
+                            v1 += 16 * ((hb >> (2 * il + 1) as u32) & 1);
+                        }
+                        let i = xg + 4 * j + b as usize;
+                        let xa = x[i];
+                        let xb = x[i + 32];
+                        sq0 += xa * f32::cast_from(v0);
+                        sq1 += xb * f32::cast_from(v1);
+                        sx0 += xa;
+                        sx1 += xb;
+                    }
+                }
+                let (sc0, m0) = scale_min_words(s0, s1, s2, 2 * il);
+                let (sc1, m1) = scale_min_words(s0, s1, s2, 2 * il + 1);
+                acc += d * sc0 * sq0 - dmin * m0 * sx0 + d * sc1 * sq1 - dmin * m1 * sx1;
+            }
+        } else if comptime!(ty == T_Q6K) {
+            let d = half_to_f32(word_at(w, bb + 206) >> 16);
+            for half in 0..2usize {
+                let ql = bb + half * 64;
+                let qh = bb + 128 + half * 32;
+                let xh = xo + half * 128;
+                for is in 0..2usize {
+                    // Positions l = 16·is .. 16·is + 16 of the four quarters.
+                    let mut s1 = 0.0f32;
+                    let mut s2 = 0.0f32;
+                    let mut s3 = 0.0f32;
+                    let mut s4 = 0.0f32;
+                    for j in 0..4usize {
+                        let l0 = is * 16 + 4 * j;
+                        let qa = word_at(w, ql + l0);
+                        let qb = word_at(w, ql + 32 + l0);
+                        let hh = word_at(w, qh + l0);
+                        for b in 0..4u32 {
+                            let sh = b * 8;
+                            let a = (qa >> sh) & 0xFF;
+                            let c = (qb >> sh) & 0xFF;
+                            let h = (hh >> sh) & 0xFF;
+                            let l = l0 + b as usize;
+                            s1 += x[xh + l] * (f32::cast_from((a & 0xF) | ((h & 3) << 4)) - 32.0);
+                            s2 += x[xh + l + 32] * (f32::cast_from((c & 0xF) | (((h >> 2) & 3) << 4)) - 32.0);
+                            s3 += x[xh + l + 64] * (f32::cast_from((a >> 4) | (((h >> 4) & 3) << 4)) - 32.0);
+                            s4 += x[xh + l + 96] * (f32::cast_from((c >> 4) | (((h >> 6) & 3) << 4)) - 32.0);
+                        }
+                    }
+                    let sc = word_at(w, bb + 192 + half * 8 + is);
+                    // Scales at byte offsets is, is + 2, is + 4, is + 6 of the half's 8.
+                    let sc2 = word_at(w, bb + 192 + half * 8 + is + 4);
+                    acc += d * (i8_of(sc, 0) * s1 + i8_of(sc, 2) * s2 + i8_of(sc2, 0) * s3 + i8_of(sc2, 2) * s4);
+                }
+            }
+        } else if comptime!(ty == T_F16) {
+            for j in 0..16usize {
+                let v = word_at(w, bb + 4 * j);
+                acc += x[xo + 2 * j] * half_to_f32(v & 0xFFFF) + x[xo + 2 * j + 1] * half_to_f32(v >> 16);
+            }
+        } else {
+            // bf16
+            for j in 0..16usize {
+                let v = word_at(w, bb + 4 * j);
+                acc += x[xo + 2 * j] * f32::reinterpret(v << 16) + x[xo + 2 * j + 1] * f32::reinterpret(v & 0xFFFF_0000);
+            }
+        }
+        acc
+    }
+
+    /// `out[m, n] = Σ_k x[m, k] · W[n, k]` with one unit per output row, each walking its row
+    /// block by block, no shared memory and no barrier. For CPU adapters (lavapipe): there the
+    /// units of a cube are SIMD lanes, so the `x` loads (the same address on every lane) are
+    /// one broadcast and the weight words one gather; the cooperative [`gemv_kernel`] spends
+    /// its time on per-byte loads and barriers instead.
+    #[cube(launch_unchecked)]
+    pub(super) fn gemv_rows_kernel(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        #[comptime] ty: u32,
+        #[comptime] block_elems: usize,
+        #[comptime] block_bytes: usize,
+    ) {
+        let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        let row = cube * 64 + UNIT_POS as usize;
+        if row < n {
+            let rb = row * row_bytes;
+            let blocks = k / block_elems;
+            for mi in 0..m {
+                let mut acc = 0.0f32;
+                for b in 0..blocks {
+                    acc += dot_block(x, mi * k + b * block_elems, w, rb + b * block_bytes, ty);
+                }
+                out[mi * n + row] = acc;
+            }
+        }
+    }
+
     /// `out[r, c] = W[row0 + r, c]` (or `W[ids[r], c]` when `gather`), one unit per element.
     #[cube(launch_unchecked)]
     pub(super) fn dequant_kernel(
@@ -374,12 +596,26 @@ mod kernels {
 /// weights in f32 and never calls these.
 #[backend_extension(Cube)]
 pub trait GgmlOps: Backend {
-    /// `x [m, k]` times the `[n, k]` quantized matrix in `w`, transposed: `[m, n]`.
-    fn ggml_gemv(x: FloatTensor<Self>, w: IntTensor<Self>, ty: u32, n: usize, k: usize) -> FloatTensor<Self>;
+    /// `x [m, k]` times the `[n, k]` quantized matrix in `w`, transposed: `[m, n]`; `per_row`
+    /// picks the one-unit-per-row kernel (CPU adapters) over the cooperative one.
+    fn ggml_gemv(x: FloatTensor<Self>, w: IntTensor<Self>, ty: u32, n: usize, k: usize, per_row: bool) -> FloatTensor<Self>;
     /// Rows `row0..row0+rows` of the quantized matrix, `[rows, k]` f32.
     fn ggml_dequant(w: IntTensor<Self>, ty: u32, row0: usize, rows: usize, k: usize) -> FloatTensor<Self>;
     /// Rows `ids` (u32) of the quantized matrix, `[ids.len(), k]` f32.
     fn ggml_gather(w: IntTensor<Self>, ids: IntTensor<Self>, ty: u32, k: usize) -> FloatTensor<Self>;
+}
+
+/// Values and bytes of one block as `gemv_rows_kernel` walks a row (f16/bf16: 32 values).
+fn gemv_block(ty: u32) -> (usize, usize) {
+    match ty {
+        T_F16 | T_BF16 => (32, 64),
+        T_Q8_0 => (32, 34),
+        T_Q4_0 => (32, 18),
+        T_Q5_0 => (32, 22),
+        T_Q4K => (256, 144),
+        T_Q5K => (256, 176),
+        _ => (256, 210),
+    }
 }
 
 fn row_bytes(ty: u32, k: usize) -> usize {
@@ -387,7 +623,7 @@ fn row_bytes(ty: u32, k: usize) -> usize {
     k / t.block_elems() * t.block_bytes()
 }
 
-fn contiguous(t: CubeTensor) -> CubeTensor {
+pub(crate) fn contiguous(t: CubeTensor) -> CubeTensor {
     if t.is_contiguous() {
         t
     } else {
@@ -413,15 +649,43 @@ macro_rules! per_format {
 }
 
 impl GgmlOps for CubeBackend {
-    fn ggml_gemv(x: CubeTensor, w: CubeTensor, ty: u32, n: usize, k: usize) -> CubeTensor {
+    fn ggml_gemv(x: CubeTensor, w: CubeTensor, ty: u32, n: usize, k: usize, per_row: bool) -> CubeTensor {
         let x = contiguous(x);
         let m = x.meta.shape().dims::<2>()[0];
         let client = x.client.clone();
         let out = empty_device_dtype(client.clone(), x.device.clone(), [m, n].into(), DType::F32);
+        let rb = row_bytes(ty, k);
+        if per_row {
+            let cubes = n.div_ceil(64);
+            let (cx, cy) = (cubes.min(65_535) as u32, cubes.div_ceil(65_535) as u32);
+            macro_rules! launch {
+                ($t:expr) => {{
+                    let (be, bb) = gemv_block($t);
+                    unsafe {
+                        gemv_rows_kernel::launch_unchecked(
+                            &client,
+                            CubeCount::new_2d(cx, cy),
+                            CubeDim::new_1d(64),
+                            x.clone().into_tensor_arg(),
+                            w.clone().into_tensor_arg(),
+                            out.clone().into_tensor_arg(),
+                            m,
+                            n,
+                            k,
+                            rb,
+                            $t,
+                            be,
+                            bb,
+                        )
+                    }
+                }};
+            }
+            per_format!(ty, launch);
+            return out;
+        }
         let cubes = n.div_ceil(4);
         let cx = cubes.min(65_535) as u32;
         let cy = cubes.div_ceil(65_535) as u32;
-        let rb = row_bytes(ty, k);
         macro_rules! launch {
             ($t:expr) => {
                 unsafe {
@@ -509,6 +773,9 @@ pub struct QTensor {
     pub rows: usize,
     pub cols: usize,
     parts: Vec<Part>,
+    /// Which gemv kernel decode uses: one unit per row on CPU adapters, cooperative on GPUs
+    /// (`crate::device::gemv_per_row`).
+    pub per_row: bool,
 }
 
 impl QTensor {
@@ -559,7 +826,7 @@ impl QTensor {
             parts.push(Part { row0, rows: n, words: t });
             row0 += n;
         }
-        Ok(Self { ty, rows, cols, parts })
+        Ok(Self { ty, rows, cols, parts, per_row: crate::device::gemv_per_row(device) })
     }
 
     /// Bytes of the ggml blocks.
@@ -581,6 +848,7 @@ impl QTensor {
                         self.ty.id(),
                         p.rows,
                         self.cols,
+                        self.per_row,
                     ))
                 } else {
                     x.clone().matmul(self.dequant_part(p, 0, p.rows).transpose())

@@ -18,7 +18,7 @@ pub use embedding::Embedding;
 pub use kv_cache::{KvCache, LayerCache};
 pub use linear::{Linear, LinearWeight};
 pub use loader::WeightLoader;
-pub use norm::{LayerNorm, RmsNorm};
+pub use norm::{add_rms_norm, LayerNorm, RmsNorm};
 
 /// GELU with the tanh approximation (`gelu_pytorch_tanh`), written with `x*x*x` so no
 /// backend evaluates `pow` of a negative base.
@@ -27,6 +27,24 @@ pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let x3 = x.clone() * x.clone() * x.clone();
     let inner = (x.clone() + x3 * 0.044715) * C;
     x * (inner.tanh() + 1.0) * 0.5
+}
+
+/// `gelu_tanh(g) · u` (GeGLU's gate): one fused kernel on the GPU.
+pub fn geglu<const D: usize>(g: Tensor<D>, u: Tensor<D>) -> Tensor<D> {
+    if crate::device::is_cube(&g.device()) {
+        crate::kernels::fused::geglu(g, u)
+    } else {
+        gelu_tanh(g) * u
+    }
+}
+
+/// Softmax over the last dimension: one fused kernel on the GPU.
+pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if crate::device::is_cube(&x.device()) {
+        crate::kernels::fused::softmax(x)
+    } else {
+        burn::tensor::activation::softmax(x, D - 1)
+    }
 }
 
 /// A tensor's values on the host, row-major; a failed read-back (lost device, out of memory)

@@ -2,6 +2,9 @@
 
 use burn::tensor::Tensor;
 
+use crate::device::is_cube;
+use crate::kernels::fused;
+
 /// RMSNorm with the effective multiplier `1 + w` precomputed.
 #[derive(Debug, Clone)]
 pub struct RmsNorm {
@@ -10,13 +13,35 @@ pub struct RmsNorm {
 }
 
 impl RmsNorm {
+    /// One fused kernel on the GPU; burn ops on the CPU backend.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if is_cube(&x.device()) {
+            fused::rms_norm(x, &self.scale, self.eps)
+        } else {
+            self.forward_composed(x)
+        }
+    }
+
+    /// The same norm from burn ops (the CPU path, and the fused kernel's reference).
+    pub fn forward_composed<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let var = x.clone().square().mean_dim(D - 1);
         let normed = x * (var + self.eps).sqrt().recip();
         let n = self.scale.dims()[0];
         let mut shape = [1usize; D];
         shape[D - 1] = n;
         normed * self.scale.clone().reshape(shape)
+    }
+}
+
+/// Gemma's sandwich step: `sum = res + first(h)`, then `second(sum)`; returns both (the
+/// residual stream and the next block's input). One kernel on the GPU.
+pub fn add_rms_norm(res: Tensor<2>, h: Tensor<2>, first: &RmsNorm, second: &RmsNorm) -> (Tensor<2>, Tensor<2>) {
+    if is_cube(&h.device()) {
+        fused::add_rms_norm(res, h, &first.scale, first.eps, &second.scale, second.eps)
+    } else {
+        let sum = res + first.forward_composed(h);
+        let normed = second.forward_composed(sum.clone());
+        (sum, normed)
     }
 }
 

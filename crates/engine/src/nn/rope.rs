@@ -31,17 +31,23 @@ impl Table {
         Self { inv, cos_sin: None, len: 0 }
     }
 
-    /// cos and sin `[T, 1, hd/2]` for positions `pos0..pos0+t` (the same values as
-    /// [`tables`]: each row depends on its position only).
-    pub fn rows(&mut self, pos0: usize, t: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
-        let end = pos0 + t;
+    /// The whole tables `[capacity, 1, hd/2]`, holding at least positions `..end` (the fused
+    /// kernel indexes them by position itself).
+    pub fn full(&mut self, end: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
         if end > self.len || self.cos_sin.is_none() {
             let cap = end.next_power_of_two().max(256);
             self.cos_sin = Some(tables(&self.inv, 0, cap, device));
             self.len = cap;
         }
-        let (cos, sin) = self.cos_sin.as_ref().unwrap_or_else(|| unreachable!("built above"));
-        (cos.clone().slice([pos0..end]), sin.clone().slice([pos0..end]))
+        self.cos_sin.clone().unwrap_or_else(|| unreachable!("built above"))
+    }
+
+    /// cos and sin `[T, 1, hd/2]` for positions `pos0..pos0+t` (the same values as
+    /// [`tables`]: each row depends on its position only).
+    pub fn rows(&mut self, pos0: usize, t: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
+        let end = pos0 + t;
+        let (cos, sin) = self.full(end, device);
+        (cos.slice([pos0..end]), sin.slice([pos0..end]))
     }
 }
 

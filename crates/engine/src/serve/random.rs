@@ -230,7 +230,9 @@ pub const GEMMA3_270M_CONFIG: &str = r#"{
 /// [`medgemma::MEDGEMMA_4B_CONFIG`]; `gemma3-270m`) or from a `config.json` path.
 pub fn config_by_name(name: &str) -> Result<Config> {
     let (file, text) = match name {
-        "medgemma-4b" => {
+        // `medgemma-4b-text`: the decoder alone (`medlens bench` runs the whole model, vision
+        // tower included, for `medgemma-4b`).
+        "medgemma-4b" | "medgemma-4b-text" => {
             let file = PathBuf::from("<builtin medgemma-4b>");
             return Ok(medgemma::Config::from_hf_json(&file, medgemma::MEDGEMMA_4B_CONFIG)?.text);
         }

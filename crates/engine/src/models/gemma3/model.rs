@@ -9,7 +9,9 @@ use crate::error::{EngineError, Result};
 use crate::profile::{count_attention, upload};
 use crate::models::gemma3::{Config, LayerType};
 use crate::nn::kv_cache::EMPTY_SLOT;
-use crate::nn::{gelu_tanh, rope, to_host, Embedding, KvCache, LayerCache, Linear, RmsNorm, WeightLoader};
+use crate::device::is_cube;
+use crate::kernels::fused;
+use crate::nn::{add_rms_norm, geglu, rope, softmax_last, to_host, Embedding, KvCache, LayerCache, Linear, RmsNorm, WeightLoader};
 use crate::weights::WeightSource;
 
 /// Self-attention with QK-norm; GQA when `num_key_value_heads < num_attention_heads`.
@@ -33,8 +35,8 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let g = gelu_tanh(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(g * self.up_proj.forward(x))
+        let g = self.gate_proj.forward(x.clone());
+        self.down_proj.forward(geglu(g, self.up_proj.forward(x)))
     }
 }
 
@@ -154,35 +156,41 @@ impl Gemma3 {
     pub fn forward_embeds(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
         let t = x.dims()[0];
         let pos0 = cache.pos;
-        let mut x = x;
         if cache.rope.len() != 2 {
             cache.rope = vec![
                 rope::Table::new(self.inv_freq_local.clone()),
                 rope::Table::new(self.inv_freq_global.clone()),
             ];
         }
-        let tabs_local = cache.rope[0].rows(pos0, t, &self.device);
-        let tabs_global = cache.rope[1].rows(pos0, t, &self.device);
+        // Whole tables: the fused GPU kernel indexes them by position; the composed path
+        // slices its rows.
+        let tabs_local = cache.rope[0].full(pos0 + t, &self.device);
+        let tabs_global = cache.rope[1].full(pos0 + t, &self.device);
         // A chunk's mask is the same for every layer of one type (their caches hold the same
         // positions): built once per type per step.
         let mut masks: [Option<Tensor<3, Bool>>; 2] = [None, None];
-        for (layer, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        // Gemma's sandwich: each residual add is fused with the norm that follows it (the
+        // post-attention norm with the pre-FFN norm, the post-FFN norm with the next layer's
+        // input norm, the last layer's with the final norm).
+        let Some(first) = self.layers.first() else {
+            cache.pos += t;
+            return self.norm.forward(x);
+        };
+        let mut h = first.input_layernorm.forward(x.clone());
+        let mut x = x;
+        for (i, (layer, lc)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
             let (tabs, mask) = match layer.layer_type {
                 LayerType::Sliding => (&tabs_local, &mut masks[0]),
                 LayerType::Full => (&tabs_global, &mut masks[1]),
             };
-            let residual = x.clone();
-            let h = layer.input_layernorm.forward(x);
-            let h = self.attention(layer, h, tabs, lc, pos0, blocks, mask);
-            let h = layer.post_attention_layernorm.forward(h);
-            let x2 = residual + h;
-            let h = layer.pre_feedforward_layernorm.forward(x2.clone());
-            let h = layer.mlp.forward(h);
-            let h = layer.post_feedforward_layernorm.forward(h);
-            x = x2 + h;
+            let a = self.attention(layer, h, tabs, lc, pos0, blocks, mask);
+            let (x2, hf) = add_rms_norm(x, a, &layer.post_attention_layernorm, &layer.pre_feedforward_layernorm);
+            let m = layer.mlp.forward(hf);
+            let next = self.layers.get(i + 1).map_or(&self.norm, |l| &l.input_layernorm);
+            (x, h) = add_rms_norm(x2, m, &layer.post_feedforward_layernorm, next);
         }
         cache.pos += t;
-        self.norm.forward(x)
+        h
     }
 
     /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
@@ -265,8 +273,19 @@ impl Gemma3 {
         let q = a.q_proj.forward(x.clone()).reshape([t, nh, hd]);
         let k = a.k_proj.forward(x.clone()).reshape([t, nkv, hd]);
         let v = a.v_proj.forward(x).reshape([t, nkv, hd]);
-        let q = rope::apply(a.q_norm.forward(q), cos, sin);
-        let k = rope::apply(a.k_norm.forward(k), cos, sin);
+        let scaling = c.query_pre_attn_scalar.powf(-0.5);
+        // The attention scale rides on q: (s·q)·k instead of s·(q·k), one launch fewer.
+        let (q, k) = if is_cube(&self.device) {
+            (
+                fused::norm_rope(q, &a.q_norm.scale, a.q_norm.eps, cos, sin, pos0, scaling as f32),
+                fused::norm_rope(k, &a.k_norm.scale, a.k_norm.eps, cos, sin, pos0, 1.0),
+            )
+        } else {
+            let (cos, sin) = (cos.clone().slice([pos0..pos0 + t]), sin.clone().slice([pos0..pos0 + t]));
+            (rope::apply(a.q_norm.forward(q), &cos, &sin), rope::apply(a.k_norm.forward(k), &cos, &sin))
+        };
+        // On the CPU backend the scale applies to the scores, as transformers does.
+        let scale_scores = |s: Tensor<3>| if is_cube(&self.device) { s } else { s * scaling };
         // [heads, T, hd]
         let q = q.swap_dims(0, 1);
         let k = k.swap_dims(0, 1);
@@ -274,7 +293,6 @@ impl Gemma3 {
         let sliding = layer.layer_type == LayerType::Sliding;
         let window = c.sliding_window;
         let qg = q.reshape([nkv, g * t, hd]);
-        let scaling = c.query_pre_attn_scalar.powf(-0.5);
         // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
         // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
         let out = if t == 1 {
@@ -291,14 +309,17 @@ impl Gemma3 {
                 lc.len()
             };
             let (kc, vc) = match (&lc.k, &lc.v) {
-                (Some(kc), Some(vc)) => (kc.clone(), vc.clone()),
+                (Some(kc), Some(vc)) => (kc, vc),
                 _ => unreachable!("written above"),
             };
-            let kc = kc.slice([0..nkv, 0..n, 0..hd]);
-            let vc = vc.slice([0..nkv, 0..n, 0..hd]);
             count_attention(0, n);
-            let scores = qg.matmul(kc.swap_dims(1, 2)) * scaling;
-            burn::tensor::activation::softmax(scores, 2).matmul(vc)
+            if is_cube(&self.device) && hd <= 256 {
+                let o = fused::decode_attention(qg.reshape([nh, hd]), kc, vc, n);
+                return a.o_proj.forward(o.reshape([1, nh * hd]));
+            }
+            let kc = kc.clone().slice([0..nkv, 0..n, 0..hd]);
+            let vc = vc.clone().slice([0..nkv, 0..n, 0..hd]);
+            softmax_last(scale_scores(qg.matmul(kc.swap_dims(1, 2)))).matmul(vc)
         } else {
             let filled = lc.len();
             // Keys visible to this chunk: every cached slot, then the chunk's own.
@@ -312,9 +333,8 @@ impl Gemma3 {
             let l = filled + t;
             count_attention(2 * nkv * filled * hd * 4, t * l);
             let mask = mask.get_or_insert_with(|| self.chunk_mask(&lc.slot_pos, pos0, t, g, sliding, blocks));
-            let scores = qg.matmul(k_all.swap_dims(1, 2)) * scaling;
-            let scores = scores.mask_fill(mask.clone(), -1.0e30f32);
-            let out = burn::tensor::activation::softmax(scores, 2).matmul(v_all);
+            let scores = scale_scores(qg.matmul(k_all.swap_dims(1, 2))).mask_fill(mask.clone(), -1.0e30f32);
+            let out = softmax_last(scores).matmul(v_all);
             if sliding {
                 lc.write_ring(k, v, pos0, window, &self.device);
             } else {
