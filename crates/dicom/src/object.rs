@@ -34,26 +34,35 @@ pub fn open_bytes(path: &Path, buf: &[u8], opts: ReadOptions) -> Result<DicomFil
     Ok(DicomFile { path: path.to_path_buf(), parsed })
 }
 
-/// Opens a file's header, stopping before Pixel Data. Reads a prefix first and the
-/// whole file only when the header is longer than the prefix.
+/// Opens a file's header, stopping before Pixel Data: see [`read_header`].
 pub fn open_header(path: impl AsRef<Path>) -> Result<DicomFile> {
     let path = path.as_ref();
-    let opts = ReadOptions { stop_before_pixels: true };
-    let mut f = std::fs::File::open(path).map_err(ErrorKind::Io).at(path)?;
-    let mut buf = Vec::new();
-    (&mut f).take(HEADER_PREFIX).read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
+    let f = std::fs::File::open(path).map_err(ErrorKind::Io).at(path)?;
     let file_len = f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    let mut file = None;
-    if (buf.len() as u64) == HEADER_PREFIX {
-        if let Some(parsed) = parse_prefix(&buf, opts).at(path)? {
-            file = Some(DicomFile { path: path.to_path_buf(), parsed });
-        } else {
-            f.read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
+    read_header(path, f, file_len)
+}
+
+/// Reads a header (everything before Pixel Data) from `reader`, a file of `file_len` bytes
+/// (`u64::MAX` when unknown) that `path` names in errors. Reads a prefix first and, while
+/// the header runs past it, a prefix twice as long (parsing again): what is read and held
+/// stays under twice the header plus [`HEADER_PREFIX`], whatever follows it — Pixel Data is
+/// never read beyond that overshoot, however long the header or the file.
+pub fn read_header(path: &Path, mut reader: impl Read, file_len: u64) -> Result<DicomFile> {
+    let opts = ReadOptions { stop_before_pixels: true };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut want = HEADER_PREFIX;
+    let mut file = loop {
+        let more = want - buf.len() as u64;
+        buf.reserve_exact(more.min(file_len.saturating_sub(buf.len() as u64)) as usize);
+        (&mut reader).take(more).read_to_end(&mut buf).map_err(ErrorKind::Io).at(path)?;
+        if (buf.len() as u64) < want || buf.len() as u64 == file_len {
+            // The whole file: a header that runs out here is cut short, not unread.
+            break open_bytes(path, &buf, opts)?;
         }
-    }
-    let mut file = match file {
-        Some(f) => f,
-        None => open_bytes(path, &buf, opts)?,
+        if let Some(parsed) = parse_prefix(&buf, opts).at(path)? {
+            break DicomFile { path: path.to_path_buf(), parsed };
+        }
+        want = want.saturating_mul(2);
     };
     // Pixel Data was not read: check that the file holds all of it.
     if let Some(Value::NotLoaded { offset, length }) = file.dataset().get(tags::PIXEL_DATA).map(|e| &e.value) {
@@ -104,6 +113,9 @@ impl DicomFile {
         ImageInfo::from_dataset(self.dataset()).at(&self.path)
     }
 
+    /// Number of Frames as the data set declares it (1 when absent), unchecked: anything
+    /// sized by the frame count uses [`image_info`](Self::image_info), which checks it
+    /// against the pixel data.
     pub fn number_of_frames(&self) -> u32 {
         self.dataset().int(tags::NUMBER_OF_FRAMES).filter(|&n| n > 0).map(|n| n as u32).unwrap_or(1)
     }
@@ -189,4 +201,83 @@ pub fn sop_instance_uid(path: impl AsRef<Path>) -> Option<String> {
     f.dataset()
         .string(crate::tags::SOP_INSTANCE_UID)
         .or_else(|| f.meta().string(crate::tags::MEDIA_STORAGE_SOP_INSTANCE_UID))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{Element, Vr};
+
+    /// A reader that counts the bytes it hands out.
+    struct Counting<'a> {
+        inner: &'a [u8],
+        read: u64,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(out)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    /// A 256 x 256 x `frames` 16-bit image with a private element of `private` bytes before
+    /// its Pixel Data.
+    fn file(private: usize, frames: u32) -> Vec<u8> {
+        let mut ds = DataSet::default();
+        let mut put = |tag: Tag, vr: &[u8; 2], value: Vec<u8>| {
+            ds.elements.insert(tag, Element { tag, vr: Vr(*vr), value: Value::Bytes(value) });
+        };
+        put(tags::MODALITY, b"CS", b"OT".to_vec());
+        put(tags::ROWS, b"US", 256u16.to_le_bytes().to_vec());
+        put(tags::COLUMNS, b"US", 256u16.to_le_bytes().to_vec());
+        put(tags::BITS_ALLOCATED, b"US", 16u16.to_le_bytes().to_vec());
+        put(tags::NUMBER_OF_FRAMES, b"IS", format!("{frames:<2}").into_bytes());
+        put(Tag(0x0009, 0x0010), b"LO", b"MEDLENS TEST".to_vec());
+        put(Tag(0x0009, 0x1010), b"OB", vec![0x5A; private]);
+        put(tags::PIXEL_DATA, b"OW", vec![0x11; 256 * 256 * 2 * frames as usize]);
+        crate::write::write_file(&ds, "1.2.840.10008.5.1.4.1.1.7", "2.25.1", "1.2.840.10008.1.2.1", true).unwrap()
+    }
+
+    fn header(bytes: &[u8]) -> (DicomFile, u64) {
+        let mut r = Counting { inner: bytes, read: 0 };
+        let f = read_header(Path::new("big.dcm"), &mut r, bytes.len() as u64).unwrap();
+        (f, r.read)
+    }
+
+    #[test]
+    fn a_short_header_reads_one_prefix() {
+        let bytes = file(100, 8); // 1 MiB of pixel data
+        let (f, read) = header(&bytes);
+        assert_eq!(read, HEADER_PREFIX);
+        assert_eq!(f.image_info().unwrap().frames, 8);
+    }
+
+    /// A 3 MiB private element and 64 MiB of pixel data: the header-only read stops at Pixel
+    /// Data (under twice the header is read), where it used to read the whole file.
+    #[test]
+    fn a_long_header_is_read_up_to_pixel_data_only() {
+        let private = 3 << 20;
+        let frames = 512; // 128 KiB each: 64 MiB
+        let bytes = file(private, frames);
+        let (f, read) = header(&bytes);
+        let Some(Value::NotLoaded { offset, length }) = f.dataset().get(tags::PIXEL_DATA).map(|e| e.value.clone()) else {
+            panic!("Pixel Data is not recorded as not loaded");
+        };
+        assert_eq!(length, 64 << 20);
+        assert_eq!(offset + length, bytes.len() as u64);
+        assert!(read < 2 * offset && read < (8 << 20), "read {read} bytes of {} for a header of {offset}", bytes.len());
+        match f.dataset().get(Tag(0x0009, 0x1010)).map(|e| &e.value) {
+            Some(Value::Bytes(b)) => assert!(b.len() == private && b.iter().all(|&x| x == 0x5A)),
+            other => panic!("the private element is not read: {other:?}"),
+        }
+        assert_eq!(f.image_info().unwrap().frames, frames);
+        assert!(f.parsed.warnings.is_empty(), "{:?}", f.parsed.warnings);
+        // Cut inside the private element: the header is cut short, not read past the end.
+        let (cut, read) = header(&bytes[..(2 << 20)]);
+        assert_eq!(read, 2 << 20);
+        assert!(cut.dataset().get(tags::PIXEL_DATA).is_none());
+        assert!(!cut.parsed.warnings.is_empty());
+    }
 }
