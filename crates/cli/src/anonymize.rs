@@ -23,7 +23,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for e in &report.errors {
             eprintln!("error: {}", e.error);
         }
+        // Written, but not marked de-identified: their pixels may show identifying text.
+        for f in &report.flagged {
+            eprintln!("flagged: {} (written as {}): {}; review its pixels for burned-in text before sharing", f.path.display(), f.written.display(), f.reason);
+        }
         eprintln!("{} anonymized file(s) written to {}", report.written.len(), args.output.display());
+        if !report.flagged.is_empty() {
+            eprintln!("{} of them flagged as possibly showing burned-in text (Patient Identity Removed = NO)", report.flagged.len());
+        }
     }
     Ok(())
 }

@@ -140,6 +140,25 @@ fn anonymize_writes_one_file_per_instance() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["written"].as_array().unwrap().len(), 20);
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 20);
+    assert_eq!(v["flagged"].as_array().unwrap().len(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+    // A Secondary Capture (text usually burned in) is written but flagged: plain text names
+    // it with the reason, --json lists it under "flagged".
+    let sc = corpus().join("pydicom/SC_rgb_rle.dcm");
+    let out = medlens().arg("anonymize").arg(repo().join("samples/mr-volume/brain_001.dcm")).arg(&sc).arg("-o").arg(&dir).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let flagged: Vec<&str> = err.lines().filter(|l| l.starts_with("flagged: ")).collect();
+    assert_eq!(flagged.len(), 1, "{err}");
+    assert!(flagged[0].contains("SC_rgb_rle.dcm") && flagged[0].contains("burned"), "{err}");
+    assert!(err.contains("2 anonymized file(s) written") && err.contains("1 of them flagged"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+    let out = medlens().arg("anonymize").arg(&sc).arg("-o").arg(&dir).arg("--json").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flagged = v["flagged"].as_array().unwrap();
+    assert_eq!(flagged.len(), 1);
+    assert!(flagged[0]["path"].as_str().unwrap().ends_with("SC_rgb_rle.dcm") && flagged[0]["reason"].as_str().unwrap().contains("burned"));
     std::fs::remove_dir_all(dir).ok();
 }
 
