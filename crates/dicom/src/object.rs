@@ -1,6 +1,6 @@
 //! A DICOM file on disk: opened whole (for pixels) or header-only (for indexing).
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -46,8 +46,10 @@ pub fn open_header(path: impl AsRef<Path>) -> Result<DicomFile> {
 /// (`u64::MAX` when unknown) that `path` names in errors. Reads a prefix first and, while
 /// the header runs past it, a prefix twice as long (parsing again): what is read and held
 /// stays under twice the header plus [`HEADER_PREFIX`], whatever follows it — Pixel Data is
-/// never read beyond that overshoot, however long the header or the file.
-pub fn read_header(path: &Path, mut reader: impl Read, file_len: u64) -> Result<DicomFile> {
+/// never read beyond that overshoot, however long the header or the file. For multi-frame
+/// encapsulated Pixel Data the fragments are counted from their item headers, seeking over
+/// their data (`Parsed::fragments_counted`, checked by [`DicomFile::image_info`]).
+pub fn read_header(path: &Path, mut reader: impl Read + Seek, file_len: u64) -> Result<DicomFile> {
     let opts = ReadOptions { stop_before_pixels: true };
     let mut buf: Vec<u8> = Vec::new();
     let mut want = HEADER_PREFIX;
@@ -71,7 +73,42 @@ pub fn read_header(path: &Path, mut reader: impl Read, file_len: u64) -> Result<
             file.parsed.warnings.push(msg);
         }
     }
+    if let Some(Value::NotLoaded { offset, length: u64::MAX }) = file.dataset().get(tags::PIXEL_DATA).map(|e| &e.value) {
+        let frames = file.dataset().int(tags::NUMBER_OF_FRAMES).unwrap_or(1);
+        if frames > 1 && !file.parsed.syntax.deflated {
+            let (offset, frames) = (*offset, frames.min(MAX_FRAMES_COUNTED) as u64);
+            let counted = count_fragments(&mut reader, offset, frames).map_err(ErrorKind::Io).at(path)?;
+            file.parsed.fragments_counted = Some(counted);
+        }
+    }
     Ok(file)
+}
+
+/// Fragments counted at most (Number of Frames above this is refused by `ImageInfo`).
+const MAX_FRAMES_COUNTED: i64 = 100_000;
+
+/// Counts the fragments of encapsulated Pixel Data whose first item starts at `offset`, up to
+/// `want`, reading only the 8-byte item headers. Stops early at the sequence delimiter, at
+/// anything that is not an item (decoding reports it) and at the end of the file.
+fn count_fragments(r: &mut (impl Read + Seek), offset: u64, want: u64) -> std::io::Result<u64> {
+    let mut pos = offset;
+    let mut items = 0u64; // the Basic Offset Table is the first item
+    while items <= want {
+        r.seek(std::io::SeekFrom::Start(pos))?;
+        let mut h = [0u8; 8];
+        match r.read_exact(&mut h) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        if h[..4] != [0xFE, 0xFF, 0x00, 0xE0] || len == u32::MAX {
+            break;
+        }
+        items += 1;
+        pos += 8 + len as u64;
+    }
+    Ok(items.saturating_sub(1))
 }
 
 impl DicomFile {
@@ -110,7 +147,11 @@ impl DicomFile {
         if !self.dataset().contains(tags::PIXEL_DATA) {
             return Err(crate::Error::new(&self.path, ErrorKind::NoPixelData));
         }
-        ImageInfo::from_dataset(self.dataset()).at(&self.path)
+        let info = ImageInfo::from_dataset(self.dataset()).at(&self.path)?;
+        if let Some(n) = self.parsed.fragments_counted {
+            info.check_fragments(n).at(&self.path)?;
+        }
+        Ok(info)
     }
 
     /// Number of Frames as the data set declares it (1 when absent), unchecked: anything
@@ -210,7 +251,7 @@ mod tests {
 
     /// A reader that counts the bytes it hands out.
     struct Counting<'a> {
-        inner: &'a [u8],
+        inner: std::io::Cursor<&'a [u8]>,
         read: u64,
     }
 
@@ -219,6 +260,12 @@ mod tests {
             let n = self.inner.read(out)?;
             self.read += n as u64;
             Ok(n)
+        }
+    }
+
+    impl Seek for Counting<'_> {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(to)
         }
     }
 
@@ -241,7 +288,7 @@ mod tests {
     }
 
     fn header(bytes: &[u8]) -> (DicomFile, u64) {
-        let mut r = Counting { inner: bytes, read: 0 };
+        let mut r = Counting { inner: std::io::Cursor::new(bytes), read: 0 };
         let f = read_header(Path::new("big.dcm"), &mut r, bytes.len() as u64).unwrap();
         (f, r.read)
     }
@@ -279,5 +326,41 @@ mod tests {
         assert_eq!(read, 2 << 20);
         assert!(cut.dataset().get(tags::PIXEL_DATA).is_none());
         assert!(!cut.parsed.warnings.is_empty());
+    }
+
+    /// Multi-frame encapsulated Pixel Data read header-only: its fragments are counted from
+    /// their item headers (8 bytes each read, the data skipped), so a Number of Frames beyond
+    /// them is refused by `image_info` as decoding would refuse it.
+    #[test]
+    fn encapsulated_fragments_are_counted_without_reading_them() {
+        let encapsulated = |frames: u32, fragments: usize| {
+            let mut ds = DataSet::default();
+            let mut put = |tag: Tag, vr: &[u8; 2], value: Value| {
+                ds.elements.insert(tag, Element { tag, vr: Vr(*vr), value });
+            };
+            put(tags::ROWS, b"US", Value::Bytes(256u16.to_le_bytes().to_vec()));
+            put(tags::COLUMNS, b"US", Value::Bytes(256u16.to_le_bytes().to_vec()));
+            put(tags::BITS_ALLOCATED, b"US", Value::Bytes(8u16.to_le_bytes().to_vec()));
+            put(tags::NUMBER_OF_FRAMES, b"IS", Value::Bytes(format!("{frames:<2}").into_bytes()));
+            let fragments = vec![vec![0x33; 1 << 20]; fragments];
+            put(tags::PIXEL_DATA, b"OB", Value::Fragments { offset_table: Vec::new(), fragments });
+            crate::write::write_file(&ds, "1.2.840.10008.5.1.4.1.1.7", "2.25.2", "1.2.840.10008.1.2.5", true).unwrap()
+        };
+        let (f, read) = header(&encapsulated(8, 8));
+        assert_eq!(f.parsed.fragments_counted, Some(8));
+        assert_eq!(f.image_info().unwrap().frames, 8);
+        assert!(read <= HEADER_PREFIX + 9 * 8, "read {read} bytes");
+        let (f, _) = header(&encapsulated(10, 3));
+        assert_eq!(f.parsed.fragments_counted, Some(3));
+        let e = f.image_info().unwrap_err().to_string();
+        assert!(e.contains("big.dcm") && e.contains("NumberOfFrames") && e.contains("has 3 fragment(s)"), "{e}");
+        // Cut inside the third fragment: two whole ones and the cut one's header are there.
+        let bytes = encapsulated(4, 4);
+        let (f, _) = header(&bytes[..bytes.len() - 8 - (8 + (1 << 20)) - 100]);
+        assert_eq!(f.parsed.fragments_counted, Some(3));
+        assert!(f.image_info().is_err());
+        // A single frame is not counted (decoding reports a missing fragment).
+        let (f, _) = header(&encapsulated(1, 1));
+        assert_eq!(f.parsed.fragments_counted, None);
     }
 }

@@ -32,6 +32,10 @@ pub struct Parsed {
     pub has_preamble: bool,
     /// Problems that did not stop the parse (a damaged tail, a truncated value).
     pub warnings: Vec<String>,
+    /// Header-only reads of a multi-frame encapsulated Pixel Data: the fragments the file
+    /// holds (the Basic Offset Table not counted), counted from their item headers without
+    /// reading them, up to the Number of Frames (`object::read_header`). `None` otherwise.
+    pub fragments_counted: Option<u64>,
 }
 
 /// Nesting deeper than this is refused (real files nest a handful of levels).
@@ -479,7 +483,7 @@ fn parse_inner(buf: &[u8], complete: bool, opts: ReadOptions) -> PResult<Parsed>
     if !syntax_declared {
         syntax = TransferSyntax::guessed(syn.explicit, syn.be);
     }
-    Ok(Parsed { meta, dataset, syntax, syntax_declared, has_preamble, warnings })
+    Ok(Parsed { meta, dataset, syntax, syntax_declared, has_preamble, warnings, fragments_counted: None })
 }
 
 /// Without a preamble, the first element must look like DICOM: a known VR (explicit)

@@ -124,17 +124,28 @@ impl ImageInfo {
                 let need = self.native_bytes(self.frames as u64);
                 (need > *length).then(|| format!("{need} bytes of pixel data, and Pixel Data declares {length}"))
             }
-            Some(Value::Fragments { fragments, .. }) => (fragments.len() < self.frames as usize)
-                .then(|| format!("a fragment each, and the encapsulated Pixel Data has {} fragment(s)", fragments.len())),
+            Some(Value::Fragments { fragments, .. }) => return self.check_fragments(fragments.len() as u64),
             _ => None,
         };
         match held {
-            Some(what) => Err(ErrorKind::Attribute {
-                keyword: "NumberOfFrames",
-                tag: "(0028,0008)",
-                reason: format!("{} frames of {} x {} need {what}", self.frames, self.rows, self.columns),
-            }),
+            Some(what) => Err(self.too_many_frames(&what)),
             None => Ok(()),
+        }
+    }
+
+    /// Encapsulated Pixel Data of `fragments` fragments holds at most that many frames.
+    pub(crate) fn check_fragments(&self, fragments: u64) -> KindResult<()> {
+        if (self.frames as u64) <= fragments.max(1) {
+            return Ok(());
+        }
+        Err(self.too_many_frames(&format!("a fragment each, and the encapsulated Pixel Data has {fragments} fragment(s)")))
+    }
+
+    fn too_many_frames(&self, what: &str) -> ErrorKind {
+        ErrorKind::Attribute {
+            keyword: "NumberOfFrames",
+            tag: "(0028,0008)",
+            reason: format!("{} frames of {} x {} need {what}", self.frames, self.rows, self.columns),
         }
     }
 
