@@ -24,12 +24,14 @@ use burn_cubecl::{ops::numeric::empty_device_dtype, tensor::CubeTensor, CubeBack
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use crate::quant::GgmlType;
-use kernels::{dequant_kernel, gemv_kernel, gemv_rows_kernel};
+use kernels::{dequant_kernel, gemv_kernel, gemv_multirow_kernel, gemv_rows_kernel};
 
 /// Units per cube of the gemv kernel (a power of two: the reduction halves it).
 pub const GEMV_THREADS: u32 = 64;
 /// Largest part of one quantized tensor on the device.
 pub const PART_BYTES: usize = 64 << 20;
+/// Output rows per unit of the per-row gemv for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K (CPU adapters).
+pub const GEMV_ROWS_PER_UNIT: usize = 4;
 /// Rows of `x` up to which `matmul` uses the gemv kernel; above, dequantize + tiled matmul.
 pub const GEMV_MAX_ROWS: usize = 8;
 
@@ -562,6 +564,240 @@ mod kernels {
         }
     }
 
+    /// [`gemv_rows_kernel`] with `nr` rows per unit, for the formats that carry most decode
+    /// bytes (Q8_0, Q4_0, Q5_0, Q4_K, Q6_K): every `x` value is loaded once for the unit's `nr` rows (on
+    /// a CPU adapter those loads, not the weights, were most of the time), and for the
+    /// k-quants the activation sums behind the `min` terms are shared too. Rows past `n` read
+    /// row `n - 1` and write nothing.
+    #[cube(launch_unchecked)]
+    pub(super) fn gemv_multirow_kernel(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        #[comptime] ty: u32,
+        #[comptime] nr: usize,
+    ) {
+        let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        let base = cube * 64 * nr + UNIT_POS as usize;
+        if base < n {
+            let mut rb = Array::<usize>::new(nr);
+            #[unroll]
+            for r in 0..nr {
+                let mut row = base + r * 64;
+                if row >= n {
+                    row = n - 1;
+                }
+                rb[r] = row * row_bytes;
+            }
+            for mi in 0..m {
+                let mut acc = Array::<f32>::new(nr);
+                #[unroll]
+                for r in 0..nr {
+                    acc[r] = 0.0;
+                }
+                let xo0 = mi * k;
+                if comptime!(ty == T_Q8_0) {
+                    let blocks = k / 32;
+                    for b in 0..blocks {
+                        let mut s = Array::<f32>::new(nr);
+                        #[unroll]
+                        for r in 0..nr {
+                            s[r] = 0.0;
+                        }
+                        for j in 0..8usize {
+                            let xb = xo0 + b * 32 + 4 * j;
+                            let x0 = x[xb];
+                            let x1 = x[xb + 1];
+                            let x2 = x[xb + 2];
+                            let x3 = x[xb + 3];
+                            #[unroll]
+                            for r in 0..nr {
+                                let q = word_at(w, rb[r] + b * 34 + 2 + 4 * j);
+                                s[r] += x0 * i8_of(q, 0) + x1 * i8_of(q, 1) + x2 * i8_of(q, 2) + x3 * i8_of(q, 3);
+                            }
+                        }
+                        #[unroll]
+                        for r in 0..nr {
+                            acc[r] += half_to_f32(word_at(w, rb[r] + b * 34) & 0xFFFF) * s[r];
+                        }
+                    }
+                } else if comptime!(ty == T_Q4_0 || ty == T_Q5_0) {
+                    let mut bbytes = 18usize;
+                    let mut qo = 2usize;
+                    let mut bias = 8.0f32;
+                    if comptime!(ty == T_Q5_0) {
+                        bbytes = 22usize;
+                        qo = 6usize;
+                        bias = 16.0f32;
+                    }
+                    let blocks = k / 32;
+                    for b in 0..blocks {
+                        let mut s = Array::<f32>::new(nr);
+                        let mut qh = Array::<u32>::new(nr);
+                        #[unroll]
+                        for r in 0..nr {
+                            s[r] = 0.0;
+                            qh[r] = 0u32;
+                            if comptime!(ty == T_Q5_0) {
+                                qh[r] = word_at(w, rb[r] + b * bbytes + 2);
+                            }
+                        }
+                        for j in 0..4usize {
+                            let mut qw = Array::<u32>::new(nr);
+                            #[unroll]
+                            for r in 0..nr {
+                                qw[r] = word_at(w, rb[r] + b * bbytes + qo + 4 * j);
+                            }
+                            for bt in 0..4u32 {
+                                let e = (4 * j) as u32 + bt;
+                                let i = xo0 + b * 32 + e as usize;
+                                let x0 = x[i];
+                                let x1 = x[i + 16];
+                                let sh = bt * 8;
+                                #[unroll]
+                                for r in 0..nr {
+                                    let byte = (qw[r] >> sh) & 0xFF;
+                                    let mut v0 = byte & 0xF;
+                                    let mut v1 = byte >> 4;
+                                    if comptime!(ty == T_Q5_0) {
+                                        v0 |= ((qh[r] >> e) & 1) << 4;
+                                        v1 |= ((qh[r] >> (e + 16)) & 1) << 4;
+                                    }
+                                    s[r] += x0 * (f32::cast_from(v0) - bias) + x1 * (f32::cast_from(v1) - bias);
+                                }
+                            }
+                        }
+                        #[unroll]
+                        for r in 0..nr {
+                            acc[r] += half_to_f32(word_at(w, rb[r] + b * bbytes) & 0xFFFF) * s[r];
+                        }
+                    }
+                } else if comptime!(ty == T_Q4K) {
+                    let blocks = k / 256;
+                    for b in 0..blocks {
+                        let xo = xo0 + b * 256;
+                        for il in 0..4usize {
+                            let mut sq0 = Array::<f32>::new(nr);
+                            let mut sq1 = Array::<f32>::new(nr);
+                            #[unroll]
+                            for r in 0..nr {
+                                sq0[r] = 0.0;
+                                sq1[r] = 0.0;
+                            }
+                            let mut sx0 = 0.0f32;
+                            let mut sx1 = 0.0f32;
+                            for j in 0..8usize {
+                                let mut qw = Array::<u32>::new(nr);
+                                #[unroll]
+                                for r in 0..nr {
+                                    qw[r] = word_at(w, rb[r] + b * 144 + 16 + il * 32 + 4 * j);
+                                }
+                                for bt in 0..4u32 {
+                                    let i = xo + il * 64 + 4 * j + bt as usize;
+                                    let xa = x[i];
+                                    let xb = x[i + 32];
+                                    sx0 += xa;
+                                    sx1 += xb;
+                                    let sh = bt * 8;
+                                    #[unroll]
+                                    for r in 0..nr {
+                                        let q = qw[r] >> sh;
+                                        sq0[r] += xa * f32::cast_from(q & 0xF);
+                                        sq1[r] += xb * f32::cast_from((q >> 4) & 0xF);
+                                    }
+                                }
+                            }
+                            #[unroll]
+                            for r in 0..nr {
+                                let bb = rb[r] + b * 144;
+                                let dm = word_at(w, bb);
+                                let d = half_to_f32(dm & 0xFFFF);
+                                let dmin = half_to_f32(dm >> 16);
+                                let s0 = word_at(w, bb + 4);
+                                let s1 = word_at(w, bb + 8);
+                                let s2 = word_at(w, bb + 12);
+                                let (sc0, m0) = scale_min_words(s0, s1, s2, 2 * il);
+                                let (sc1, m1) = scale_min_words(s0, s1, s2, 2 * il + 1);
+                                acc[r] += d * sc0 * sq0[r] - dmin * m0 * sx0 + d * sc1 * sq1[r] - dmin * m1 * sx1;
+                            }
+                        }
+                    }
+                } else {
+                    // Q6_K
+                    let blocks = k / 256;
+                    for b in 0..blocks {
+                        for half in 0..2usize {
+                            let xh = xo0 + b * 256 + half * 128;
+                            for is in 0..2usize {
+                                let mut s1 = Array::<f32>::new(nr);
+                                let mut s2 = Array::<f32>::new(nr);
+                                let mut s3 = Array::<f32>::new(nr);
+                                let mut s4 = Array::<f32>::new(nr);
+                                #[unroll]
+                                for r in 0..nr {
+                                    s1[r] = 0.0;
+                                    s2[r] = 0.0;
+                                    s3[r] = 0.0;
+                                    s4[r] = 0.0;
+                                }
+                                for j in 0..4usize {
+                                    let l0 = is * 16 + 4 * j;
+                                    let mut qa = Array::<u32>::new(nr);
+                                    let mut qb = Array::<u32>::new(nr);
+                                    let mut hh = Array::<u32>::new(nr);
+                                    #[unroll]
+                                    for r in 0..nr {
+                                        let bb = rb[r] + b * 210;
+                                        qa[r] = word_at(w, bb + half * 64 + l0);
+                                        qb[r] = word_at(w, bb + half * 64 + 32 + l0);
+                                        hh[r] = word_at(w, bb + 128 + half * 32 + l0);
+                                    }
+                                    for bt in 0..4u32 {
+                                        let l = l0 + bt as usize;
+                                        let xa = x[xh + l];
+                                        let xb = x[xh + l + 32];
+                                        let xc = x[xh + l + 64];
+                                        let xd = x[xh + l + 96];
+                                        let sh = bt * 8;
+                                        #[unroll]
+                                        for r in 0..nr {
+                                            let a = (qa[r] >> sh) & 0xFF;
+                                            let c = (qb[r] >> sh) & 0xFF;
+                                            let h = (hh[r] >> sh) & 0xFF;
+                                            s1[r] += xa * (f32::cast_from((a & 0xF) | ((h & 3) << 4)) - 32.0);
+                                            s2[r] += xb * (f32::cast_from((c & 0xF) | (((h >> 2) & 3) << 4)) - 32.0);
+                                            s3[r] += xc * (f32::cast_from((a >> 4) | (((h >> 4) & 3) << 4)) - 32.0);
+                                            s4[r] += xd * (f32::cast_from((c >> 4) | (((h >> 6) & 3) << 4)) - 32.0);
+                                        }
+                                    }
+                                }
+                                #[unroll]
+                                for r in 0..nr {
+                                    let bb = rb[r] + b * 210;
+                                    let d = half_to_f32(word_at(w, bb + 206) >> 16);
+                                    let sc = word_at(w, bb + 192 + half * 8 + is);
+                                    let sc2 = word_at(w, bb + 192 + half * 8 + is + 4);
+                                    acc[r] += d * (i8_of(sc, 0) * s1[r] + i8_of(sc, 2) * s2[r] + i8_of(sc2, 0) * s3[r] + i8_of(sc2, 2) * s4[r]);
+                                }
+                            }
+                        }
+                    }
+                }
+                #[unroll]
+                for r in 0..nr {
+                    let row = base + r * 64;
+                    if row < n {
+                        out[mi * n + row] = acc[r];
+                    }
+                }
+            }
+        }
+    }
+
     /// `out[r, c] = W[row0 + r, c]` (or `W[ids[r], c]` when `gather`), one unit per element.
     #[cube(launch_unchecked)]
     pub(super) fn dequant_kernel(
@@ -655,6 +891,38 @@ impl GgmlOps for CubeBackend {
         let client = x.client.clone();
         let out = empty_device_dtype(client.clone(), x.device.clone(), [m, n].into(), DType::F32);
         let rb = row_bytes(ty, k);
+        if per_row && matches!(ty, T_Q8_0 | T_Q4_0 | T_Q5_0 | T_Q4K | T_Q6K) {
+            let cubes = n.div_ceil(64 * GEMV_ROWS_PER_UNIT);
+            let (cx, cy) = (cubes.min(65_535) as u32, cubes.div_ceil(65_535) as u32);
+            macro_rules! launch {
+                ($t:expr) => {
+                    unsafe {
+                        gemv_multirow_kernel::launch_unchecked(
+                            &client,
+                            CubeCount::new_2d(cx, cy),
+                            CubeDim::new_1d(64),
+                            x.clone().into_tensor_arg(),
+                            w.clone().into_tensor_arg(),
+                            out.clone().into_tensor_arg(),
+                            m,
+                            n,
+                            k,
+                            rb,
+                            $t,
+                            GEMV_ROWS_PER_UNIT,
+                        )
+                    }
+                };
+            }
+            match ty {
+                T_Q8_0 => launch!(T_Q8_0),
+                T_Q4_0 => launch!(T_Q4_0),
+                T_Q5_0 => launch!(T_Q5_0),
+                T_Q4K => launch!(T_Q4K),
+                _ => launch!(T_Q6K),
+            }
+            return out;
+        }
         if per_row {
             let cubes = n.div_ceil(64);
             let (cx, cy) = (cubes.min(65_535) as u32, cubes.div_ceil(65_535) as u32);
