@@ -304,6 +304,8 @@ mod kernels {
         n: usize,
         k: usize,
         row_bytes: usize,
+        ld: usize,
+        col0: usize,
         #[comptime] ty: u32,
     ) {
         let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
@@ -336,7 +338,7 @@ mod kernels {
                 stride /= 2;
             }
             if lane == 0 && valid {
-                out[mi * n + row] = sh[unit];
+                out[mi * ld + col0 + row] = sh[unit];
             }
             sync_cube();
         }
@@ -545,6 +547,8 @@ mod kernels {
         n: usize,
         k: usize,
         row_bytes: usize,
+        ld: usize,
+        col0: usize,
         #[comptime] ty: u32,
         #[comptime] block_elems: usize,
         #[comptime] block_bytes: usize,
@@ -559,7 +563,7 @@ mod kernels {
                 for b in 0..blocks {
                     acc += dot_block(x, mi * k + b * block_elems, w, rb + b * block_bytes, ty);
                 }
-                out[mi * n + row] = acc;
+                out[mi * ld + col0 + row] = acc;
             }
         }
     }
@@ -578,6 +582,8 @@ mod kernels {
         n: usize,
         k: usize,
         row_bytes: usize,
+        ld: usize,
+        col0: usize,
         #[comptime] ty: u32,
         #[comptime] nr: usize,
     ) {
@@ -791,7 +797,7 @@ mod kernels {
                 for r in 0..nr {
                     let row = base + r * 64;
                     if row < n {
-                        out[mi * n + row] = acc[r];
+                        out[mi * ld + col0 + row] = acc[r];
                     }
                 }
             }
@@ -835,6 +841,19 @@ pub trait GgmlOps: Backend {
     /// `x [m, k]` times the `[n, k]` quantized matrix in `w`, transposed: `[m, n]`; `per_row`
     /// picks the one-unit-per-row kernel (CPU adapters) over the cooperative one.
     fn ggml_gemv(x: FloatTensor<Self>, w: IntTensor<Self>, ty: u32, n: usize, k: usize, per_row: bool) -> FloatTensor<Self>;
+    /// The same product written into columns `col0..col0+n` of `out` (`[m, ld]`), which is
+    /// returned: the parts of a split matrix (the LM head) fill one output with no copy.
+    #[allow(clippy::too_many_arguments)]
+    fn ggml_gemv_into(
+        x: FloatTensor<Self>,
+        w: IntTensor<Self>,
+        out: FloatTensor<Self>,
+        ty: u32,
+        n: usize,
+        k: usize,
+        per_row: bool,
+        col0: usize,
+    ) -> FloatTensor<Self>;
     /// Rows `row0..row0+rows` of the quantized matrix, `[rows, k]` f32.
     fn ggml_dequant(w: IntTensor<Self>, ty: u32, row0: usize, rows: usize, k: usize) -> FloatTensor<Self>;
     /// Rows `ids` (u32) of the quantized matrix, `[ids.len(), k]` f32.
@@ -886,10 +905,16 @@ macro_rules! per_format {
 
 impl GgmlOps for CubeBackend {
     fn ggml_gemv(x: CubeTensor, w: CubeTensor, ty: u32, n: usize, k: usize, per_row: bool) -> CubeTensor {
+        let m = x.meta.shape().dims::<2>()[0];
+        let out = empty_device_dtype(x.client.clone(), x.device.clone(), [m, n].into(), DType::F32);
+        Self::ggml_gemv_into(x, w, out, ty, n, k, per_row, 0)
+    }
+
+    fn ggml_gemv_into(x: CubeTensor, w: CubeTensor, out: CubeTensor, ty: u32, n: usize, k: usize, per_row: bool, col0: usize) -> CubeTensor {
         let x = contiguous(x);
         let m = x.meta.shape().dims::<2>()[0];
+        let ld = out.meta.shape().dims::<2>()[1];
         let client = x.client.clone();
-        let out = empty_device_dtype(client.clone(), x.device.clone(), [m, n].into(), DType::F32);
         let rb = row_bytes(ty, k);
         if per_row && matches!(ty, T_Q8_0 | T_Q4_0 | T_Q5_0 | T_Q4K | T_Q6K) {
             let cubes = n.div_ceil(64 * GEMV_ROWS_PER_UNIT);
@@ -908,6 +933,8 @@ impl GgmlOps for CubeBackend {
                             n,
                             k,
                             rb,
+                            ld,
+                            col0,
                             $t,
                             GEMV_ROWS_PER_UNIT,
                         )
@@ -941,6 +968,8 @@ impl GgmlOps for CubeBackend {
                             n,
                             k,
                             rb,
+                            ld,
+                            col0,
                             $t,
                             be,
                             bb,
@@ -968,6 +997,8 @@ impl GgmlOps for CubeBackend {
                         n,
                         k,
                         rb,
+                        ld,
+                        col0,
                         $t,
                     )
                 }
@@ -1105,24 +1136,26 @@ impl QTensor {
     /// `x [m, cols] · selfᵀ` → `[m, rows]`: gemv for a few rows, dequantize + matmul above.
     pub fn matmul_t(&self, x: Tensor<2>) -> Tensor<2> {
         let m = x.dims()[0];
-        let outs: Vec<Tensor<2>> = self
-            .parts
-            .iter()
-            .map(|p| {
-                if m <= GEMV_MAX_ROWS && self.cols % 32 == 0 {
-                    Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gemv(
-                        x.clone().into_dispatch(),
-                        p.words.clone().into_dispatch(),
-                        self.ty.id(),
-                        p.rows,
-                        self.cols,
-                        self.per_row,
-                    ))
-                } else {
-                    x.clone().matmul(self.dequant_part(p, 0, p.rows).transpose())
-                }
-            })
-            .collect();
+        if m <= GEMV_MAX_ROWS && self.cols % 32 == 0 {
+            // Every part's gemv writes its columns of one output: no concatenation.
+            let device = x.device();
+            let mut out = Tensor::<2>::empty([m, self.rows], &device).into_dispatch();
+            for p in &self.parts {
+                out = <Dispatch as GgmlOps>::ggml_gemv_into(
+                    x.clone().into_dispatch(),
+                    p.words.clone().into_dispatch(),
+                    out,
+                    self.ty.id(),
+                    p.rows,
+                    self.cols,
+                    self.per_row,
+                    p.row0,
+                );
+            }
+            return Tensor::from_dispatch(out);
+        }
+        let outs: Vec<Tensor<2>> =
+            self.parts.iter().map(|p| x.clone().matmul(self.dequant_part(p, 0, p.rows).transpose())).collect();
         if outs.len() == 1 {
             outs.into_iter().next().unwrap_or_else(|| unreachable!())
         } else {
