@@ -44,7 +44,7 @@ trap 'rm -rf "$work"' EXIT
 if [ "${MEDLENS_GPU_BENCH_SMALL:-0}" = 1 ]; then
   P=16; G=4; L4="--layers 2"; T=900
 else
-  P=256; G=64; L4=""; T=240
+  P=256; G=64; L4=""; T=110  # four steps at most 110 s each: under 8 minutes in all
 fi
 
 step() { # name, timeout, command...: stdout JSON to $work/name.json, or {"error": ...}
