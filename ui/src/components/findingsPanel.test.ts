@@ -14,7 +14,7 @@ function q<T extends HTMLElement = HTMLElement>(root: HTMLElement, id: string): 
   return el;
 }
 
-async function setup(opts: { context?: boolean } = {}) {
+async function setup(opts: { context?: boolean; now?: () => number } = {}) {
   const api = new FakeAiApi();
   const feed = new ImageContextFeed();
   if (opts.context !== false) feed.publish(CTX);
@@ -26,6 +26,7 @@ async function setup(opts: { context?: boolean } = {}) {
     exportDir: dir,
     clipboard: { writeText: async (s: string) => void copied.push(s) },
     random: () => 0.5,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   document.body.replaceChildren(panel.el);
   await flush();
@@ -93,6 +94,63 @@ describe("findings panel", () => {
     expect(btn("findings-stop").disabled).toBe(true);
     expect(btn("findings-export-json").disabled).toBe(false);
     expect(banner(el)).toBe(true);
+  });
+
+  it("shows live time to first token and tokens/s while tokens stream, then the back end's figures", async () => {
+    let clock = 1000;
+    const { api, el, btn } = await setup({ now: () => clock });
+    btn("findings-generate").click(); // request sent at 1000 ms
+    await flush();
+    api.start!.resolve({ job: 4 });
+    await flush();
+    const ttft = q(el, "findings-ttft");
+    const tps = q(el, "findings-tps");
+    expect(ttft.textContent).toBe("");
+    clock = 1640;
+    api.emit({ type: "token", text: "No", index: 0 });
+    expect(ttft.textContent).toBe("First token 640 ms");
+    expect(ttft.dataset.live).toBe("640");
+    expect(tps.textContent).toBe("… tokens/s · 1 token so far");
+    expect(tps.dataset.live).toBeUndefined();
+    for (let i = 1; i <= 8; i++) {
+      clock = 1640 + i * 50; // 20 tokens/s after the first
+      api.emit({ type: "token", text: " x", index: i });
+    }
+    expect(tps.textContent).toBe("20.0 tokens/s · 9 tokens so far");
+    expect(Number(tps.dataset.live)).toBeCloseTo(20, 10);
+    // The e2e tests take data-value as "finished": it stays unset while streaming.
+    expect(tps.dataset.value).toBeUndefined();
+    expect(ttft.dataset.value).toBeUndefined();
+    api.emit({ type: "done", text: "No x", tokens: 9, timings: { ttft_ms: 630, tokens_per_s: 19.8, total_ms: 1050 }, provenance: PROVENANCE });
+    expect(ttft.textContent).toBe("First token 630 ms");
+    expect(tps.textContent).toBe("19.8 tokens/s");
+    expect(tps.dataset.value).toBe("19.8");
+    // A new run starts from blank figures.
+    btn("findings-generate").click();
+    await flush();
+    expect(ttft.textContent).toBe("");
+    expect(tps.textContent).toBe("");
+    expect(tps.dataset.live).toBeUndefined();
+    expect(tps.dataset.value).toBeUndefined();
+  });
+
+  it("a stopped run keeps the measured figures as its final ones", async () => {
+    let clock = 0;
+    const { api, el, btn } = await setup({ now: () => clock });
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 5 });
+    await flush();
+    clock = 300;
+    api.emit({ type: "token", text: "A", index: 0 });
+    clock = 400;
+    api.emit({ type: "token", text: "B", index: 1 });
+    clock = 500;
+    api.emit({ type: "token", text: "C", index: 2 });
+    api.emit({ type: "stopped" });
+    expect(q(el, "findings-ttft").textContent).toBe("First token 300 ms");
+    expect(q(el, "findings-tps").textContent).toBe("10.0 tokens/s · 3 tokens");
+    expect(q(el, "findings-tps").dataset.value).toBeUndefined();
   });
 
   it("Stop calls findings_stop with the job id; the panel goes idle on 'stopped'", async () => {

@@ -4,6 +4,7 @@ import type { AiApi } from "../aiApi";
 import type { FindingsEvent, FindingsExportFormat, FindingsRequest, FindingsTemplate, Provenance, Sampling } from "../aiTypes";
 import { h } from "../dom";
 import type { ImageContext, ImageContextSource } from "../imageContext";
+import { addToken, rateStats, startRate, type TokenRate, type TokenRateStats } from "../tokenRate";
 import { type DirMemory, errorMessage, field, InlineError, testid } from "./aiCommon";
 
 export const DRAFT_BANNER = "DRAFT: research use only, not for diagnosis";
@@ -50,12 +51,16 @@ export interface FindingsPanelOptions {
   clipboard?: Pick<Clipboard, "writeText"> | null;
   /** Random numbers in [0, 1) for new seeds. */
   random?: () => number;
+  /** Clock in ms for the live time to first token and tokens/s (default performance.now). */
+  now?: () => number;
 }
 
 interface Run {
   readonly id: number;
   job: number | null;
   stopping: boolean;
+  /** Arrival times of the token events, for the live figures. */
+  rate: TokenRate;
 }
 
 export class FindingsPanel {
@@ -65,6 +70,7 @@ export class FindingsPanel {
   private readonly exportDir: DirMemory;
   private readonly clipboard: Pick<Clipboard, "writeText"> | null;
   private readonly random: () => number;
+  private readonly now: () => number;
   private templates: FindingsTemplate[] = [];
   private run: Run | null = null;
   private runs = 0;
@@ -102,6 +108,7 @@ export class FindingsPanel {
     this.exportDir = opts.exportDir;
     this.clipboard = opts.clipboard === undefined ? (globalThis.navigator?.clipboard ?? null) : opts.clipboard;
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? (() => performance.now());
     this.setSampling(DEFAULT_SAMPLING);
     this.dir.value = this.exportDir.get();
     const exportBtn = (format: FindingsExportFormat, label: string, title: string) =>
@@ -230,12 +237,17 @@ export class FindingsPanel {
       ...(system ? { system } : {}),
       sampling,
     };
-    const run: Run = { id: ++this.runs, job: null, stopping: false };
+    const run: Run = { id: ++this.runs, job: null, stopping: false, rate: startRate(this.now()) };
     this.run = run;
     this.result = null;
     this.text.textContent = "";
     this.ttft.textContent = "";
     this.tps.textContent = "";
+    for (const m of [this.ttft, this.tps]) {
+      delete m.dataset.value;
+      delete m.dataset.live;
+      m.removeAttribute("title");
+    }
     this.promptTokens.textContent = "";
     this.exportResult.textContent = "";
     this.thumbnail.hidden = true;
@@ -297,6 +309,8 @@ export class FindingsPanel {
         break;
       case "token":
         this.text.append(e.text);
+        run.rate = addToken(run.rate, e.index, this.now());
+        this.showLive(rateStats(run.rate), false);
         break;
       case "done":
         this.text.textContent = e.text;
@@ -305,16 +319,35 @@ export class FindingsPanel {
         this.ttft.dataset.value = String(e.timings.ttft_ms);
         this.tps.textContent = `${e.timings.tokens_per_s.toFixed(1)} tokens/s`;
         this.tps.dataset.value = String(e.timings.tokens_per_s);
+        this.tps.title = "Measured by the back end (decode after the first token)";
         this.finish(run, `Done: ${e.tokens} tokens in ${(e.timings.total_ms / 1000).toFixed(1)} s`);
         break;
       case "stopped":
+        this.showLive(rateStats(run.rate), true);
         this.finish(run, "Stopped");
         break;
       case "error":
         this.error.show(e.message);
+        this.showLive(rateStats(run.rate), true);
         this.finish(run, "Failed");
         break;
     }
+  }
+
+  /** Time to first token and tokens/s as measured here from the token events' arrival
+   *  (live while streaming; final when a run ends without the back end's "done" figures).
+   *  `data-live` holds the numbers; `data-value` is set only from the back end on "done". */
+  private showLive(s: TokenRateStats, final: boolean): void {
+    if (s.ttftMs !== null) {
+      this.ttft.textContent = `First token ${Math.round(s.ttftMs)} ms`;
+      this.ttft.dataset.live = String(s.ttftMs);
+    }
+    const rate = s.tokensPerS === null ? "…" : s.tokensPerS.toFixed(1);
+    if (s.tokens > 0) {
+      this.tps.textContent = `${rate} tokens/s · ${s.tokens} token${s.tokens === 1 ? "" : "s"}${final ? "" : " so far"}`;
+      this.tps.title = "Measured in the viewer from the arrival of the streamed tokens";
+    }
+    if (s.tokensPerS !== null) this.tps.dataset.live = String(s.tokensPerS);
   }
 
   private finish(run: Run, status: string): void {
