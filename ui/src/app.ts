@@ -5,13 +5,14 @@ import * as api from "./api";
 import { storedDir } from "./components/aiCommon";
 import { AiPanels } from "./components/aiPanels";
 import { ErrorsPanel } from "./components/errorsPanel";
+import { HelpOverlay } from "./components/helpOverlay";
 import { IndexProgressBar } from "./components/progress";
 import { StudyBrowser, type SeriesContext } from "./components/studyBrowser";
 import { TagBrowser } from "./components/tagBrowser";
 import { errorText, Viewport } from "./components/viewport";
 import { h } from "./dom";
 import { ImageContextFeed } from "./imageContext";
-import { KEY_HELP, type KeyAction } from "./keymap";
+import type { KeyAction } from "./keymap";
 import { emptyLibrary, mergeIndex, seriesCount, slicesOf, studyCount, type Library, type SliceRef } from "./library";
 import type { Series } from "./types";
 import { initialWindow, modalityValues, paletteValues, renderRgba } from "./windowing";
@@ -31,6 +32,8 @@ export class App {
   /** The image on screen, as the AI panels see it. */
   private readonly imageContext = new ImageContextFeed();
   private readonly ai: AiPanels;
+  /** The shortcut overlay (`?`), listing keymap.ts's SHORTCUTS. */
+  private readonly help = new HelpOverlay();
 
   constructor(root: HTMLElement) {
     this.progress = new IndexProgressBar(() => void api.cancelIndex());
@@ -73,7 +76,7 @@ export class App {
       h("span.sep"),
       btn("toggle-tags", "Tags", "Tag browser (T)", () => this.toggleTags()),
       btn("export-png", "Export PNG", "Export the current image with its window (Ctrl+E)", () => void this.exportPng()),
-      btn("help", "?", "Keyboard shortcuts", () => this.setStatus(KEY_HELP.map(([k, d]) => `${k}: ${d}`).join(" · "))),
+      btn("help", "?", "Keyboard shortcuts and mouse (?)", () => this.help.toggle()),
     );
     root.append(
       toolbar,
@@ -86,7 +89,9 @@ export class App {
       ),
       this.status,
       h("div.drop-hint", {}, "Drop DICOM files or folders to open them"),
+      this.help.el,
     );
+    this.help.attach(document);
     void this.listen();
     this.installTestHook();
   }
@@ -183,6 +188,7 @@ export class App {
     if (a.type === "tags") this.toggleTags();
     else if (a.type === "export") void this.exportPng();
     else if (a.type === "open") void this.open(false);
+    else if (a.type === "openFolder") void this.open(true);
   }
 
   private async open(folder: boolean): Promise<void> {

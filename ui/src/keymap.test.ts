@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keyAction } from "./keymap";
+import { dragMode, helpKey, keyAction, type KeyChord, type KeyLike, SHORTCUT_GROUPS, SHORTCUTS, wheelAction } from "./keymap";
 
 describe("keyboard map", () => {
   it("arrows and pages scroll slices", () => {
@@ -25,5 +25,102 @@ describe("keyboard map", () => {
     expect(keyAction({ key: "i", ctrlKey: true })).toBeNull();
     expect(keyAction({ key: "x" })).toBeNull();
     expect(keyAction({ key: "1", altKey: true })).toBeNull();
+  });
+});
+
+describe("SHORTCUTS (the help overlay's list) against the handlers", () => {
+  const keyEntries = SHORTCUTS.flatMap((s) => (s.via === "key" ? [s] : []));
+  const helpEntries = SHORTCUTS.flatMap((s) => (s.via === "help" ? [s] : []));
+  const mouseEntries = SHORTCUTS.flatMap((s) => (s.via === "mouse" ? [s] : []));
+  const named = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End", "Escape", "Enter", "Tab", "Backspace", "Delete", "Insert", "Shift", "Control", "Alt", "Meta", "ContextMenu", "Dead", "Unidentified"];
+  const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i));
+  const fkeys = Array.from({ length: 12 }, (_, i) => `F${i + 1}`);
+  const allKeys = [...printable, ...named, ...fkeys, "−", "§", "é", "ß"];
+  const mods = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].map((m) => ({ ctrlKey: !!(m & 1), metaKey: !!(m & 2), altKey: !!(m & 4), shiftKey: !!(m & 8) }));
+  const universe: KeyLike[] = allKeys.flatMap((key) => mods.map((m) => ({ key, ...m })));
+  const matches = (c: KeyChord, e: KeyLike) =>
+    !e.altKey && c.keys.includes(e.key) && c.mod === !!(e.ctrlKey || e.metaKey) && (c.shift === undefined || c.shift === !!e.shiftKey);
+  /** The events a chord stands for: each key, Ctrl or ⌘ when mod, shift as the chord allows. */
+  const eventsOf = (c: KeyChord): KeyLike[] =>
+    c.keys.flatMap((key) =>
+      (c.mod ? [{ ctrlKey: true }, { metaKey: true }] : [{}]).flatMap((m) => (c.shift === undefined ? [false, true] : [c.shift]).map((shiftKey) => ({ key, ...m, shiftKey }))),
+    );
+  const actionOf = (s: (typeof keyEntries)[number], key: string) => (typeof s.action === "function" ? s.action(key) : s.action);
+
+  it("every listed key does what the list says", () => {
+    for (const s of keyEntries)
+      for (const c of s.chords)
+        for (const e of eventsOf(c)) {
+          expect(keyAction(e), `${s.label.join("/")} ${JSON.stringify(e)}`).toEqual(actionOf(s, e.key));
+          expect(helpKey(e)).toBeNull();
+        }
+    for (const s of helpEntries)
+      for (const c of s.chords)
+        for (const e of eventsOf(c)) {
+          expect(helpKey(e), JSON.stringify(e)).toBe(s.action);
+          expect(keyAction(e), JSON.stringify(e)).toBeNull();
+        }
+  });
+
+  it("every key the handlers act on is listed, once", () => {
+    let handled = 0;
+    for (const e of universe) {
+      const a = keyAction(e);
+      const hk = helpKey(e);
+      const keyHits = keyEntries.filter((s) => s.chords.some((c) => matches(c, e)));
+      const helpHits = helpEntries.filter((s) => s.chords.some((c) => matches(c, e)));
+      if (a) {
+        handled++;
+        expect(keyHits.length, `keyAction handles ${JSON.stringify(e)}: listed once`).toBe(1);
+        expect(a).toEqual(actionOf(keyHits[0]!, e.key));
+      } else expect(keyHits, `listed but not handled: ${JSON.stringify(e)}`).toEqual([]);
+      if (hk) {
+        expect(helpHits.length, `helpKey handles ${JSON.stringify(e)}: listed once`).toBe(1);
+        expect(helpHits[0]!.action).toBe(hk);
+      } else expect(helpHits, `listed but not handled: ${JSON.stringify(e)}`).toEqual([]);
+    }
+    expect(handled).toBeGreaterThan(50);
+  });
+
+  it("every drag and wheel gesture is listed with what it does, and nothing else", () => {
+    for (const button of [0, 1, 2, 3, 4])
+      for (const shiftKey of [false, true]) {
+        const mode = dragMode({ button, shiftKey });
+        const hits = mouseEntries.flatMap((s) => s.gestures.filter((g) => g.input === "drag" && g.button === button && g.shift === shiftKey));
+        if (mode) expect(hits.map((g) => (g.input === "drag" ? g.does : null)), `button ${button} shift ${shiftKey}`).toEqual([mode]);
+        else expect(hits).toEqual([]);
+      }
+    for (const [ctrlKey, metaKey] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const)
+      for (const deltaY of [-3, 3]) {
+        const w = wheelAction({ ctrlKey, metaKey, deltaY });
+        const mod = ctrlKey || metaKey;
+        const hits = mouseEntries.flatMap((s) => s.gestures.filter((g) => g.input === "wheel" && g.mod === mod));
+        expect(hits.map((g) => (g.input === "wheel" ? g.does : null))).toEqual([w!.type]);
+      }
+    expect(wheelAction({ ctrlKey: false, metaKey: false, deltaY: 0 })).toBeNull();
+    expect(wheelAction({ ctrlKey: false, metaKey: false, deltaY: 2 })).toEqual({ type: "slice", delta: 1 });
+    expect(wheelAction({ ctrlKey: true, metaKey: false, deltaY: -2 })).toEqual({ type: "zoom", zoomIn: true });
+  });
+
+  it("groups: every entry's group is shown, in order", () => {
+    for (const s of SHORTCUTS) expect(SHORTCUT_GROUPS).toContain(s.group);
+  });
+
+  it("? (or Shift+/) toggles the overlay, Esc closes it; not with Ctrl, ⌘ or Alt", () => {
+    expect(helpKey({ key: "?", shiftKey: true })).toBe("toggle");
+    expect(helpKey({ key: "/", shiftKey: true })).toBe("toggle");
+    expect(helpKey({ key: "/" })).toBeNull();
+    expect(helpKey({ key: "Escape" })).toBe("close");
+    expect(helpKey({ key: "?", ctrlKey: true })).toBeNull();
+    expect(helpKey({ key: "?", altKey: true })).toBeNull();
+  });
+
+  it("Ctrl+Shift+O opens a folder, as the menu's accelerator does", () => {
+    expect(keyAction({ key: "O", ctrlKey: true, shiftKey: true })).toEqual({ type: "openFolder" });
+    expect(keyAction({ key: "o", ctrlKey: true })).toEqual({ type: "open" });
   });
 });

@@ -1,4 +1,9 @@
-// Keyboard map of the viewport: a pure function from a key event to an action.
+// Keyboard and mouse map of the viewer: pure functions from input events to actions, and
+// SHORTCUTS, the one table of every key and gesture they handle. The help overlay (`?`,
+// components/helpOverlay.ts) lists exactly that table, and keymap.test.ts checks it against
+// keyAction, helpKey, dragMode and wheelAction both ways (every listed chord does what the
+// table says; every key, modifier, button and wheel combination they act on is listed).
+// Add a shortcut here, in the table, or the test fails.
 
 export type KeyAction =
   | { type: "slice"; delta: number }
@@ -14,6 +19,7 @@ export type KeyAction =
   | { type: "tags" }
   | { type: "export" }
   | { type: "open" }
+  | { type: "openFolder" }
   | { type: "reset" };
 
 export interface KeyLike {
@@ -24,24 +30,7 @@ export interface KeyLike {
   shiftKey?: boolean;
 }
 
-export const KEY_HELP: ReadonlyArray<[string, string]> = [
-  ["↑ ↓ ← → / wheel", "previous / next slice"],
-  ["PgUp PgDn", "10 slices"],
-  ["Home End", "first / last slice"],
-  ["1–9", "window presets"],
-  ["W", "next window from the file"],
-  ["A", "auto window"],
-  ["I", "invert"],
-  ["+ − / Ctrl+wheel", "zoom"],
-  ["F", "fit"],
-  ["0", "1:1"],
-  ["Space", "cine play / stop"],
-  ["T", "tag browser"],
-  ["R", "reset view"],
-  ["Ctrl+E", "export PNG"],
-  ["Ctrl+O", "open"],
-];
-
+/** The viewport's keys (its keydown handler). Shift is ignored except in Ctrl+Shift+O. */
 export function keyAction(e: KeyLike): KeyAction | null {
   const mod = !!(e.ctrlKey || e.metaKey);
   if (e.altKey) return null;
@@ -50,7 +39,7 @@ export function keyAction(e: KeyLike): KeyAction | null {
       case "e":
         return { type: "export" };
       case "o":
-        return { type: "open" };
+        return e.shiftKey ? { type: "openFolder" } : { type: "open" };
       case "=":
       case "+":
         return { type: "zoom", factor: 1.25 };
@@ -105,3 +94,149 @@ export function keyAction(e: KeyLike): KeyAction | null {
   }
   return null;
 }
+
+/** The help overlay's keys (a document-level handler): `?` (Shift+/ where the key arrives
+ *  as "/") toggles it, Escape closes it. */
+export function helpKey(e: KeyLike): "toggle" | "close" | null {
+  if (e.ctrlKey || e.metaKey || e.altKey) return null;
+  if (e.key === "?" || (e.key === "/" && e.shiftKey)) return "toggle";
+  if (e.key === "Escape") return "close";
+  return null;
+}
+
+/** What a mouse drag on the viewport does, by the button pressed (0 left, 1 middle, 2 right). */
+export function dragMode(e: { button: number; shiftKey: boolean }): "wl" | "pan" | null {
+  if (e.button === 1 || e.button === 2 || (e.button === 0 && e.shiftKey)) return "pan";
+  if (e.button === 0) return "wl";
+  return null;
+}
+
+/** What a wheel step on the viewport does: Ctrl/⌘ zooms at the cursor, otherwise slices. */
+export function wheelAction(e: { ctrlKey: boolean; metaKey: boolean; deltaY: number }): { type: "zoom"; zoomIn: boolean } | { type: "slice"; delta: number } | null {
+  if (e.ctrlKey || e.metaKey) return e.deltaY === 0 ? null : { type: "zoom", zoomIn: e.deltaY < 0 };
+  return e.deltaY === 0 ? null : { type: "slice", delta: e.deltaY > 0 ? 1 : -1 };
+}
+
+export type ShortcutGroup = "Navigation" | "Window / level" | "Zoom and pan" | "View and panels" | "Files" | "Help";
+
+/** KeyboardEvent.key values with Ctrl (or ⌘) held or not; `shift` undefined: either. Alt: never. */
+export interface KeyChord {
+  keys: readonly string[];
+  mod: boolean;
+  shift?: boolean;
+}
+
+export type Gesture =
+  | { input: "drag"; button: 0 | 1 | 2; shift: boolean; does: "wl" | "pan" }
+  | { input: "wheel"; mod: boolean; does: "slice" | "zoom" };
+
+interface ShortcutBase {
+  group: ShortcutGroup;
+  /** What the user presses, as shown: alternatives, each in its own <kbd>. */
+  label: readonly string[];
+  does: string;
+}
+
+export type Shortcut =
+  | (ShortcutBase & { via: "key"; chords: readonly KeyChord[]; action: KeyAction | ((key: string) => KeyAction) })
+  | (ShortcutBase & { via: "help"; chords: readonly KeyChord[]; action: "toggle" | "close" })
+  | (ShortcutBase & { via: "mouse"; gestures: readonly Gesture[] });
+
+const bothCases = (k: string) => [k.toLowerCase(), k.toUpperCase()];
+const key = (group: ShortcutGroup, label: string[], does: string, chords: KeyChord[], action: KeyAction | ((key: string) => KeyAction)): Shortcut => ({
+  group,
+  label,
+  does,
+  via: "key",
+  chords,
+  action,
+});
+const letter = (group: ShortcutGroup, k: string, does: string, action: KeyAction): Shortcut => key(group, [k.toUpperCase()], does, [{ keys: bothCases(k), mod: false }], action);
+
+/** Every key and gesture of the viewer (viewport keys and mouse, the overlay's own keys).
+ *  The viewport's keys act while it has focus (click the image); `?` works anywhere but in a
+ *  text field. Ctrl+O, Ctrl+Shift+O and Ctrl+E are also the native menu's accelerators. */
+export const SHORTCUTS: readonly Shortcut[] = [
+  key("Navigation", ["↑", "←"], "previous slice", [{ keys: ["ArrowUp", "ArrowLeft"], mod: false }], { type: "slice", delta: -1 }),
+  key("Navigation", ["↓", "→"], "next slice", [{ keys: ["ArrowDown", "ArrowRight"], mod: false }], { type: "slice", delta: 1 }),
+  { group: "Navigation", label: ["Wheel"], does: "previous / next slice", via: "mouse", gestures: [{ input: "wheel", mod: false, does: "slice" }] },
+  key("Navigation", ["PgUp"], "10 slices back", [{ keys: ["PageUp"], mod: false }], { type: "slice", delta: -10 }),
+  key("Navigation", ["PgDn"], "10 slices forward", [{ keys: ["PageDown"], mod: false }], { type: "slice", delta: 10 }),
+  key("Navigation", ["Home"], "first slice", [{ keys: ["Home"], mod: false }], { type: "sliceTo", where: "first" }),
+  key("Navigation", ["End"], "last slice", [{ keys: ["End"], mod: false }], { type: "sliceTo", where: "last" }),
+  key("Navigation", ["Space"], "cine play / stop (fps in the toolbar)", [{ keys: [" "], mod: false }], { type: "cine" }),
+  {
+    group: "Window / level",
+    label: ["Left drag"],
+    does: "window: right = wider, down = higher level",
+    via: "mouse",
+    gestures: [{ input: "drag", button: 0, shift: false, does: "wl" }],
+  },
+  key("Window / level", ["1 … 9"], "window presets (CT)", [{ keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], mod: false }], (k) => ({
+    type: "preset",
+    index: Number(k) - 1,
+  })),
+  letter("Window / level", "w", "next window (then VOI LUT) from the file", { type: "fileWindow" }),
+  letter("Window / level", "a", "auto window", { type: "autoWindow" }),
+  letter("Window / level", "i", "invert", { type: "invert" }),
+  key(
+    "Zoom and pan",
+    ["+", "Ctrl++"],
+    "zoom in",
+    [
+      { keys: ["+", "="], mod: false },
+      { keys: ["+", "="], mod: true },
+    ],
+    { type: "zoom", factor: 1.25 },
+  ),
+  key(
+    "Zoom and pan",
+    ["−", "Ctrl+−"],
+    "zoom out",
+    [
+      { keys: ["-", "_"], mod: false },
+      { keys: ["-"], mod: true },
+    ],
+    { type: "zoom", factor: 0.8 },
+  ),
+  {
+    group: "Zoom and pan",
+    label: ["Ctrl+wheel"],
+    does: "zoom at the cursor",
+    via: "mouse",
+    gestures: [{ input: "wheel", mod: true, does: "zoom" }],
+  },
+  letter("Zoom and pan", "f", "fit to the window", { type: "fit" }),
+  key(
+    "Zoom and pan",
+    ["0", "Ctrl+0"],
+    "1:1 (one image pixel per screen pixel)",
+    [
+      { keys: ["0"], mod: false },
+      { keys: ["0"], mod: true },
+    ],
+    { type: "oneToOne" },
+  ),
+  {
+    group: "Zoom and pan",
+    label: ["Right drag", "Middle drag", "Shift+drag"],
+    does: "pan",
+    via: "mouse",
+    gestures: [
+      { input: "drag", button: 2, shift: false, does: "pan" },
+      { input: "drag", button: 2, shift: true, does: "pan" },
+      { input: "drag", button: 1, shift: false, does: "pan" },
+      { input: "drag", button: 1, shift: true, does: "pan" },
+      { input: "drag", button: 0, shift: true, does: "pan" },
+    ],
+  },
+  letter("Zoom and pan", "r", "reset the view (fit, no pan, not inverted)", { type: "reset" }),
+  letter("View and panels", "t", "tag browser", { type: "tags" }),
+  key("Files", ["Ctrl+O"], "open files", [{ keys: bothCases("o"), mod: true, shift: false }], { type: "open" }),
+  key("Files", ["Ctrl+Shift+O"], "open a folder", [{ keys: bothCases("o"), mod: true, shift: true }], { type: "openFolder" }),
+  key("Files", ["Ctrl+E"], "export the image as PNG (current window)", [{ keys: bothCases("e"), mod: true }], { type: "export" }),
+  { group: "Help", label: ["?"], does: "this list (not while typing in a field)", via: "help", chords: [{ keys: ["?"], mod: false }, { keys: ["/"], mod: false, shift: true }], action: "toggle" },
+  { group: "Help", label: ["Esc"], does: "close this list", via: "help", chords: [{ keys: ["Escape"], mod: false }], action: "close" },
+];
+
+export const SHORTCUT_GROUPS: readonly ShortcutGroup[] = ["Navigation", "Window / level", "Zoom and pan", "View and panels", "Files", "Help"];

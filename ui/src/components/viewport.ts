@@ -1,7 +1,7 @@
 // The viewport: a canvas at native image size (windowed by the renderer), zoomed and
 // panned by CSS transform, with overlays, mouse/keyboard interaction and cine.
 import { h } from "../dom";
-import { keyAction, type KeyAction } from "../keymap";
+import { dragMode, keyAction, wheelAction, type KeyAction } from "../keymap";
 import { slicesOf, type SliceRef } from "../library";
 import { createRenderer, type RenderInput, type Renderer } from "../renderer";
 import type { NamedWindow, Patient, Series, Study, Window } from "../types";
@@ -391,14 +391,17 @@ export class Viewport {
     if (this.view.playing) this.view = { ...this.view, playing: false };
   }
 
+  /** Mouse and keys. What they do is decided in keymap.ts (keyAction, dragMode, wheelAction),
+   *  whose SHORTCUTS table is the help overlay's list; keymap.test.ts keeps the two in step. */
   private bindInput(): void {
     const el = this.el;
     el.addEventListener("contextmenu", (e) => e.preventDefault());
     el.addEventListener("mousedown", (e) => {
       el.focus();
       if (!this.current) return;
-      const pan = e.button === 1 || e.button === 2 || e.shiftKey;
-      this.drag = { x: e.clientX, y: e.clientY, mode: pan ? "pan" : "wl" };
+      const mode = dragMode(e);
+      if (!mode) return;
+      this.drag = { x: e.clientX, y: e.clientY, mode };
       e.preventDefault();
     });
     window.addEventListener("mousemove", (e) => {
@@ -417,12 +420,13 @@ export class Viewport {
       "wheel",
       (e) => {
         e.preventDefault();
-        if (e.ctrlKey || e.metaKey) {
+        const w = wheelAction(e);
+        if (w?.type === "zoom") {
           const r = el.getBoundingClientRect();
           const anchor = { x: e.clientX - r.left - r.width / 2, y: e.clientY - r.top - r.height / 2 };
-          this.dispatch({ type: "zoom", factor: e.deltaY < 0 ? 1.15 : 1 / 1.15, fitZoom: this.fitZoom(), anchor });
-        } else if (e.deltaY !== 0) {
-          this.dispatch({ type: "slice", delta: e.deltaY > 0 ? 1 : -1 });
+          this.dispatch({ type: "zoom", factor: w.zoomIn ? 1.15 : 1 / 1.15, fitZoom: this.fitZoom(), anchor });
+        } else if (w?.type === "slice") {
+          this.dispatch({ type: "slice", delta: w.delta });
         }
       },
       { passive: false },
