@@ -66,6 +66,21 @@ mod kernels {
         }
     }
 
+    /// `1 / sqrt(mean(x[base..base + n]²) + eps)`, summed by the whole cube (every unit
+    /// calls it and gets the same value).
+    #[cube]
+    fn inv_rms(sh: &mut Shared<[f32]>, x: &Tensor<f32>, base: usize, n: usize, eps: f32) -> f32 {
+        let mut acc = 0.0f32;
+        let mut i = UNIT_POS as usize;
+        while i < n {
+            let v = x[base + i];
+            acc += v * v;
+            i += 256;
+        }
+        cube_sum(sh, acc);
+        1.0f32 / (sh[0] / f32::cast_from(n) + eps).sqrt()
+    }
+
     #[cube]
     fn row_index() -> usize {
         (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize
@@ -79,16 +94,8 @@ mod kernels {
             let unit = UNIT_POS as usize;
             let base = row * n;
             let mut sh = Shared::<[f32]>::new_slice(256usize);
-            let mut acc = 0.0f32;
+            let inv = inv_rms(&mut sh, x, base, n, eps);
             let mut i = unit;
-            while i < n {
-                let v = x[base + i];
-                acc += v * v;
-                i += 256;
-            }
-            cube_sum(&mut sh, acc);
-            let inv = 1.0f32 / (sh[0] / f32::cast_from(n) + eps).sqrt();
-            i = unit;
             while i < n {
                 out[base + i] = x[base + i] * inv * w[i];
                 i += 256;
@@ -116,19 +123,11 @@ mod kernels {
             let base = row * n;
             let second = rows * n;
             let mut sh = Shared::<[f32]>::new_slice(256usize);
-            let mut acc = 0.0f32;
-            let mut i = unit;
-            while i < n {
-                let v = h[base + i];
-                acc += v * v;
-                i += 256;
-            }
-            cube_sum(&mut sh, acc);
-            let inv1 = 1.0f32 / (sh[0] / f32::cast_from(n) + eps1).sqrt();
+            let inv1 = inv_rms(&mut sh, h, base, n, eps1);
             // Everyone has read sh[0] before the second sum overwrites it.
             sync_cube();
             let mut acc2 = 0.0f32;
-            i = unit;
+            let mut i = unit;
             while i < n {
                 let s = res[base + i] + h[base + i] * inv1 * w1[i];
                 out[base + i] = s;
@@ -168,16 +167,8 @@ mod kernels {
             let half = hd / 2;
             let tb = (pos0 + row / heads) * half;
             let mut sh = Shared::<[f32]>::new_slice(256usize);
-            let mut acc = 0.0f32;
+            let inv = inv_rms(&mut sh, x, base, hd, eps);
             let mut i = unit;
-            while i < hd {
-                let v = x[base + i];
-                acc += v * v;
-                i += 256;
-            }
-            cube_sum(&mut sh, acc);
-            let inv = 1.0f32 / (sh[0] / f32::cast_from(hd) + eps).sqrt();
-            i = unit;
             while i < half {
                 let x1 = x[base + i] * inv * w[i];
                 let x2 = x[base + half + i] * inv * w[half + i];

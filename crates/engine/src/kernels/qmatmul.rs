@@ -392,62 +392,21 @@ mod kernels {
         (f32::cast_from(sc), f32::cast_from(m))
     }
 
-    /// `Σ_j x[xo + j] · W[block at byte bb]_j` over one whole block of format `ty` (32 values,
-    /// or 256 for the k-quants; f16/bf16 count 32 values as a block). Weights are read a word
-    /// (4 bytes, 4-8 values) at a time; every `x` index is the same for all units of a cube
-    /// (they own different rows), so `x` loads are uniform.
+    /// `Σ_j x[xo + j] · W[block at byte bb]_j` over one whole block of the formats the
+    /// single-row kernel serves (Q5_K, 256 values; f16/bf16, 32 values as a block; the
+    /// others go to [`gemv_multirow_kernel`]). Weights are read a word at a time; every `x`
+    /// index is the same for all units of a cube (they own different rows).
     #[cube]
     fn dot_block(x: &Tensor<f32>, xo: usize, w: &Tensor<u32>, bb: usize, #[comptime] ty: u32) -> f32 {
         let mut acc = 0.0f32;
-        if comptime!(ty == T_Q8_0) {
-            let mut s = 0.0f32;
-            for j in 0..8usize {
-                let q = word_at(w, bb + 2 + 4 * j);
-                let xb = xo + 4 * j;
-                s += x[xb] * i8_of(q, 0) + x[xb + 1] * i8_of(q, 1) + x[xb + 2] * i8_of(q, 2) + x[xb + 3] * i8_of(q, 3);
-            }
-            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
-        } else if comptime!(ty == T_Q4_0) {
-            let mut s = 0.0f32;
-            for j in 0..4usize {
-                let q = word_at(w, bb + 2 + 4 * j);
-                let lo = q & 0x0F0F_0F0F;
-                let hi = (q >> 4) & 0x0F0F_0F0F;
-                let xb = xo + 4 * j;
-                for b in 0..4u32 {
-                    let sh = b * 8;
-                    let i = xb + b as usize;
-                    s += x[i] * (f32::cast_from((lo >> sh) & 0xFF) - 8.0) + x[i + 16] * (f32::cast_from((hi >> sh) & 0xFF) - 8.0);
-                }
-            }
-            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
-        } else if comptime!(ty == T_Q5_0) {
-            let qh = word_at(w, bb + 2);
-            let mut s = 0.0f32;
-            for j in 0..4usize {
-                let q = word_at(w, bb + 6 + 4 * j);
-                let xb = xo + 4 * j;
-                for b in 0..4u32 {
-                    let e = (4 * j) as u32 + b;
-                    let byte = (q >> (b * 8)) & 0xFF;
-                    let v0 = (byte & 0xF) | (((qh >> e) & 1) << 4);
-                    let v1 = (byte >> 4) | (((qh >> (e + 16)) & 1) << 4);
-                    let i = xb + b as usize;
-                    s += x[i] * (f32::cast_from(v0) - 16.0) + x[i + 16] * (f32::cast_from(v1) - 16.0);
-                }
-            }
-            acc = half_to_f32(word_at(w, bb) & 0xFFFF) * s;
-        } else if comptime!(ty == T_Q4K || ty == T_Q5K) {
+        if comptime!(ty == T_Q5K) {
             let dm = word_at(w, bb);
             let d = half_to_f32(dm & 0xFFFF);
             let dmin = half_to_f32(dm >> 16);
             let s0 = word_at(w, bb + 4);
             let s1 = word_at(w, bb + 8);
             let s2 = word_at(w, bb + 12);
-            let mut qs = bb + 16;
-            if comptime!(ty == T_Q5K) {
-                qs = bb + 48;
-            }
+            let qs = bb + 48;
             for il in 0..4usize {
                 // Groups 2·il (low nibbles) and 2·il + 1 (high nibbles) share 32 quant bytes.
                 let mut sq0 = 0.0f32;
@@ -457,19 +416,12 @@ mod kernels {
                 let xg = xo + il * 64;
                 for j in 0..8usize {
                     let q = word_at(w, qs + il * 32 + 4 * j);
-                    let mut h = 0u32;
-                    if comptime!(ty == T_Q5K) {
-                        h = word_at(w, bb + 16 + 4 * j);
-                    }
+                    let h = word_at(w, bb + 16 + 4 * j);
                     for b in 0..4u32 {
                         let sh = b * 8;
-                        let mut v0 = (q >> sh) & 0xF;
-                        let mut v1 = (q >> (sh + 4)) & 0xF;
-                        if comptime!(ty == T_Q5K) {
-                            let hb = (h >> sh) & 0xFF;
-                            v0 += 16 * ((hb >> (2 * il) as u32) & 1);
-                            v1 += 16 * ((hb >> (2 * il + 1) as u32) & 1);
-                        }
+                        let hb = (h >> sh) & 0xFF;
+                        let v0 = ((q >> sh) & 0xF) + 16 * ((hb >> (2 * il) as u32) & 1);
+                        let v1 = ((q >> (sh + 4)) & 0xF) + 16 * ((hb >> (2 * il + 1) as u32) & 1);
                         let i = xg + 4 * j + b as usize;
                         let xa = x[i];
                         let xb = x[i + 32];
@@ -482,41 +434,6 @@ mod kernels {
                 let (sc0, m0) = scale_min_words(s0, s1, s2, 2 * il);
                 let (sc1, m1) = scale_min_words(s0, s1, s2, 2 * il + 1);
                 acc += d * sc0 * sq0 - dmin * m0 * sx0 + d * sc1 * sq1 - dmin * m1 * sx1;
-            }
-        } else if comptime!(ty == T_Q6K) {
-            let d = half_to_f32(word_at(w, bb + 206) >> 16);
-            for half in 0..2usize {
-                let ql = bb + half * 64;
-                let qh = bb + 128 + half * 32;
-                let xh = xo + half * 128;
-                for is in 0..2usize {
-                    // Positions l = 16·is .. 16·is + 16 of the four quarters.
-                    let mut s1 = 0.0f32;
-                    let mut s2 = 0.0f32;
-                    let mut s3 = 0.0f32;
-                    let mut s4 = 0.0f32;
-                    for j in 0..4usize {
-                        let l0 = is * 16 + 4 * j;
-                        let qa = word_at(w, ql + l0);
-                        let qb = word_at(w, ql + 32 + l0);
-                        let hh = word_at(w, qh + l0);
-                        for b in 0..4u32 {
-                            let sh = b * 8;
-                            let a = (qa >> sh) & 0xFF;
-                            let c = (qb >> sh) & 0xFF;
-                            let h = (hh >> sh) & 0xFF;
-                            let l = l0 + b as usize;
-                            s1 += x[xh + l] * (f32::cast_from((a & 0xF) | ((h & 3) << 4)) - 32.0);
-                            s2 += x[xh + l + 32] * (f32::cast_from((c & 0xF) | (((h >> 2) & 3) << 4)) - 32.0);
-                            s3 += x[xh + l + 64] * (f32::cast_from((a >> 4) | (((h >> 4) & 3) << 4)) - 32.0);
-                            s4 += x[xh + l + 96] * (f32::cast_from((c >> 4) | (((h >> 6) & 3) << 4)) - 32.0);
-                        }
-                    }
-                    let sc = word_at(w, bb + 192 + half * 8 + is);
-                    // Scales at byte offsets is, is + 2, is + 4, is + 6 of the half's 8.
-                    let sc2 = word_at(w, bb + 192 + half * 8 + is + 4);
-                    acc += d * (i8_of(sc, 0) * s1 + i8_of(sc, 2) * s2 + i8_of(sc2, 0) * s3 + i8_of(sc2, 2) * s4);
-                }
             }
         } else if comptime!(ty == T_F16) {
             for j in 0..16usize {
@@ -862,14 +779,10 @@ pub trait GgmlOps: Backend {
 
 /// Values and bytes of one block as `gemv_rows_kernel` walks a row (f16/bf16: 32 values).
 fn gemv_block(ty: u32) -> (usize, usize) {
-    match ty {
-        T_F16 | T_BF16 => (32, 64),
-        T_Q8_0 => (32, 34),
-        T_Q4_0 => (32, 18),
-        T_Q5_0 => (32, 22),
-        T_Q4K => (256, 144),
-        T_Q5K => (256, 176),
-        _ => (256, 210),
+    if ty == T_Q5K {
+        (256, 176)
+    } else {
+        (32, 64)
     }
 }
 
@@ -977,7 +890,13 @@ impl GgmlOps for CubeBackend {
                     }
                 }};
             }
-            per_format!(ty, launch);
+            // Q8_0, Q4_0, Q5_0, Q4_K and Q6_K took the multi-row kernel above.
+            match ty {
+                T_Q5K => launch!(T_Q5K),
+                T_F16 => launch!(T_F16),
+                T_BF16 => launch!(T_BF16),
+                other => panic!("ggml format {other} has no GPU kernel"),
+            }
             return out;
         }
         let cubes = n.div_ceil(4);

@@ -17,37 +17,27 @@ pub fn inv_freq(base: f64, dim: usize, factor: f64) -> Vec<f32> {
 }
 
 /// cos and sin of every position up to a capacity, on the device, for one set of inverse
-/// frequencies. A step slices its rows out ([`Table::rows`]), so decoding uploads nothing:
+/// frequencies. A step reads its rows from it ([`Table::full`]), so decoding uploads nothing:
 /// the table is rebuilt (one upload, capacity doubled) only when a position passes its end.
 #[derive(Debug, Clone)]
 pub struct Table {
     inv: Vec<f32>,
     cos_sin: Option<(Tensor<3>, Tensor<3>)>,
-    len: usize,
 }
 
 impl Table {
     pub fn new(inv: Vec<f32>) -> Self {
-        Self { inv, cos_sin: None, len: 0 }
+        Self { inv, cos_sin: None }
     }
 
     /// The whole tables `[capacity, 1, hd/2]`, holding at least positions `..end` (the fused
     /// kernel indexes them by position itself).
     pub fn full(&mut self, end: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
-        if end > self.len || self.cos_sin.is_none() {
+        if self.cos_sin.as_ref().is_none_or(|(cos, _)| cos.dims()[0] < end) {
             let cap = end.next_power_of_two().max(256);
             self.cos_sin = Some(tables(&self.inv, 0, cap, device));
-            self.len = cap;
         }
         self.cos_sin.clone().unwrap_or_else(|| unreachable!("built above"))
-    }
-
-    /// cos and sin `[T, 1, hd/2]` for positions `pos0..pos0+t` (the same values as
-    /// [`tables`]: each row depends on its position only).
-    pub fn rows(&mut self, pos0: usize, t: usize, device: &Device) -> (Tensor<3>, Tensor<3>) {
-        let end = pos0 + t;
-        let (cos, sin) = self.full(end, device);
-        (cos.slice([pos0..end]), sin.slice([pos0..end]))
     }
 }
 
