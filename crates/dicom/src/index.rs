@@ -2,6 +2,10 @@
 //!
 //! Headers only (reading stops before Pixel Data), in parallel; non-DICOM files are
 //! skipped quietly; unreadable DICOM files become error entries and the rest loads.
+//! Plain images (PNG, JPEG, TIFF, BMP, WebP, told by their first bytes) are instances too,
+//! under the synthetic patient, study and series of `plain::labels`: one series for a
+//! folder's single images (in natural name order: `2.png` before `10.png`), one for each
+//! multi-page file; their headers are read and bounded (`plain::probe`), pixels are not.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,7 +17,14 @@ use serde::Serialize;
 use crate::dataset::DataSet;
 use crate::error::ErrorKind;
 use crate::object::{open_header, DicomFile};
+use crate::plain::{self, PlainInfo};
 use crate::tags;
+
+/// What a worker made of one file.
+enum Scanned {
+    Dicom(crate::Result<DicomFile>),
+    Plain(crate::Result<PlainInfo>),
+}
 
 /// Progress of a scan.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -106,7 +117,8 @@ pub struct Index {
     pub errors: Vec<FileError>,
     /// Files that are not DICOM (skipped), plain images excepted.
     pub skipped: Vec<PathBuf>,
-    /// Plain images (PNG, JPEG) found beside the DICOM files.
+    /// Plain images (PNG, JPEG, TIFF, BMP, WebP) found beside the DICOM files; each is also
+    /// an instance of the tree (unless its headers are unusable: then it is an error).
     pub images: Vec<PathBuf>,
     /// DICOMDIR files read (their records name the instances).
     pub dicomdirs: Vec<PathBuf>,
@@ -132,14 +144,19 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
     let total = files.len();
     let done = AtomicUsize::new(0);
     let cancelled = AtomicBool::new(false);
-    let results: Vec<(PathBuf, Option<crate::Result<DicomFile>>)> = files
+    let results: Vec<(PathBuf, Option<Scanned>)> = files
         .into_par_iter()
         .map(|path| {
             if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 cancelled.store(true, Ordering::Relaxed);
                 return (path, None);
             }
-            let r = open_header(&path);
+            let r = match open_header(&path) {
+                Err(e) if matches!(e.kind, ErrorKind::NotDicom) && plain::is_plain_image_file(&path) => {
+                    Scanned::Plain(plain::probe(&path))
+                }
+                r => Scanned::Dicom(r),
+            };
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(p) = opts.progress {
                 p(Progress { done: n, total });
@@ -151,7 +168,23 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
     let mut index = Index { cancelled: cancelled.load(Ordering::Relaxed), ..Default::default() };
     let mut instances = Vec::new();
     let mut extra = Vec::new();
+    let mut plain_series: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (path, r) in results {
+        let r = match r {
+            None => None,
+            Some(Scanned::Dicom(r)) => Some(r),
+            Some(Scanned::Plain(Ok(info))) => {
+                let (inst, keys) = plain_instance(path.clone(), info);
+                plain_series.entry(keys.series.0.clone()).or_default().push(instances.len());
+                instances.push((inst, keys));
+                index.images.push(path);
+                continue;
+            }
+            Some(Scanned::Plain(Err(e))) => {
+                errors.push(FileError { path, error: e.to_string() });
+                continue;
+            }
+        };
         match r {
             None => {}
             Some(Ok(f)) if is_dicomdir(&f) => {
@@ -166,14 +199,16 @@ pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
                 Ok(i) => instances.push(i),
                 Err(e) => errors.push(FileError { path, error: e.to_string() }),
             },
-            Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => {
-                if crate::plain::is_plain_image_file(&path) {
-                    index.images.push(path);
-                } else {
-                    index.skipped.push(path);
-                }
-            }
+            Some(Err(e)) if matches!(e.kind, ErrorKind::NotDicom) => index.skipped.push(path),
             Some(Err(e)) => errors.push(FileError { path, error: e.to_string() }),
+        }
+    }
+    // Plain images have no Instance Number: their rank in natural name order is one.
+    for members in plain_series.values() {
+        let mut order = members.clone();
+        order.sort_by(|&a, &b| natural_cmp(&file_name(&instances[a].0.path), &file_name(&instances[b].0.path)).then_with(|| instances[a].0.path.cmp(&instances[b].0.path)));
+        for (rank, i) in order.into_iter().enumerate() {
+            instances[i].0.instance_number = Some(rank as i64 + 1);
         }
     }
     // Files named by a DICOMDIR but outside the folders scanned.
@@ -342,6 +377,80 @@ fn instance(f: DicomFile) -> crate::Result<(Instance, Keys)> {
     Ok((inst, keys))
 }
 
+/// A plain image as an instance of the tree: what opening it gives (`plain::open`), from
+/// its headers.
+fn plain_instance(path: PathBuf, info: PlainInfo) -> (Instance, Keys) {
+    let l = plain::labels(&path, info.frames);
+    let inst = Instance {
+        sop_instance_uid: l.instance_uid,
+        sop_class_uid: plain::SECONDARY_CAPTURE.into(),
+        instance_number: None,
+        image_position: None,
+        image_orientation: None,
+        slice_location: None,
+        rows: Some(info.rows),
+        columns: Some(info.columns),
+        frames: info.frames,
+        samples_per_pixel: Some(info.samples),
+        bits_allocated: Some(info.bits),
+        bits_stored: Some(info.bits),
+        pixel_representation: Some(info.signed as u16),
+        photometric: Some(info.photometric().into()),
+        transfer_syntax: crate::syntax::EXPLICIT_VR_LITTLE_ENDIAN.into(),
+        has_pixels: true,
+        warnings: info.warnings,
+        path,
+    };
+    let keys = Keys {
+        patient_id: plain::PLAIN_PATIENT.into(),
+        patient_name: plain::PLAIN_PATIENT.into(),
+        study: (l.study_uid, String::new(), String::new(), l.study_description, String::new()),
+        series: (l.series_uid, "OT".into(), None, l.series_description, String::new()),
+    };
+    (inst, keys)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Compares names as people read them: runs of digits by their value (`2` before `10`),
+/// the rest character by character.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                fn take(it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+                    let mut s = String::new();
+                    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
+                        s.push(c);
+                        it.next();
+                    }
+                    s
+                }
+                let (da, db) = (take(&mut a), take(&mut b));
+                let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
+                let o = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb)).then_with(|| da.len().cmp(&db.len()));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                a.next();
+                b.next();
+            }
+        }
+    }
+}
+
 fn build_tree(instances: Vec<(Instance, Keys)>) -> Vec<Patient> {
     type SeriesMap = BTreeMap<String, Series>;
     let mut patients: BTreeMap<(String, String), BTreeMap<String, (Study, SeriesMap)>> = BTreeMap::new();
@@ -401,4 +510,20 @@ pub fn sort_instances(instances: &mut [Instance]) {
             .then_with(|| a.instance_number.cmp(&b.instance_number))
             .then_with(|| a.path.cmp(&b.path))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn natural_order() {
+        assert_eq!(natural_cmp("img2.png", "img10.png"), Less);
+        assert_eq!(natural_cmp("img10.png", "img2.png"), Greater);
+        assert_eq!(natural_cmp("a.png", "b.png"), Less);
+        assert_eq!(natural_cmp("x07", "x7"), Greater, "equal values: the longer spelling last");
+        assert_eq!(natural_cmp("same", "same"), Equal);
+        assert_eq!(natural_cmp("a", "a1"), Less);
+    }
 }

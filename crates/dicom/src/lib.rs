@@ -26,7 +26,10 @@ pub mod write;
 
 pub use dataset::{DataSet, Element, Tag, Value, Vr};
 pub use error::{Error, ErrorKind, Result};
-pub use object::{open, open_header, sop_instance_uid, DicomFile, TagEntry};
+pub use object::{open_header, DicomFile, TagEntry};
+// DICOM, or a plain image as an in-memory Secondary Capture (`plain` module docs); the
+// DICOM-only readers stay `object::open` and `object::sop_instance_uid`.
+pub use plain::{open, sop_instance_uid};
 pub use pixels::{Frame, ImageInfo, Pixels};
 pub use syntax::TransferSyntax;
 pub use display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};

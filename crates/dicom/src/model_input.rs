@@ -12,18 +12,20 @@
 //! No resize here: each model's own preprocessing resizes to its input size (SigLIP and
 //! Gemma 3 processors differ), so the image leaves this crate at its native size.
 //!
-//! [`load_rgb`] is the whole path from a file (DICOM, or a PNG/JPEG dropped beside it) to
-//! that image, decoding the frame once.
+//! [`load_rgb`] is the whole path from a file (DICOM, or a plain image dropped beside it:
+//! PNG, JPEG, TIFF, BMP, WebP) to that image, decoding the frame once. Plain images take the
+//! same rule as the Secondary Capture `plain::open` makes of them: colour as stored, 8-bit
+//! grey as stored (its window is the full 0…255 range), deeper grey (16-bit TIFF or PNG)
+//! through the window given, else its min/max window, as DICOM MONOCHROME2.
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::display::{render, DisplayInfo, Image8, Voi, VoiFunction, Window};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::object::DicomFile;
-use crate::pixels::{Frame, Pixels};
-use crate::plain;
+use crate::pixels::Frame;
 
 /// How the grey values were mapped to 8 bits.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -92,37 +94,15 @@ pub struct ModelImage {
     pub height: usize,
     /// RGB8, `width * height * 3` bytes.
     pub rgb: Vec<u8>,
-    /// How grey values were mapped (DICOM), `None` for plain images.
+    /// How grey values were mapped (`Colour` for colour images).
     pub window: Option<WindowUsed>,
 }
 
-/// Reads frame `frame` of a DICOM file (with `window` for greyscale, as the viewer shows
-/// it), or a PNG/JPEG (told apart by its first bytes, not its name; `frame` and `window`
-/// do not apply), as RGB8 at native size. Errors name the file.
+/// Reads frame `frame` of a DICOM file or a plain image (told apart by their first bytes,
+/// not their names; a multi-page TIFF's pages are its frames) with `window` for greyscale,
+/// as the viewer shows it, as RGB8 at native size. Errors name the file.
 pub fn load_rgb(path: &Path, frame: usize, window: Option<Window>) -> Result<ModelImage> {
-    if plain::is_plain_image_file(path) {
-        return plain_rgb(path);
-    }
     // `open` keeps `path`, so errors from decoding the frame name it too.
     let mi = model_input(&crate::open(path)?, frame, window)?;
     Ok(ModelImage { width: mi.image.width as usize, height: mi.image.height as usize, rgb: mi.image.data, window: Some(mi.window) })
-}
-
-/// A PNG/JPEG as RGB8: 8-bit values as they are, 16-bit values' high byte (no window:
-/// plain images are already meant for display), grey repeated in R, G and B.
-fn plain_rgb(path: &Path) -> Result<ModelImage> {
-    let f = plain::open_image(path)?;
-    let unsupported = |what: &str| Error::new(path, ErrorKind::Unsupported(format!("{what} in a plain image")));
-    let (width, height, samples) = (f.columns as usize, f.rows as usize, f.samples);
-    let values: Vec<u8> = match f.pixels {
-        Pixels::U8(v) => v,
-        Pixels::U16(v) => v.into_iter().map(|x| (x >> 8) as u8).collect(),
-        _ => return Err(unsupported("signed or 32-bit samples")),
-    };
-    let rgb = match samples {
-        1 => values.into_iter().flat_map(|g| [g, g, g]).collect(),
-        3 => values,
-        _ => return Err(unsupported(&format!("{samples} samples per pixel"))),
-    };
-    Ok(ModelImage { width, height, rgb, window: None })
 }

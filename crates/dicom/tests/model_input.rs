@@ -116,19 +116,21 @@ fn load_rgb_on_dicom_is_model_input() {
 #[test]
 fn load_rgb_reads_plain_images() {
     let dir = tempdir("plain");
-    // 16-bit grey: the high byte, repeated in R, G and B.
+    // 16-bit grey: windowed as MONOCHROME2 by its min/max (0..65535 here: center 32768,
+    // width 65536), PS3.3 LINEAR: 511 -> 1.99 -> 2, 32768 -> 127.5 -> 128; repeated in R, G, B.
     let grey = dir.join("grey16.png");
     let values: [u16; 4] = [0x0000, 0x01FF, 0x8000, 0xFFFF];
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
     write_png(&grey, 2, 2, png::ColorType::Grayscale, png::BitDepth::Sixteen, &bytes);
     let img = load_rgb(&grey, 0, None).unwrap();
-    assert_eq!(img, ModelImage { width: 2, height: 2, rgb: vec![0, 0, 0, 1, 1, 1, 128, 128, 128, 255, 255, 255], window: None });
+    let window = Some(WindowUsed::Window { center: 32768.0, width: 65536.0 });
+    assert_eq!(img, ModelImage { width: 2, height: 2, rgb: vec![0, 0, 0, 2, 2, 2, 128, 128, 128, 255, 255, 255], window });
     // 8-bit RGB: as stored. The file name says nothing: the content decides.
     let rgb = dir.join("colour.dcm");
     let data = [10, 20, 30, 200, 100, 50, 1, 2, 3];
     write_png(&rgb, 3, 1, png::ColorType::Rgb, png::BitDepth::Eight, &data);
     let img = load_rgb(&rgb, 0, None).unwrap();
-    assert_eq!(img, ModelImage { width: 3, height: 1, rgb: data.to_vec(), window: None });
+    assert_eq!(img, ModelImage { width: 3, height: 1, rgb: data.to_vec(), window: Some(WindowUsed::Colour) });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
