@@ -191,3 +191,56 @@ test("a multi-page TIFF scrolls through its pages", async () => {
   assertDrawn(shown, m, (i) => linear(m.values[2 * n + i], x.window.center, x.window.width), "page 3 of the stack");
   await shot("plain-05-stack-page-3");
 });
+
+const AI = process.env.MEDLENS_AI_TINY_SIGLIP && process.env.HF_HOME && process.env.MEDLENS_BIN;
+test("both models take a plain image: labels equal medlens labels on the file, findings run", { skip: AI ? false : "run through tests/suites/30-viewer.sh (tiny models)" }, async () => {
+  const tid = (id) => `[data-testid="${id}"]`;
+  const attr = (sel, name) => browser.execute((s, n) => document.querySelector(s)?.getAttribute(n) ?? null, sel, name);
+  await openFile(at("grey16"));
+  const ctx = await waitFor("the AI context on the TIFF", async () => {
+    const c = await browser.execute(() => window.__medlens.aiContext());
+    return c?.path === at("grey16") ? c : null;
+  });
+  // The label bars, once they are this image's, equal the CLI's labels for the same file,
+  // frame and window (both read the TIFF through medlens_dicom::load_rgb).
+  const bars = () =>
+    browser.execute(() => [...document.querySelectorAll('[data-testid="labels-bar"]')].map((e) => ({ label: e.dataset.label, p: Number(e.dataset.probability) })));
+  const labels = (await waitFor("label bars", async () => ((await bars()).length >= 3 ? bars() : null), 60000)).map((b) => b.label);
+  const out = execFileSync(
+    process.env.MEDLENS_BIN,
+    ["labels", "--model", process.env.MEDLENS_AI_TINY_SIGLIP, at("grey16"), "--frame", String(ctx.frame), "--window", `${ctx.window.center},${ctx.window.width}`, "--labels", labels.join(";"), "--mode", "sigmoid", "--device", "cpu", "--json"],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const cli = JSON.parse(out).results[0].scores;
+  const worst = await waitFor(
+    "label bars equal to the CLI's",
+    async () => {
+      if ((await attr(tid("labels-panel"), "data-state")) !== "idle") return null;
+      const b = await bars();
+      const w = Math.max(...b.map((x) => Math.abs(cli.find((c) => c.label === x.label).probability - x.p)));
+      return w < 1e-5 ? { w } : null;
+    },
+    60000,
+  );
+  console.log(`plain TIFF labels: max |app − CLI| = ${worst.w.toExponential(2)}`);
+  // Findings: a few greedy tokens from the tiny MedGemma, with the image's thumbnail.
+  await browser.execute((s) => {
+    const set = (id, v) => {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      if (el.type === "checkbox") el.checked = v;
+      else el.value = v;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    set("findings-greedy", true);
+    set("findings-max-tokens", "4");
+    document.querySelector('[data-testid="findings-generate"]').click();
+  });
+  await waitFor(
+    "a finished draft",
+    async () => (await attr(tid("findings-panel"), "data-state")) === "idle" && (await attr(tid("findings-tps"), "data-value")) !== null,
+    120000,
+  );
+  assert.ok((await attr(tid("findings-thumbnail"), "src"))?.startsWith("data:image/png;base64,"), "the TIFF's pixels were sent");
+  await shot("plain-06-ai-panels");
+});
