@@ -377,3 +377,47 @@ fn fixtures_are_small() {
     let total: u64 = std::fs::read_dir(fixtures()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     assert!(total < 400_000, "tests/dicom/plain holds {total} bytes");
 }
+
+#[test]
+fn truncated_and_corrupted_fixtures_are_errors_not_panics() {
+    let dir = tempdir("damaged");
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut tried, mut refused) = (0, 0);
+    for fx in manifest() {
+        let bytes = std::fs::read(fixtures().join(&fx.file)).unwrap();
+        let mut variants: Vec<Vec<u8>> = [8, 16, 40, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1]
+            .into_iter()
+            .filter(|&n| n < bytes.len())
+            .map(|n| bytes[..n].to_vec())
+            .collect();
+        for _ in 0..24 {
+            let mut b = bytes.clone();
+            // Keep the signature, so the file is still taken for its format.
+            for _ in 0..4 {
+                let i = 12 + (next() as usize) % (b.len() - 12);
+                b[i] = next() as u8;
+            }
+            variants.push(b);
+        }
+        for (k, v) in variants.iter().enumerate() {
+            let path = dir.join(format!("{k}-{}", fx.file));
+            std::fs::write(&path, v).unwrap();
+            tried += 1;
+            // Errors are fine (and name the file); a panic fails the test.
+            for r in [plain::probe(&path).map(|_| ()), open(&path).and_then(|f| f.frame(0)).map(|_| ())] {
+                if let Err(e) = r {
+                    refused += 1;
+                    assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+                }
+            }
+        }
+    }
+    eprintln!("{tried} damaged files, {refused} refusals");
+    let _ = std::fs::remove_dir_all(&dir);
+}
