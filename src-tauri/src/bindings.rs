@@ -20,7 +20,7 @@ const HEADER: &str = "\
 ";
 
 /// Every type sent to or received from the UI; the types they refer to are declared too.
-/// Command replies that are plain JSON (`open_sample`: boolean, `export_png`: path or null,
+/// Command replies that are plain JSON (`open_sample`: boolean,
 /// `medlens://menu`: the menu item's id) have no declaration.
 fn roots(c: &mut Collector) {
     use medlens_engine::serve::{discover, findings, zeroshot};
@@ -29,6 +29,7 @@ fn roots(c: &mut Collector) {
     c.visit::<crate::ProgressEvent>();
     c.visit::<crate::Done>();
     c.visit::<crate::frame::FrameHeader>();
+    c.visit::<crate::frame::ExportedPng>();
     c.visit::<medlens_dicom::TagEntry>();
     // The window the viewer and the requests use (`ai::WindowArg` has the same shape, which
     // `Collector` checks); visited first, so its docs are the ones declared.

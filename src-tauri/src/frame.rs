@@ -7,7 +7,8 @@
 //! The display parameters come from `medlens_dicom::display::DisplayInfo`, so the UI's
 //! windowing matches `medlens render`.
 
-use medlens_dicom::display::{self, DisplayInfo, VoiFunction};
+use medlens_dicom::display::{self, Calibration, DisplayInfo, PixelGeometry, VoiFunction};
+use medlens_dicom::export::ExportGeometry;
 use medlens_dicom::error::WithPath;
 use medlens_dicom::presets::presets_for;
 use medlens_dicom::{tags, DicomFile, Pixels};
@@ -53,6 +54,9 @@ pub struct FrameHeader {
     pub monochrome1: bool,
     pub rescale_type: String,
     pub pixel_spacing: Option<[f64; 2]>,
+    /// Physical pixel size and where it comes from, aspect, orientation (this frame's:
+    /// enhanced multi-frame files may differ per frame).
+    pub geometry: PixelGeometry,
     pub presets: Vec<NamedWindow>,
     /// Red, green, blue tables for PALETTE COLOR frames (stored values are indices).
     pub palette: Option<[PaletteChannel; 3]>,
@@ -73,6 +77,7 @@ pub struct VoiLut {
 /// file and the table, as `medlens render` reports it).
 pub fn header_for(
     file: &DicomFile,
+    frame: usize,
     rows: u32,
     columns: u32,
     samples: u16,
@@ -113,6 +118,7 @@ pub fn header_for(
         monochrome1: photometric == "MONOCHROME1",
         rescale_type: info.rescale_type.clone().unwrap_or_default(),
         pixel_spacing: info.pixel_spacing,
+        geometry: PixelGeometry::read(ds, frame),
         presets: presets_for(&info.modality)
             .iter()
             .map(|p| NamedWindow { name: p.name.to_string(), center: p.center, width: p.width })
@@ -150,7 +156,7 @@ pub fn message(file: &DicomFile, n: usize) -> Result<Vec<u8>, String> {
         Pixels::I32(v) => ("i32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
     };
     // The UI prefixes errors with the file's path (as for the decoding error above).
-    let header = header_for(file, frame.rows, frame.columns, frame.samples, kind, &frame.photometric).map_err(|e| e.kind.to_string())?;
+    let header = header_for(file, n, frame.rows, frame.columns, frame.samples, kind, &frame.photometric).map_err(|e| e.kind.to_string())?;
     let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     let offset = (8 + json.len()).div_ceil(8) * 8;
     let mut out = Vec::with_capacity(offset + bytes.len());
@@ -160,4 +166,63 @@ pub fn message(file: &DicomFile, n: usize) -> Result<Vec<u8>, String> {
     out.resize(offset, 0);
     out.extend_from_slice(&bytes);
     Ok(out)
+}
+
+/// `export_png`'s reply: where the PNG went and the scale it states.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct ExportedPng {
+    pub path: String,
+    /// The PNG's size: the frame's, or resampled to square pixels.
+    pub width: u32,
+    pub height: u32,
+    /// mm per PNG pixel (written into the file as the `mm per pixel` text and pHYs).
+    pub mm_per_pixel: Option<f64>,
+    /// Where the size comes from, as the viewer names it ("Pixel Spacing", …).
+    pub calibration: String,
+}
+
+/// The export's geometry from the request headers the UI sets from the frame header:
+/// `x-spacing` (mm) and `x-aspect` (used without a spacing) as DICOM writes pairs
+/// (`vertical\horizontal`), and `x-calibration` (the `Calibration` name). Absent headers
+/// mean square and uncalibrated;
+/// present but malformed ones are an error that names the header.
+pub fn export_geometry(aspect: Option<&str>, spacing: Option<&str>, calibration: Option<&str>) -> Result<ExportGeometry, String> {
+    let pair = |name: &str, v: &str| -> Result<[f64; 2], String> {
+        let parsed: Option<Vec<f64>> = v.split('\\').map(|x| x.trim().parse().ok()).collect();
+        match parsed.as_deref() {
+            Some(&[a, b]) if a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 => Ok([a, b]),
+            _ => Err(format!("export: {name} '{v}' is not two positive numbers")),
+        }
+    };
+    let spacing = spacing.map(|v| pair("x-spacing", v)).transpose()?;
+    // With a spacing the aspect is the spacing's, so the stated mm per pixel holds both ways.
+    let aspect = match (spacing, aspect) {
+        (Some(s), _) => s,
+        (None, Some(v)) => pair("x-aspect", v)?,
+        (None, None) => [1.0, 1.0],
+    };
+    let calibration = match calibration {
+        Some(c) => c.parse::<Calibration>().map_err(|e| format!("export: x-calibration: {e}"))?,
+        None if spacing.is_some() => Calibration::PixelSpacing,
+        None => Calibration::Uncalibrated,
+    };
+    Ok(ExportGeometry { aspect, spacing, calibration })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_geometry_headers() {
+        let g = export_geometry(None, Some("0.5\\0.25"), Some("detector")).unwrap();
+        assert_eq!((g.aspect, g.spacing, g.calibration), ([0.5, 0.25], Some([0.5, 0.25]), Calibration::Detector));
+        let g = export_geometry(Some("4\\3"), None, Some("aspect")).unwrap();
+        assert_eq!((g.aspect, g.spacing, g.calibration), ([4.0, 3.0], None, Calibration::Aspect));
+        let g = export_geometry(None, None, None).unwrap();
+        assert_eq!((g.aspect, g.spacing, g.calibration), ([1.0, 1.0], None, Calibration::Uncalibrated));
+        for (a, s, c) in [(Some("0\\1"), None, None), (None, Some("1"), None), (None, Some("1\\x\\2"), None), (None, None, Some("fiducial"))] {
+            assert!(export_geometry(a, s, c).is_err(), "{a:?} {s:?} {c:?}");
+        }
+    }
 }

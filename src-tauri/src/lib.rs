@@ -209,10 +209,13 @@ fn open_sample(app: AppHandle, state: State<'_, AppState>) -> Result<bool, Strin
 }
 
 /// Save an RGBA image (raw body; x-width, x-height, x-name headers) as PNG: 8-bit grey
-/// when every pixel is grey, else RGB. The destination is chosen in a save dialog, or is
-/// `$MEDLENS_EXPORT_DIR/x-name` for automation. Returns the path, or null if cancelled.
+/// when every pixel is grey, else RGB. Non-square pixels (x-aspect, x-spacing: the frame's
+/// `vertical\horizontal`, x-calibration: its source) are resampled to square ones and the
+/// PNG states its scale (`medlens_dicom::export::png_true_aspect`). The destination is
+/// chosen in a save dialog, or is `$MEDLENS_EXPORT_DIR/x-name` for automation. Returns the
+/// path with the scale written, or null if cancelled.
 #[tauri::command]
-async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<PathBuf>, String> {
+async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<frame::ExportedPng>, String> {
     let InvokeBody::Raw(rgba) = request.body() else { return Err("export_png expects raw RGBA bytes".into()) };
     let header = |k: &str| request.headers().get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
     let width: u32 = header("x-width").and_then(|v| v.parse().ok()).ok_or("missing x-width")?;
@@ -222,6 +225,7 @@ async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<PathB
     if rgba.len() != width as usize * height as usize * 4 {
         return Err(format!("export: {} bytes for a {width}×{height} image", rgba.len()));
     }
+    let geometry = frame::export_geometry(header("x-aspect").as_deref(), header("x-spacing").as_deref(), header("x-calibration").as_deref())?;
     let rgba = rgba.clone();
     let dest = match std::env::var_os("MEDLENS_EXPORT_DIR") {
         Some(dir) => Some(PathBuf::from(dir).join(&name)),
@@ -235,7 +239,7 @@ async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<PathB
             .and_then(|p| p.into_path().ok()),
     };
     let Some(dest) = dest else { return Ok(None) };
-    tauri::async_runtime::spawn_blocking(move || write_png(&dest, width, height, &rgba).map(|_| Some(dest)))
+    tauri::async_runtime::spawn_blocking(move || write_png(&dest, width, height, &rgba, &geometry).map(Some))
         .await
         .map_err(|e| e.to_string())?
 }
@@ -246,20 +250,23 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
+fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8], geometry: &medlens_dicom::export::ExportGeometry) -> Result<frame::ExportedPng, String> {
     let grey = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
-    let (colour, data): (png::ColorType, Vec<u8>) = if grey {
-        (png::ColorType::Grayscale, rgba.chunks_exact(4).map(|p| p[0]).collect())
+    let (channels, data): (u8, Vec<u8>) = if grey {
+        (1, rgba.chunks_exact(4).map(|p| p[0]).collect())
     } else {
-        (png::ColorType::Rgb, rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect())
+        (3, rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect())
     };
-    let file = std::fs::File::create(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
-    enc.set_color(colour);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(|e| format!("{}: {e}", dest.display()))?;
-    w.write_image_data(&data).map_err(|e| format!("{}: {e}", dest.display()))?;
-    w.finish().map_err(|e| format!("{}: {e}", dest.display()))
+    let img = medlens_dicom::Image8 { width, height, channels, data };
+    let (bytes, scale) = medlens_dicom::export::png_true_aspect(&img, geometry).map_err(|e| format!("{}: {e}", dest.display()))?;
+    std::fs::write(dest, bytes).map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(frame::ExportedPng {
+        path: dest.to_string_lossy().into_owned(),
+        width: scale.width,
+        height: scale.height,
+        mm_per_pixel: scale.mm_per_pixel,
+        calibration: scale.calibration.label().to_string(),
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -379,7 +386,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("medlens-app-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let grey = dir.join("g.png");
-        write_png(&grey, 2, 1, &[10, 10, 10, 255, 200, 200, 200, 255]).unwrap();
+        let square = frame::export_geometry(None, None, None).unwrap();
+        write_png(&grey, 2, 1, &[10, 10, 10, 255, 200, 200, 200, 255], &square).unwrap();
         let dec = png::Decoder::new(std::fs::File::open(&grey).unwrap());
         let mut r = dec.read_info().unwrap();
         let mut buf = vec![0; r.output_buffer_size()];
@@ -387,7 +395,7 @@ mod tests {
         assert_eq!(info.color_type, png::ColorType::Grayscale);
         assert_eq!(&buf[..2], &[10, 200]);
         let rgb = dir.join("c.png");
-        write_png(&rgb, 1, 1, &[1, 2, 3, 255]).unwrap();
+        write_png(&rgb, 1, 1, &[1, 2, 3, 255], &square).unwrap();
         let mut r = png::Decoder::new(std::fs::File::open(&rgb).unwrap()).read_info().unwrap();
         let mut buf = vec![0; r.output_buffer_size()];
         assert_eq!(r.next_frame(&mut buf).unwrap().color_type, png::ColorType::Rgb);

@@ -1,6 +1,7 @@
 // The only place the UI talks to the Rust side. Pixels arrive as binary (ArrayBuffer).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ExportedPng, PixelGeometry } from "./bindings";
 import type { Frame, IndexDone, IndexProgress, IndexStarted, TagEntry } from "./types";
 import { decodeFrameMessage } from "./windowing";
 
@@ -33,11 +34,19 @@ export function cancelIndex(): Promise<void> {
   return invoke("cancel_index");
 }
 
-/** Save RGBA pixels as PNG (native save dialog, or the automation export folder); returns the path or null if cancelled. */
-export function exportPng(rgba: Uint8Array, width: number, height: number, name: string): Promise<string | null> {
-  return invoke<string | null>("export_png", rgba, {
-    headers: { "x-width": String(width), "x-height": String(height), "x-name": encodeURIComponent(name) },
-  });
+/** Save RGBA pixels as PNG (native save dialog, or the automation export folder); non-square
+ *  pixels are resampled to their true aspect and the PNG states its scale. Returns where it
+ *  went and that scale, or null if cancelled. */
+export function exportPng(rgba: Uint8Array, width: number, height: number, name: string, geometry: PixelGeometry): Promise<ExportedPng | null> {
+  const headers: Record<string, string> = {
+    "x-width": String(width),
+    "x-height": String(height),
+    "x-name": encodeURIComponent(name),
+    "x-aspect": geometry.aspect.join("\\"),
+    "x-calibration": geometry.calibration,
+  };
+  if (geometry.spacing) headers["x-spacing"] = geometry.spacing.join("\\");
+  return invoke<ExportedPng | null>("export_png", rgba, { headers });
 }
 
 export function onIndexStarted(f: (e: IndexStarted) => void): Promise<UnlistenFn> {

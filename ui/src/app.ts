@@ -7,9 +7,10 @@ import { AiPanels } from "./components/aiPanels";
 import { ErrorsPanel } from "./components/errorsPanel";
 import { HelpOverlay } from "./components/helpOverlay";
 import { IndexProgressBar } from "./components/progress";
-import { StudyBrowser, type SeriesContext } from "./components/studyBrowser";
+import { StudyBrowser, thumbnailCanvas, type SeriesContext } from "./components/studyBrowser";
 import { TagBrowser } from "./components/tagBrowser";
 import { errorText, Viewport } from "./components/viewport";
+import { exportScaleText } from "./geometry";
 import { h } from "./dom";
 import { ImageContextFeed } from "./imageContext";
 import type { KeyAction } from "./keymap";
@@ -209,9 +210,9 @@ export class App {
     const { width, height, rgba } = this.viewport.readPixels();
     const base = f.path.split(/[\\/]/).pop()?.replace(/\.[^.]*$/, "") || "image";
     try {
-      const path = await api.exportPng(rgba, width, height, `${base}-f${f.frame + 1}.png`);
-      if (path) this.setStatus(`Exported ${path}`);
-      return path;
+      const saved = await api.exportPng(rgba, width, height, `${base}-f${f.frame + 1}.png`, f.header.geometry);
+      if (saved) this.setStatus(`Exported ${saved.path} (${exportScaleText(saved)})`);
+      return saved?.path ?? null;
     } catch (e) {
       this.setStatus(`Export failed: ${errorText(e)}`, true);
       return null;
@@ -239,17 +240,7 @@ export class App {
         const pal = paletteValues(frame.header, frame.stored);
         const img = pal ?? { header: frame.header, values: modalityValues(frame.header, frame.stored) };
         const rgba = renderRgba(img, initialWindow(img.header, img.values), false);
-        const full = document.createElement("canvas");
-        full.width = frame.header.columns;
-        full.height = frame.header.rows;
-        full.getContext("2d")?.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer), full.width, full.height), 0, 0);
-        const t = document.createElement("canvas");
-        t.width = canvas.width;
-        t.height = canvas.height;
-        const s = Math.min(t.width / full.width, t.height / full.height);
-        const w = full.width * s;
-        const hh = full.height * s;
-        t.getContext("2d")?.drawImage(full, (t.width - w) / 2, (t.height - hh) / 2, w, hh);
+        const t = thumbnailCanvas(rgba, frame.header.columns, frame.header.rows, frame.header.geometry, canvas.width, canvas.height);
         this.thumbs.set(series.uid, t);
         for (const c of document.querySelectorAll<HTMLButtonElement>(".series"))
           if (c.dataset.uid === series.uid) c.querySelector("canvas")?.getContext("2d")?.drawImage(t, 0, 0);

@@ -4,6 +4,29 @@
 //     -p medlens-dicom -p medlens-cli -p medlens-engine -p medlens-app --all-targets -- bindings
 // medlens-app's test `bindings::tests::bindings_ts_is_current` fails while this file is stale.
 
+/**
+ * Where a frame's physical pixel size comes from (PS3.3 10.7.1.3 and C.8.11.4): what the
+ * viewer names beside its scale bar, and what the PNG export writes with the scale.
+ */
+export type Calibration = "pixel_spacing" | "detector" | "magnification" | "aspect" | "uncalibrated";
+
+/**
+ * `export_png`'s reply: where the PNG went and the scale it states.
+ */
+export type ExportedPng = { path: string,
+/**
+ * The PNG's size: the frame's, or resampled to square pixels.
+ */
+width: number, height: number,
+/**
+ * mm per PNG pixel (written into the file as the `mm per pixel` text and pHYs).
+ */
+mm_per_pixel: number | null,
+/**
+ * Where the size comes from, as the viewer names it ("Pixel Spacing", …).
+ */
+calibration: string, };
+
 export type FileError = { path: string, error: string, };
 
 export type FindingsEvent = { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance, } | { "type": "stopped" } | { "type": "error", message: string, };
@@ -34,7 +57,12 @@ kind: "u8" | "u16" | "i16" | "u32" | "i32", bits_stored: number, slope: number, 
 /**
  * VOI LUT Function (0028,1056), as `header_for` spells it.
  */
-voi_function: "LINEAR" | "LINEAR_EXACT" | "SIGMOID", monochrome1: boolean, rescale_type: string, pixel_spacing: [number, number] | null, presets: Array<NamedWindow>,
+voi_function: "LINEAR" | "LINEAR_EXACT" | "SIGMOID", monochrome1: boolean, rescale_type: string, pixel_spacing: [number, number] | null,
+/**
+ * Physical pixel size and where it comes from, aspect, orientation (this frame's:
+ * enhanced multi-frame files may differ per frame).
+ */
+geometry: PixelGeometry, presets: Array<NamedWindow>,
 /**
  * Red, green, blue tables for PALETTE COLOR frames (stored values are indices).
  */
@@ -176,6 +204,36 @@ export type NamedWindow = { name: string, center: number, width: number, };
 export type PaletteChannel = { first_mapped: number, bits: number, data: Array<number>, };
 
 export type Patient = { id: string, name: string, studies: Array<Study>, };
+
+/**
+ * A frame's geometry on screen: physical pixel size, aspect and orientation.
+ */
+export type PixelGeometry = {
+/**
+ * mm between the centres of adjacent rows, then of adjacent columns (DICOM order:
+ * vertical first), in the plane `calibration` names; `None` when nothing is in mm.
+ */
+spacing: [number, number] | null,
+/**
+ * The pixel's height and width relative to each other (vertical, horizontal): the
+ * spacing, else Pixel Aspect Ratio, else 1\1. The viewer and the export draw this.
+ */
+aspect: [number, number], calibration: Calibration,
+/**
+ * The Estimated Radiographic Magnification Factor applied (`Magnification` only).
+ */
+magnification: number | null,
+/**
+ * Image Orientation (Patient) (0020,0037): the row direction (towards higher column
+ * numbers) then the column direction, unit vectors in LPS; only when both are unit
+ * length and orthogonal within 1e-2 (normalised here).
+ */
+orientation: [number, number, number, number, number, number] | null,
+/**
+ * Patient Orientation (0020,0020): the row and column directions as letters of
+ * A/P/R/L/H/F (projection images, which have no Image Orientation (Patient)).
+ */
+patient_orientation: [string, string] | null, };
 
 /**
  * Where a draft came from: the model files and their hashes, the prompt, the sampling, the

@@ -19,6 +19,7 @@ const header: FrameHeader = {
   monochrome1: false,
   rescale_type: "",
   pixel_spacing: null,
+  geometry: { spacing: null, aspect: [1, 1], calibration: "uncalibrated", magnification: null, orientation: null, patient_orientation: null },
   presets: [],
   palette: null,
   voi_luts: [],

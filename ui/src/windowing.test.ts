@@ -30,6 +30,7 @@ function header(over: Partial<FrameHeader> = {}): FrameHeader {
     monochrome1: false,
     rescale_type: "",
     pixel_spacing: null,
+    geometry: { spacing: null, aspect: [1, 1], calibration: "uncalibrated", magnification: null, orientation: null, patient_orientation: null },
     presets: [],
     palette: null,
     voi_luts: [],

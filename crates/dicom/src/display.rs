@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::dataset::DataSet;
+use crate::dataset::{DataSet, Tag};
 use crate::error::{ErrorKind, KindResult};
 use crate::pixels::{Frame, Pixels};
 use crate::tags;
@@ -261,6 +261,172 @@ impl DisplayInfo {
     }
 }
 
+// Geometry tags read only here (the shared list in tags.rs is the data-flow core's).
+const IMAGER_PIXEL_SPACING: Tag = Tag(0x0018, 0x1164);
+const ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR: Tag = Tag(0x0018, 0x1114);
+const PATIENT_ORIENTATION: Tag = Tag(0x0020, 0x0020);
+const PIXEL_ASPECT_RATIO: Tag = Tag(0x0028, 0x0034);
+const PIXEL_SPACING_CALIBRATION_TYPE: Tag = Tag(0x0028, 0x0A02);
+const PIXEL_MEASURES_SEQUENCE: Tag = Tag(0x0028, 0x9110);
+const PLANE_ORIENTATION_SEQUENCE: Tag = Tag(0x0020, 0x9116);
+const SHARED_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9229);
+const PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9230);
+
+/// Where a frame's physical pixel size comes from (PS3.3 10.7.1.3 and C.8.11.4): what the
+/// viewer names beside its scale bar, and what the PNG export writes with the scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Calibration {
+    /// Pixel Spacing (0028,0030): in the patient (or specimen) plane.
+    PixelSpacing,
+    /// Imager Pixel Spacing (0018,1164) as is: at the detector (front plane), so a
+    /// projection image's anatomy measures larger than it is by the geometric magnification.
+    Detector,
+    /// Imager Pixel Spacing divided by the Estimated Radiographic Magnification Factor
+    /// (0018,1114): the detector calibration brought to the patient plane.
+    Magnification,
+    /// No physical size: only Pixel Aspect Ratio (0028,0034), so the shape is right but
+    /// nothing can be measured in mm.
+    Aspect,
+    /// Nothing usable: pixels are shown square and nothing is in mm.
+    Uncalibrated,
+}
+
+impl Calibration {
+    /// The name shown to the user (viewport corner, PNG export).
+    pub fn label(self) -> &'static str {
+        match self {
+            Calibration::PixelSpacing => "Pixel Spacing",
+            Calibration::Detector => "Imager Pixel Spacing (detector)",
+            Calibration::Magnification => "Imager Pixel Spacing ÷ magnification",
+            Calibration::Aspect => "uncalibrated (Pixel Aspect Ratio)",
+            Calibration::Uncalibrated => "uncalibrated",
+        }
+    }
+}
+
+impl std::str::FromStr for Calibration {
+    type Err = String;
+    /// The serialized name (`pixel_spacing`, `detector`, …), as the UI sends it back.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "pixel_spacing" => Calibration::PixelSpacing,
+            "detector" => Calibration::Detector,
+            "magnification" => Calibration::Magnification,
+            "aspect" => Calibration::Aspect,
+            "uncalibrated" => Calibration::Uncalibrated,
+            _ => return Err(format!("'{s}' is not a calibration")),
+        })
+    }
+}
+
+/// A frame's geometry on screen: physical pixel size, aspect and orientation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PixelGeometry {
+    /// mm between the centres of adjacent rows, then of adjacent columns (DICOM order:
+    /// vertical first), in the plane `calibration` names; `None` when nothing is in mm.
+    pub spacing: Option<[f64; 2]>,
+    /// The pixel's height and width relative to each other (vertical, horizontal): the
+    /// spacing, else Pixel Aspect Ratio, else 1\1. The viewer and the export draw this.
+    pub aspect: [f64; 2],
+    pub calibration: Calibration,
+    /// The Estimated Radiographic Magnification Factor applied (`Magnification` only).
+    pub magnification: Option<f64>,
+    /// Image Orientation (Patient) (0020,0037): the row direction (towards higher column
+    /// numbers) then the column direction, unit vectors in LPS; only when both are unit
+    /// length and orthogonal within 1e-2 (normalised here).
+    pub orientation: Option<[f64; 6]>,
+    /// Patient Orientation (0020,0020): the row and column directions as letters of
+    /// A/P/R/L/H/F (projection images, which have no Image Orientation (Patient)).
+    pub patient_orientation: Option<[String; 2]>,
+}
+
+impl PixelGeometry {
+    /// The geometry of frame `frame` (0-based) of `ds`. Enhanced multi-frame objects carry
+    /// Pixel Spacing and Image Orientation (Patient) in the frame's Per-Frame Functional
+    /// Groups item, else the Shared one; those come first, then the top level. A value
+    /// that is present but unusable (not two positive finite numbers, vectors that are not
+    /// an orthonormal pair) is passed over for the next source, never an error: geometry
+    /// only changes how an image is drawn.
+    pub fn read(ds: &DataSet, frame: usize) -> PixelGeometry {
+        let groups = functional_groups(ds, frame);
+        let from_groups = |seq: Tag, tag: Tag| groups.iter().find_map(|g| g.items(seq).first().filter(|i| i.contains(tag)).map(|i| i.numbers(tag)));
+        let pixel_spacing = from_groups(PIXEL_MEASURES_SEQUENCE, tags::PIXEL_SPACING)
+            .and_then(|v| positive_pair(&v))
+            .or_else(|| positive_pair(&ds.numbers(tags::PIXEL_SPACING)));
+        let imager = positive_pair(&ds.numbers(IMAGER_PIXEL_SPACING));
+        let ermf = ds.number(ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR).filter(|m| m.is_finite() && *m > 0.0);
+        // PS3.3 10.7.1.3: Pixel Spacing equal to Imager Pixel Spacing without a Pixel Spacing
+        // Calibration Type means nobody calibrated it: it is still the detector's size.
+        let uncalibrated_copy = match (pixel_spacing, imager) {
+            (Some(p), Some(i)) => same_pair(p, i) && !ds.contains(PIXEL_SPACING_CALIBRATION_TYPE),
+            _ => false,
+        };
+        let (spacing, calibration, magnification) = match (pixel_spacing, imager) {
+            (Some(p), _) if !uncalibrated_copy => (Some(p), Calibration::PixelSpacing, None),
+            (_, Some(i)) => match ermf {
+                Some(m) => (Some([i[0] / m, i[1] / m]), Calibration::Magnification, Some(m)),
+                None => (Some(i), Calibration::Detector, None),
+            },
+            _ => (None, Calibration::Uncalibrated, None),
+        };
+        let ratio = positive_pair(&ds.numbers(PIXEL_ASPECT_RATIO));
+        let (aspect, calibration) = match (spacing, ratio) {
+            (Some(s), _) => (s, calibration),
+            (None, Some(r)) => (r, Calibration::Aspect),
+            (None, None) => ([1.0, 1.0], Calibration::Uncalibrated),
+        };
+        let orientation = from_groups(PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT)
+            .and_then(|v| orthonormal(&v))
+            .or_else(|| orthonormal(&ds.numbers(tags::IMAGE_ORIENTATION_PATIENT)));
+        let patient_orientation = match ds.strings(PATIENT_ORIENTATION).as_slice() {
+            [r, c] if [r, c].iter().all(|v| !v.is_empty() && v.chars().all(|ch| "APRLHF".contains(ch))) => Some([r.clone(), c.clone()]),
+            _ => None,
+        };
+        PixelGeometry { spacing, aspect, calibration, magnification, orientation, patient_orientation }
+    }
+
+    /// Whether pixels are square (within 1e-3): then nothing needs resampling.
+    pub fn is_square(&self) -> bool {
+        (self.aspect[0] / self.aspect[1] - 1.0).abs() < 1e-3
+    }
+}
+
+/// The frame's Per-Frame Functional Groups item, then the Shared one (either may be absent).
+fn functional_groups(ds: &DataSet, frame: usize) -> Vec<&DataSet> {
+    ds.items(PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).get(frame).into_iter().chain(ds.items(SHARED_FUNCTIONAL_GROUPS_SEQUENCE).first()).collect()
+}
+
+fn positive_pair(v: &[Option<f64>]) -> Option<[f64; 2]> {
+    match v {
+        [Some(a), Some(b)] if a.is_finite() && b.is_finite() && *a > 0.0 && *b > 0.0 => Some([*a, *b]),
+        _ => None,
+    }
+}
+
+fn same_pair(a: [f64; 2], b: [f64; 2]) -> bool {
+    (0..2).all(|k| (a[k] - b[k]).abs() <= 1e-6 * a[k].abs().max(b[k].abs()))
+}
+
+/// Six direction cosines that form two orthogonal unit vectors (tolerance 1e-2, the
+/// precision of a DS written with few digits), normalised; else `None`.
+fn orthonormal(v: &[Option<f64>]) -> Option<[f64; 6]> {
+    let [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] = *v else { return None };
+    let (r, col) = ([a, b, c], [d, e, f]);
+    if !r.iter().chain(&col).all(|x| x.is_finite()) {
+        return None;
+    }
+    let norm = |x: [f64; 3]| (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt();
+    let (nr, nc) = (norm(r), norm(col));
+    let dot = r[0] * col[0] + r[1] * col[1] + r[2] * col[2];
+    if (nr - 1.0).abs() > 1e-2 || (nc - 1.0).abs() > 1e-2 || dot.abs() > 1e-2 {
+        return None;
+    }
+    Some([r[0] / nr, r[1] / nr, r[2] / nr, col[0] / nc, col[1] / nc, col[2] / nc])
+}
+
 /// The red, green and blue palette of a PALETTE COLOR image (PS3.3 C.7.6.3.1.5), each
 /// validated as a LUT. Segmented palettes are not supported: that is an error too.
 pub(crate) fn palette(ds: &DataSet) -> KindResult<Palette> {
@@ -494,6 +660,98 @@ mod tests {
         let img = render(&frame, &info, None);
         assert_eq!(img.data[0], 0);
         assert_eq!(img.data[2], 255);
+    }
+
+    /// A data set of text values (DS/IS/CS), as a file would hold them.
+    fn text_ds(values: &[(Tag, &[u8; 2], &str)]) -> DataSet {
+        let mut ds = DataSet::default();
+        for (tag, vr, text) in values {
+            let mut b = text.as_bytes().to_vec();
+            if b.len() % 2 == 1 {
+                b.push(b' ');
+            }
+            ds.elements.insert(*tag, crate::dataset::Element { tag: *tag, vr: crate::dataset::Vr(**vr), value: crate::dataset::Value::Bytes(b) });
+        }
+        ds
+    }
+
+    #[test]
+    fn pixel_spacing_is_row_spacing_first() {
+        // PS3.3 10.7.1.3: "0.5\0.8" = 0.5 mm between rows (vertical), 0.8 mm between columns.
+        let g = PixelGeometry::read(&text_ds(&[(tags::PIXEL_SPACING, b"DS", "0.5\\0.8")]), 0);
+        assert_eq!(g.spacing, Some([0.5, 0.8]));
+        assert_eq!(g.aspect, [0.5, 0.8]);
+        assert_eq!(g.calibration, Calibration::PixelSpacing);
+        assert!(!g.is_square());
+    }
+
+    #[test]
+    fn imager_pixel_spacing_is_the_detector_unless_magnification_is_known() {
+        let det = PixelGeometry::read(&text_ds(&[(IMAGER_PIXEL_SPACING, b"DS", "0.2\\0.2")]), 0);
+        assert_eq!((det.spacing, det.calibration), (Some([0.2, 0.2]), Calibration::Detector));
+        // Patient-plane size = detector size / magnification (0.2 / 1.25 = 0.16).
+        let mag = PixelGeometry::read(
+            &text_ds(&[(IMAGER_PIXEL_SPACING, b"DS", "0.2\\0.2"), (ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR, b"DS", "1.25")]),
+            0,
+        );
+        assert_eq!((mag.calibration, mag.magnification), (Calibration::Magnification, Some(1.25)));
+        let s = mag.spacing.unwrap();
+        assert!((s[0] - 0.16).abs() < 1e-12 && (s[1] - 0.16).abs() < 1e-12);
+        // Pixel Spacing that merely repeats Imager Pixel Spacing is still the detector's …
+        let copy = PixelGeometry::read(&text_ds(&[(tags::PIXEL_SPACING, b"DS", "0.2\\0.2"), (IMAGER_PIXEL_SPACING, b"DS", "0.2\\0.2")]), 0);
+        assert_eq!(copy.calibration, Calibration::Detector);
+        // … unless a calibration type says it was calibrated; a different value was calibrated.
+        let geometry = text_ds(&[
+            (tags::PIXEL_SPACING, b"DS", "0.2\\0.2"),
+            (IMAGER_PIXEL_SPACING, b"DS", "0.2\\0.2"),
+            (PIXEL_SPACING_CALIBRATION_TYPE, b"CS", "GEOMETRY"),
+        ]);
+        assert_eq!(PixelGeometry::read(&geometry, 0).calibration, Calibration::PixelSpacing);
+        let differs = PixelGeometry::read(&text_ds(&[(tags::PIXEL_SPACING, b"DS", "0.18\\0.18"), (IMAGER_PIXEL_SPACING, b"DS", "0.2\\0.2")]), 0);
+        assert_eq!((differs.spacing, differs.calibration), (Some([0.18, 0.18]), Calibration::PixelSpacing));
+    }
+
+    #[test]
+    fn aspect_ratio_without_spacing_and_unusable_values() {
+        // PS3.3 C.7.6.3.1.7: Pixel Aspect Ratio is vertical\horizontal.
+        let g = PixelGeometry::read(&text_ds(&[(PIXEL_ASPECT_RATIO, b"IS", "4\\3")]), 0);
+        assert_eq!((g.spacing, g.aspect, g.calibration), (None, [4.0, 3.0], Calibration::Aspect));
+        for bad in ["0\\0.5", "0.5", "-1\\1", "x\\1"] {
+            let g = PixelGeometry::read(&text_ds(&[(tags::PIXEL_SPACING, b"DS", bad)]), 0);
+            assert_eq!((g.spacing, g.aspect, g.calibration), (None, [1.0, 1.0], Calibration::Uncalibrated), "{bad}");
+        }
+    }
+
+    #[test]
+    fn orientation_must_be_two_orthogonal_unit_vectors() {
+        let ok = PixelGeometry::read(&text_ds(&[(tags::IMAGE_ORIENTATION_PATIENT, b"DS", "1\\0\\0\\0\\1\\0")]), 0);
+        assert_eq!(ok.orientation, Some([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]));
+        for bad in ["1\\0\\0\\1\\0\\0", "2\\0\\0\\0\\1\\0", "1\\0\\0\\0\\1"] {
+            assert_eq!(PixelGeometry::read(&text_ds(&[(tags::IMAGE_ORIENTATION_PATIENT, b"DS", bad)]), 0).orientation, None, "{bad}");
+        }
+        let po = PixelGeometry::read(&text_ds(&[(PATIENT_ORIENTATION, b"CS", "A\\FR")]), 0);
+        assert_eq!(po.patient_orientation, Some(["A".to_string(), "FR".to_string()]));
+        assert_eq!(PixelGeometry::read(&text_ds(&[(PATIENT_ORIENTATION, b"CS", "A\\X")]), 0).patient_orientation, None);
+    }
+
+    #[test]
+    fn functional_groups_come_before_the_top_level() {
+        let sq = |tag: Tag, items: Vec<DataSet>| crate::dataset::Element { tag, vr: crate::dataset::Vr(*b"SQ"), value: crate::dataset::Value::Seq(items) };
+        // A functional group item holding one macro sequence with one attribute.
+        let group = |inner: Tag, tag: Tag, text: &str| {
+            let mut g = DataSet::default();
+            g.elements.insert(inner, sq(inner, vec![text_ds(&[(tag, b"DS", text)])]));
+            g
+        };
+        let shared = group(PIXEL_MEASURES_SEQUENCE, tags::PIXEL_SPACING, "0.3\\0.6");
+        let frame1 = group(PLANE_ORIENTATION_SEQUENCE, tags::IMAGE_ORIENTATION_PATIENT, "0\\1\\0\\0\\0\\-1");
+        let mut ds = text_ds(&[(tags::PIXEL_SPACING, b"DS", "1\\1"), (tags::IMAGE_ORIENTATION_PATIENT, b"DS", "1\\0\\0\\0\\1\\0")]);
+        ds.elements.insert(SHARED_FUNCTIONAL_GROUPS_SEQUENCE, sq(SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]));
+        ds.elements.insert(PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, sq(PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, vec![DataSet::default(), frame1]));
+        let g0 = PixelGeometry::read(&ds, 0);
+        assert_eq!((g0.spacing, g0.orientation), (Some([0.3, 0.6]), Some([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])));
+        let g1 = PixelGeometry::read(&ds, 1);
+        assert_eq!((g1.spacing, g1.orientation), (Some([0.3, 0.6]), Some([0.0, 1.0, 0.0, 0.0, 0.0, -1.0])));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 // Patient → study → series tree with thumbnails, modality, date, description, image count.
+import type { PixelGeometry } from "../bindings";
 import { h, clear } from "../dom";
+import { displaySize, fitRect } from "../geometry";
 import { imageCount, type Library } from "../library";
 import type { Patient, Series, Study } from "../types";
 import { formatDate, formatName } from "../viewmodel";
@@ -68,4 +70,24 @@ export class StudyBrowser {
       this.el.append(pe);
     }
   }
+}
+
+/** A thumbnail of `boxW`×`boxH` of a rendered frame (RGBA at native size), drawn at the
+ *  frame's true aspect (non-square pixels stretched as in the viewport), centred. */
+export function thumbnailCanvas(rgba: Uint8Array | Uint8ClampedArray, columns: number, rows: number, geometry: PixelGeometry, boxW: number, boxH: number): HTMLCanvasElement {
+  const full = document.createElement("canvas");
+  full.width = columns;
+  full.height = rows;
+  full.getContext("2d")?.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer as ArrayBuffer, rgba.byteOffset, rgba.byteLength), columns, rows), 0, 0);
+  const t = document.createElement("canvas");
+  t.width = boxW;
+  t.height = boxH;
+  const d = displaySize(columns, rows, geometry.aspect);
+  const r = fitRect(boxW, boxH, d.width, d.height);
+  const ctx = t.getContext("2d");
+  if (ctx) {
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(full, r.x, r.y, r.w, r.h);
+  }
+  return t;
 }

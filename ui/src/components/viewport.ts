@@ -3,6 +3,7 @@
 import { h } from "../dom";
 import { dragMode, keyAction, wheelAction, type KeyAction } from "../keymap";
 import { slicesOf, type SliceRef } from "../library";
+import { calibrationText, displaySize, markersFor, mmPerScreenPixel, scaleBar } from "../geometry";
 import { createRenderer, type RenderInput, type Renderer } from "../renderer";
 import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
@@ -35,6 +36,16 @@ export class Viewport {
     bl: h("div.ov.bl#ov-bl"),
     br: h("div.ov.br#ov-br"),
   };
+  /** Orientation markers at the middle of each edge (empty when the file gives none). */
+  private readonly marks = {
+    top: h("div.mark.top#ov-mark-top"),
+    bottom: h("div.mark.bottom#ov-mark-bottom"),
+    left: h("div.mark.left#ov-mark-left"),
+    right: h("div.mark.right#ov-mark-right"),
+  };
+  private readonly scaleLabel = h("div.scale-label#scale-bar-label");
+  private readonly scaleLine = h("div.scale-line#scale-bar-line");
+  private readonly scale = h("div.scale-bar#scale-bar", { hidden: true }, this.scaleLine, this.scaleLabel);
   private readonly message = h("div.vmsg#viewport-message", {}, "No series open");
   private view: ViewState = initialView();
   private ctx: { patient: Patient; study: Study; series: Series } | null = null;
@@ -53,7 +64,8 @@ export class Viewport {
   constructor(private readonly deps: ViewportDeps) {
     const canvas = h("canvas", { id: "viewport-canvas", class: "image" });
     this.stage = h("div.stage", {}, canvas);
-    this.el = h("div.viewport#viewport", { tabindex: 0 }, this.stage, this.message, this.ov.tl, this.ov.tr, this.ov.bl, this.ov.br);
+    this.el = h("div.viewport#viewport", { tabindex: 0 }, this.stage, this.message, this.ov.tl, this.ov.tr, this.ov.bl, this.ov.br,
+      this.marks.top, this.marks.bottom, this.marks.left, this.marks.right, this.scale);
     this.renderer = createRenderer(canvas);
     this.el.dataset.renderer = this.renderer.kind;
     this.bindInput();
@@ -324,10 +336,16 @@ export class Viewport {
     else this.renderer.draw(this.view.window, this.view.invert, this.view.fileVoi ? img.header.voi_function : "LINEAR");
   }
 
-  private fitZoom(): number {
+  /** The image's size on screen at zoom 1: non-square pixels at their true aspect. */
+  private displaySize(): { width: number; height: number } | null {
     const hd = this.current?.header;
-    if (!hd) return 1;
-    return fitZoom(this.el.clientWidth, this.el.clientHeight, hd.columns, hd.rows);
+    return hd ? displaySize(hd.columns, hd.rows, hd.geometry.aspect) : null;
+  }
+
+  private fitZoom(): number {
+    const d = this.displaySize();
+    if (!d) return 1;
+    return fitZoom(this.el.clientWidth, this.el.clientHeight, d.width, d.height);
   }
 
   private effectiveZoom(): number {
@@ -335,12 +353,14 @@ export class Viewport {
   }
 
   private layout(): void {
-    const hd = this.current?.header;
+    const d = this.displaySize();
     const c = this.canvas;
-    if (!hd) return;
+    if (!d) return;
     const z = this.effectiveZoom();
-    c.style.width = `${hd.columns}px`;
-    c.style.height = `${hd.rows}px`;
+    // The canvas keeps the native pixels (readback and export are the windowed image); its
+    // CSS box has the true aspect, so the browser stretches the coarser direction.
+    c.style.width = `${d.width}px`;
+    c.style.height = `${d.height}px`;
     c.style.transform = `translate(-50%, -50%) translate(${this.view.panX}px, ${this.view.panY}px) scale(${z})`;
     c.style.imageRendering = z >= 2 ? "pixelated" : "auto";
     this.updateOverlays();
@@ -360,6 +380,7 @@ export class Viewport {
       line(`${ctx.series.modality} #${ctx.series.number ?? "?"}`),
       line(ctx.series.description),
       line(this.current ? `${this.current.header.columns}×${this.current.header.rows}` : ""),
+      h("div#ov-calib", {}, this.current ? calibrationText(this.current.header.geometry) : ""),
     );
     const pos = ref?.instance.image_position;
     const along = pos && this.normal ? pos[0] * this.normal[0] + pos[1] * this.normal[1] + pos[2] * this.normal[2] : null;
@@ -374,6 +395,24 @@ export class Viewport {
       line(this.view.windowLabel + (this.view.invert ? " · inverted" : "")),
       h("div#ov-zoom", {}, `Zoom ${formatZoom(this.effectiveZoom())}`),
     );
+    this.updateGeometry();
+  }
+
+  /** Orientation markers and the scale bar of the frame on screen, at the current zoom. */
+  private updateGeometry(): void {
+    const g = this.current?.header.geometry;
+    const m = this.error ? null : markersFor(g);
+    for (const side of ["top", "bottom", "left", "right"] as const) this.marks[side].textContent = m?.[side] ?? "";
+    const mmPerPx = this.error ? null : mmPerScreenPixel(g, this.effectiveZoom());
+    // At most a quarter of the viewport's width, so it never crowds the corner text.
+    const bar = mmPerPx ? scaleBar(mmPerPx, Math.max(40, this.el.clientWidth / 4)) : null;
+    this.scale.hidden = !bar;
+    if (bar) {
+      this.scaleLine.style.width = `${bar.px}px`;
+      this.scaleLabel.textContent = bar.label;
+      this.scale.dataset.mm = String(bar.mm);
+      this.scale.dataset.px = String(bar.px);
+    }
   }
 
   private syncCine(): void {
