@@ -2,6 +2,12 @@
 //! lengths against the bytes left, tensor types, dimensions (no zero, no overflow), offsets
 //! (aligned, inside the data section, non-overlapping), so a malformed file gives a
 //! [`GgufError`] and never a panic or an out-of-bounds read.
+//!
+//! Memory is bounded before it is allocated: every count (metadata entries, array elements,
+//! tensors) and length (strings) is checked against the bytes the file still holds, and what
+//! the parsed header will cost on the heap is charged against [`MAX_HEADER_HEAP`] before each
+//! allocation, so a few bytes claiming billions of elements (or a large sparse file whose
+//! header says so) give an error instead of an allocation of many gigabytes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,11 @@ pub(crate) const MAGIC: u32 = 0x4655_4747; // "GGUF" little-endian
 /// Upper bound on any single dimension and element count; anything larger is absurd.
 const MAX_ELEMS: u64 = 1 << 40;
 const MAX_DIMS: u32 = 4;
+/// The most heap a parsed header may take (metadata values, strings, the tensor table). A
+/// llama.cpp Gemma 3 header (262k-token vocabulary with scores and types) takes about 30 MB,
+/// an imported file carrying a 33 MB `tokenizer.json` about 70 MB; a `u8` array costs 32 bytes
+/// of [`Value`] per byte of file, so without this bound a 100 MB file could ask for 3 GB.
+pub const MAX_HEADER_HEAP: u64 = 256 << 20;
 
 /// A metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,17 +162,57 @@ struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
     file: &'a Path,
+    /// The whole file's length (`b` may be only its start, see [`Gguf::read_header`]).
+    file_len: u64,
+    /// Heap bytes the header may still take ([`MAX_HEADER_HEAP`] at the start).
+    budget: u64,
+}
+
+/// The fewest bytes one element of GGUF value type `ty` takes in the file; `None` for types
+/// an array may not hold (unknown, or nested arrays).
+fn min_value_bytes(ty: u32) -> Option<u64> {
+    Some(match ty {
+        0 | 1 | 7 => 1,
+        2 | 3 => 2,
+        4..=6 => 4,
+        8 | 10..=12 => 8, // a string is at least its 8-byte length
+        _ => return None,
+    })
 }
 
 impl<'a> Cursor<'a> {
+    /// Bytes the file holds after the cursor (not only those read into `b`).
+    fn file_left(&self) -> u64 {
+        self.file_len.saturating_sub(self.pos as u64)
+    }
+
+    /// A span the file cannot hold is an error at the file's end (`offset` = its length);
+    /// one that only runs past the bytes read so far is an error at the cursor, which
+    /// [`Gguf::read_header`] answers by reading more.
+    fn truncated(&self, n: u64, what: &str) -> GgufError {
+        let offset = if n > self.file_left() { self.file_len } else { self.pos as u64 };
+        GgufError::Truncated { file: self.file.to_path_buf(), offset, what: what.to_string() }
+    }
+
+    /// Charges `n` heap bytes against the header's budget, before they are allocated.
+    fn charge(&mut self, n: u64, what: &str) -> Result<(), GgufError> {
+        if n > self.budget {
+            return Err(GgufError::Invalid {
+                file: self.file.to_path_buf(),
+                what: "header".into(),
+                detail: format!(
+                    "{what} needs {n} bytes of memory; the whole header may take at most {MAX_HEADER_HEAP}"
+                ),
+            });
+        }
+        self.budget -= n;
+        Ok(())
+    }
+
     fn take(&mut self, n: u64, what: &str) -> Result<&'a [u8], GgufError> {
         let left = (self.b.len() - self.pos) as u64;
         if n > left {
-            return Err(GgufError::Truncated {
-                file: self.file.to_path_buf(),
-                offset: self.pos as u64,
-                what: what.to_string(),
-            });
+            return Err(self.truncated(n, what));
         }
         let s = &self.b[self.pos..self.pos + n as usize];
         self.pos += n as usize;
@@ -184,6 +235,10 @@ impl<'a> Cursor<'a> {
     }
     fn string(&mut self, w: &str) -> Result<String, GgufError> {
         let n = self.u64(w)?;
+        if n > self.file_left() {
+            return Err(self.truncated(n, w));
+        }
+        self.charge(n, &format!("string `{w}` of {n} bytes"))?;
         let s = self.take(n, w)?;
         String::from_utf8(s.to_vec()).map_err(|_| GgufError::Invalid {
             file: self.file.to_path_buf(),
@@ -212,14 +267,21 @@ impl<'a> Cursor<'a> {
                     return Err(self.meta_err(key, "nested arrays are not supported".into()));
                 }
                 let ety = self.u32(w)?;
+                let min = min_value_bytes(ety)
+                    .ok_or_else(|| self.meta_err(key, format!("array of unsupported value type {ety}")))?;
                 let n = self.u64(w)?;
-                // Every element takes at least one byte: a count beyond the bytes left is a lie.
-                if n > (self.b.len() - self.pos) as u64 {
-                    return Err(GgufError::Truncated {
-                        file: self.file.to_path_buf(),
-                        offset: self.pos as u64,
-                        what: format!("array `{key}` of {n} elements"),
-                    });
+                // Every element takes at least `min` bytes: a count beyond the bytes the file
+                // holds is a lie, found before anything is allocated.
+                let what = format!("array `{key}` of {n} elements");
+                let need = n.saturating_mul(min);
+                if need > self.file_left() {
+                    return Err(self.truncated(need, &what));
+                }
+                // Charged before the bytes read so far are compared: a header-only read must
+                // not go on reading a file whose header could never be held.
+                self.charge(n.saturating_mul(std::mem::size_of::<Value>() as u64), &what)?;
+                if need > (self.b.len() - self.pos) as u64 {
+                    return Err(self.truncated(need, &what));
                 }
                 let mut v = Vec::with_capacity(n as usize);
                 for _ in 0..n {
@@ -278,8 +340,14 @@ impl Gguf {
             (&mut f).take(target - have).read_to_end(&mut buf).map_err(io)?;
             match parse(path, &buf, file_len) {
                 Ok(h) => return Ok(h),
-                // The header runs past what was read: read more, up to the whole file.
-                Err(GgufError::Truncated { .. }) if (buf.len() as u64) < file_len => want = want.saturating_mul(4),
+                // The header runs past what was read (not past the file's end): read more, up
+                // to the whole file; a header that parses within its heap budget never spans
+                // much more than that budget of bytes.
+                Err(GgufError::Truncated { offset, .. })
+                    if offset < file_len && (buf.len() as u64) < file_len && want < 2 * MAX_HEADER_HEAP =>
+                {
+                    want = want.saturating_mul(4)
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -392,7 +460,7 @@ pub fn weight_types(tensors: &[TensorInfo], prefix: &str) -> String {
 /// Parses the header in `data` (the whole file, or only its start when `file_len` says the
 /// file is longer) and checks every tensor's span against `file_len`.
 fn parse(file: &Path, data: &[u8], file_len: u64) -> Result<GgufHeader, GgufError> {
-    let mut c = Cursor { b: data, pos: 0, file };
+    let mut c = Cursor { b: data, pos: 0, file, file_len, budget: MAX_HEADER_HEAP };
     let magic = c.u32("magic")?;
     if magic != MAGIC {
         return Err(GgufError::BadMagic { file: file.into(), magic });
@@ -413,7 +481,10 @@ fn parse(file: &Path, data: &[u8], file_len: u64) -> Result<GgufHeader, GgufErro
         });
     }
     let mut metadata = HashMap::new();
+    // A map entry: its key and value in place, and the table's own word.
+    let entry_cost = (std::mem::size_of::<String>() + std::mem::size_of::<Value>() + 8) as u64;
     for _ in 0..n_kv {
+        c.charge(entry_cost, "a metadata entry")?;
         let key = c.string("metadata key")?;
         let ty = c.u32(&key)?;
         let v = c.value(ty, &key, 0)?;
@@ -432,10 +503,15 @@ fn parse(file: &Path, data: &[u8], file_len: u64) -> Result<GgufHeader, GgufErro
             }
         },
     };
+    // Per tensor: its info, its index entry and its span in the overlap check.
+    let tensor_cost = (std::mem::size_of::<TensorInfo>() + std::mem::size_of::<(String, usize)>() + 8 + 24) as u64;
+    c.charge(n_tensors.saturating_mul(tensor_cost), &format!("a table of {n_tensors} tensors"))?;
     let mut tensors = Vec::with_capacity(n_tensors as usize);
     let mut index = HashMap::new();
     for _ in 0..n_tensors {
         let name = c.string("tensor name")?;
+        // The index keeps a second copy of the name.
+        c.charge(name.len() as u64, "tensor names")?;
         let terr = |detail: String| GgufError::Tensor {
             file: file.into(),
             tensor: name.clone(),
@@ -445,6 +521,7 @@ fn parse(file: &Path, data: &[u8], file_len: u64) -> Result<GgufHeader, GgufErro
         if nd == 0 || nd > MAX_DIMS {
             return Err(terr(format!("{nd} dimensions")));
         }
+        c.charge(8 * nd as u64, "tensor dimensions")?;
         let mut dims = Vec::with_capacity(nd as usize);
         let mut n: u64 = 1;
         for _ in 0..nd {

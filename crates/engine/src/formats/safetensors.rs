@@ -2,6 +2,11 @@
 //! and validated by the `safetensors` crate (header size, offsets contiguous and inside the
 //! file, byte counts matching dtype × shape) before anything is read. f32, f16 and bf16 are
 //! read as f32; the format knows nothing of models or kernels.
+//!
+//! Memory is bounded before it is allocated: the header's length is checked against the
+//! file's and against [`MAX_HEADER_BYTES`] before the header is read or parsed (its JSON
+//! costs several times its size once parsed), and an index is read only up to
+//! [`crate::formats::MAX_SIDE_FILE_BYTES`].
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -13,8 +18,10 @@ use safetensors::SafeTensors;
 
 use crate::error::{EngineError, Result};
 
-/// Where a header may claim to be larger than this, it is not a model (the crate's own bound).
-const MAX_HEADER_BYTES: u64 = 100_000_000;
+/// The longest header accepted. A 27B checkpoint's shard headers are a few hundred KB (about
+/// 120 bytes per tensor); the `safetensors` crate's own bound (100 MB) would let a header
+/// cost about half a gigabyte once parsed into names, shapes and maps.
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
 
 struct Entry {
     shard: usize,
@@ -57,7 +64,7 @@ pub fn weight_files(path: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
     if !path.extension().is_some_and(|e| e == "json") {
         return Ok((dir, vec![path.into()]));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| EngineError::Io { file: path.into(), source })?;
+    let text = crate::formats::read_side_text(path).map_err(|source| EngineError::Io { file: path.into(), source })?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| st_err(path, format!("index: {e}")))?;
     let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| st_err(path, "index has no weight_map"))?;
     let mut names: Vec<&str> = map.values().filter_map(|f| f.as_str()).collect();
@@ -86,6 +93,7 @@ impl Safetensors {
         // SAFETY: read-only private map; every span is validated below before it is read.
         // The file must not be truncated while the model loads (as with any mapped model).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        header_len(f, map.get(..8), map.len() as u64)?;
         let (n, meta) = SafeTensors::read_metadata(&map).map_err(|e| st_err(f, e.to_string()))?;
         let data_start = 8 + n;
         let shard = self.shards.len();
@@ -95,7 +103,10 @@ impl Safetensors {
             }
             let (s, e) = info.data_offsets;
             let entry = Entry { shard, dtype: info.dtype, shape: info.shape.clone(), start: data_start + s, end: data_start + e };
-            self.entries.insert(name, entry);
+            // Two shards naming one tensor: which one the model would get is arbitrary.
+            if self.entries.insert(name.clone(), entry).is_some() {
+                return Err(st_err(f, format!("tensor `{name}` is also in another shard")));
+            }
         }
         self.shards.push(map);
         Ok(())
@@ -144,11 +155,8 @@ pub fn read_headers(dir: &Path) -> Result<(HashMap<String, Vec<usize>>, u64)> {
         let len = file.metadata().map_err(io)?.len();
         total += len;
         let mut n8 = [0u8; 8];
-        file.read_exact(&mut n8).map_err(|_| st_err(&f, "shorter than its header length"))?;
-        let n = u64::from_le_bytes(n8);
-        if n == 0 || n > MAX_HEADER_BYTES || 8 + n > len {
-            return Err(st_err(&f, format!("not a safetensors file (header length {n}, file {len} bytes)")));
-        }
+        let n8 = file.read_exact(&mut n8).ok().map(|_| &n8[..]);
+        let n = header_len(&f, n8, len)?;
         let mut h = vec![0u8; n as usize];
         file.read_exact(&mut h).map_err(io)?;
         let meta: Metadata = serde_json::from_slice(&h).map_err(|e| st_err(&f, format!("header: {e}")))?;
@@ -160,6 +168,22 @@ pub fn read_headers(dir: &Path) -> Result<(HashMap<String, Vec<usize>>, u64)> {
         out.extend(tensors.into_iter().map(|(k, t)| (k, t.shape.clone())));
     }
     Ok((out, total))
+}
+
+/// The header length a file's first 8 bytes declare, checked against the file's length and
+/// [`MAX_HEADER_BYTES`] before anything of that length is read or allocated.
+fn header_len(f: &Path, first8: Option<&[u8]>, len: u64) -> Result<u64> {
+    let Some(b) = first8.and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+        return Err(st_err(f, format!("not a safetensors file ({len} bytes, shorter than a header length)")));
+    };
+    let n = u64::from_le_bytes(b);
+    if n < 2 || n > len - 8 {
+        return Err(st_err(f, format!("not a safetensors file (header length {n}, file {len} bytes)")));
+    }
+    if n > MAX_HEADER_BYTES {
+        return Err(st_err(f, format!("header of {n} bytes; a model's header is at most {MAX_HEADER_BYTES}")));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -6,9 +6,12 @@
 //! malformed input; it never panics. (`crate::text::gguf_vocab` is the other SentencePiece
 //! helper: it builds Gemma's byte-fallback BPE from a GGUF vocabulary; SigLIP's model is a
 //! unigram model.)
+//!
+//! Memory is bounded: a file is read only up to [`crate::formats::MAX_SIDE_FILE_BYTES`]
+//! ([`ModelProto::read`]) and holds at most [`MAX_PIECES`] pieces, checked as they are read.
 
-
-
+/// The most pieces a model may hold: four times Gemma 3's 262,144 (SigLIP's has 32,000).
+pub const MAX_PIECES: usize = 1 << 20;
 
 /// Errors from reading a `spiece.model` or building a tokenizer from it.
 #[derive(Debug, thiserror::Error)]
@@ -334,6 +337,12 @@ fn parse_normalizer_spec(buf: &[u8], base: usize) -> Result<NormalizerSpec> {
 }
 
 impl ModelProto {
+    /// Reads and parses a `spiece.model` file, refusing one longer than
+    /// [`crate::formats::MAX_SIDE_FILE_BYTES`] before reading it.
+    pub fn read(path: &std::path::Path) -> Result<Self> {
+        Self::parse(&crate::formats::read_bounded(path, crate::formats::MAX_SIDE_FILE_BYTES)?)
+    }
+
     /// Parses a serialized `ModelProto` and checks it: at least one piece, no duplicate
     /// pieces, finite scores, `unk_id` naming a piece.
     pub fn parse(buf: &[u8]) -> Result<Self> {
@@ -346,6 +355,9 @@ impl ModelProto {
         let mut normalizer_spec = None;
         while let Some((f, w, at, v)) = r.field()? {
             match f {
+                1 if pieces.len() >= MAX_PIECES => {
+                    return Err(SpieceError::Invalid { what: "model", detail: format!("more than {MAX_PIECES} pieces") })
+                }
                 1 => pieces.push(parse_piece(expect_bytes(f, w, at, &v)?, at)?),
                 2 => trainer_spec = Some(parse_trainer_spec(expect_bytes(f, w, at, &v)?, at)?),
                 3 => normalizer_spec = Some(parse_normalizer_spec(expect_bytes(f, w, at, &v)?, at)?),

@@ -3,6 +3,17 @@
 
 use serde_json::json;
 
+/// The most merges a vocabulary may yield, and the most bytes their pieces may add up to.
+/// Gemma 3's 262k pieces yield well under a million merges of a few bytes each; without a
+/// bound, a GGUF of a few hundred KB (the pieces `a`, `aa`, `aaa`, ...) yields merges whose
+/// `tokenizer.json` runs to gigabytes.
+pub const MAX_MERGES: usize = 1 << 22;
+pub const MAX_MERGE_BYTES: usize = 64 << 20;
+/// The most bytes the search for merges may hash (each split of a piece looks up both halves,
+/// `len` bytes): a few seconds. Gemma 3's vocabulary needs about 10 MB; a few long pieces
+/// would otherwise cost time quadratic in their length.
+pub const MAX_SPLIT_WORK: usize = 1 << 31;
+
 /// `vocab`: (piece, score, ggml token type). Merges are derived from the vocabulary: every
 /// split of a piece into two in-vocabulary pieces is a merge, ranked by the merged piece's
 /// score (higher first), as SentencePiece BPE applies them.
@@ -10,15 +21,27 @@ pub fn tokenizer_json_from_spm(vocab: &[(String, f64, u64)]) -> Result<String, S
     use std::collections::HashMap;
     let ids: HashMap<&str, usize> = vocab.iter().enumerate().map(|(i, v)| (v.0.as_str(), i)).collect();
     let mut merges: Vec<(f64, usize, usize, usize)> = Vec::new();
+    let mut merge_bytes = 0usize;
+    let mut work = 0usize;
     for (id, (piece, score, ty)) in vocab.iter().enumerate() {
         if *ty != 1 {
             continue; // only normal pieces take part in merges
         }
         let chars: Vec<usize> = piece.char_indices().map(|(i, _)| i).skip(1).collect();
+        work = work.saturating_add(piece.len().saturating_mul(chars.len()));
+        if work > MAX_SPLIT_WORK {
+            return Err(format!("the vocabulary's pieces are too long to search for merges (piece {id} has {} bytes)", piece.len()));
+        }
         for &cut in &chars {
             let (a, b) = piece.split_at(cut);
             if let (Some(&ia), Some(&ib)) = (ids.get(a), ids.get(b)) {
                 if vocab[ia].2 == 1 && vocab[ib].2 == 1 {
+                    merge_bytes += piece.len();
+                    if merges.len() >= MAX_MERGES || merge_bytes > MAX_MERGE_BYTES {
+                        return Err(format!(
+                            "the vocabulary yields more than {MAX_MERGES} merges or {MAX_MERGE_BYTES} bytes of them"
+                        ));
+                    }
                     merges.push((*score, id, ia, ib));
                 }
             }

@@ -34,17 +34,15 @@ impl TextTokenizer {
     pub fn from_dir(dir: &Path, max_length: usize) -> Result<Self> {
         let json = dir.join("tokenizer.json");
         let spiece = dir.join("spiece.model");
-        let config: Option<serde_json::Value> = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+        let config: Option<serde_json::Value> = crate::formats::read_side_text(&dir.join("tokenizer_config.json"))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
         let (mut tok, f, default_pads): (_, PathBuf, &[&str]) = if json.exists() {
-            let tok = tokenizers::Tokenizer::from_file(&json)
-                .map_err(|e| EngineError::Tokenizer { file: json.clone(), detail: e.to_string() })?;
+            let tok = read_tokenizer_json(&json)?;
             (tok, json, &["<pad>", "</s>"])
         } else if spiece.exists() {
             let err = |detail: String| EngineError::Tokenizer { file: spiece.clone(), detail };
-            let bytes = std::fs::read(&spiece).map_err(|e| EngineError::Io { file: spiece.clone(), source: e })?;
-            let model = ModelProto::parse(&bytes).map_err(|e| err(e.to_string()))?;
+            let model = ModelProto::read(&spiece).map_err(|e| err(e.to_string()))?;
             // SiglipTokenizer's do_lower_case (default true) and pad token (default </s>).
             let lower = config.as_ref().and_then(|c| c.get("do_lower_case")?.as_bool()).unwrap_or(true);
             let tok = siglip_tokenizer(&model, lower).map_err(|e| err(e.to_string()))?;
@@ -93,6 +91,14 @@ impl TextTokenizer {
             })
             .collect()
     }
+}
+
+/// A HF `tokenizer.json`, read only up to [`crate::formats::MAX_SIDE_FILE_BYTES`] (Gemma 3's
+/// is 33 MB): `tokenizers` reads and parses whatever it is given, whole.
+pub fn read_tokenizer_json(path: &Path) -> Result<tokenizers::Tokenizer> {
+    let bytes = crate::formats::read_bounded(path, crate::formats::MAX_SIDE_FILE_BYTES)
+        .map_err(|source| EngineError::Io { file: path.into(), source })?;
+    tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| EngineError::Tokenizer { file: path.into(), detail: e.to_string() })
 }
 
 /// Python's `string.punctuation` (ASCII), deleted by `canonicalize_text`.
@@ -196,6 +202,6 @@ pub fn siglip_tokenizer(model: &ModelProto, do_lower_case: bool) -> SpResult<tok
 
 /// Reads `spiece.model` and builds the SigLIP tokenizer (`do_lower_case` true, the default).
 pub fn siglip_tokenizer_from_file(path: impl AsRef<Path>) -> SpResult<tokenizers::Tokenizer> {
-    let model = ModelProto::parse(&std::fs::read(path)?)?;
+    let model = ModelProto::read(path.as_ref())?;
     siglip_tokenizer(&model, true)
 }

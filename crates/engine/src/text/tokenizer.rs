@@ -21,10 +21,7 @@ impl Tokenizer {
     /// Loads a HF `tokenizer.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| EngineError::Tokenizer {
-            file: path.into(),
-            detail: e.to_string(),
-        })?;
+        let inner = crate::text::siglip_tokenizer::read_tokenizer_json(path)?;
         Self::wrap(inner, path)
     }
 
@@ -79,13 +76,25 @@ impl Tokenizer {
         let inner = tokenizers::Tokenizer::from_bytes(json.as_bytes())
             .map_err(|e| err(format!("building tokenizer: {e}")))?;
         let mut t = Self::wrap(inner, &g.path)?;
-        // Special ids from the GGUF where present.
-        if let Ok(b) = g.get_u64("tokenizer.ggml.bos_token_id") {
-            t.bos_id = b as u32;
-            t.bos_token = vocab.get(b as usize).map(|v| v.0.clone()).unwrap_or(t.bos_token);
+        // Special ids from the GGUF where present; an id outside the vocabulary would index
+        // past the embedding table and the logits.
+        let special = |key: &str| -> Result<Option<u32>> {
+            match g.get_u64(key) {
+                Err(_) => Ok(None),
+                Ok(id) if (id as usize) < vocab.len() => Ok(Some(id as u32)),
+                Ok(id) => Err(EngineError::Gguf(crate::GgufError::Metadata {
+                    file: g.path.clone(),
+                    key: key.into(),
+                    detail: format!("token id {id} is outside the vocabulary of {} tokens", vocab.len()),
+                })),
+            }
+        };
+        if let Some(b) = special("tokenizer.ggml.bos_token_id")? {
+            t.bos_id = b;
+            t.bos_token = vocab[b as usize].0.clone();
         }
-        if let Ok(e) = g.get_u64("tokenizer.ggml.eos_token_id") {
-            t.eos_id = Some(e as u32);
+        if let Some(e) = special("tokenizer.ggml.eos_token_id")? {
+            t.eos_id = Some(e);
         }
         Ok(t)
     }

@@ -9,6 +9,36 @@ use serde_json::Value as Json;
 use crate::error::{EngineError, Result};
 use crate::formats::gguf::Gguf;
 
+/// Sane maxima of a Gemma 3 text configuration, each far above the largest real model
+/// (Gemma 3 27B: 62 layers, hidden 5376, intermediate 21504, 32 heads of 128, 262,208 tokens,
+/// 131,072 positions, window 1024). A config beyond them is not a model: values like these
+/// size the layer list, the RoPE tables and the KV ring before any weight is read, so a
+/// config.json of a few hundred bytes could otherwise ask for terabytes.
+pub const MAX_LAYERS: usize = 512;
+pub const MAX_HIDDEN: usize = 1 << 16;
+pub const MAX_INTERMEDIATE: usize = 1 << 18;
+pub const MAX_HEADS: usize = 1024;
+pub const MAX_HEAD_DIM: usize = 1024;
+pub const MAX_VOCAB: usize = 1 << 22;
+pub const MAX_POSITIONS: usize = 1 << 21;
+pub const MAX_SLIDING_WINDOW: usize = 1 << 17;
+
+/// `value` of `field` within `1..=max`, else an error naming the file and the field.
+pub(crate) fn check_range(file: &Path, field: &str, value: usize, max: usize) -> Result<()> {
+    if value == 0 || value > max {
+        return Err(EngineError::Config { file: file.into(), detail: format!("{field} = {value} is outside 1..={max}") });
+    }
+    Ok(())
+}
+
+/// A float parameter that must be finite and positive (norm epsilons, RoPE bases, scales).
+pub(crate) fn check_positive(file: &Path, field: &str, value: f64) -> Result<()> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(EngineError::Config { file: file.into(), detail: format!("{field} = {value} is not a finite positive number") });
+    }
+    Ok(())
+}
+
 /// Attention kind of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayerType {
@@ -91,6 +121,8 @@ impl Config {
         // Defaults are `Gemma3TextConfig`'s: the hub's multimodal configs (MedGemma-4B's
         // `text_config`) omit every field that keeps its default.
         let n = c.num_hidden_layers.unwrap_or(26);
+        // Before the per-layer list below is built from it.
+        check_range(file, "num_hidden_layers", n, MAX_LAYERS)?;
         let layer_types = match (&c.layer_types, c.sliding_window_pattern) {
             (Some(lt), _) => lt
                 .iter()
@@ -161,6 +193,7 @@ impl Config {
         let hidden = u("embedding_length")?;
         let heads = u("attention.head_count")?;
         let n = u("block_count")?;
+        check_range(&g.path, "gemma3.block_count", n, MAX_LAYERS)?;
         let head_dim = u("attention.key_length").unwrap_or(hidden / heads.max(1));
         let vocab = match g.tensor_info("token_embd.weight") {
             Some(t) => t.shape()[0],
@@ -215,20 +248,48 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Every size within its sane maximum, the sizes consistent with each other, the float
+    /// parameters finite and positive: checked before anything is sized from them.
     fn validate(&self, file: &Path) -> Result<()> {
-        let bad = |d: &str| Err(EngineError::Config { file: file.into(), detail: d.into() });
-        if self.hidden_size == 0 || self.num_attention_heads == 0 || self.head_dim == 0 {
-            return bad("zero hidden size, heads or head_dim");
-        }
-        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
-        {
-            return bad("num_attention_heads is not a multiple of num_key_value_heads");
+        let bad = |d: String| Err(EngineError::Config { file: file.into(), detail: d });
+        check_range(file, "vocab_size", self.vocab_size, MAX_VOCAB)?;
+        check_range(file, "hidden_size", self.hidden_size, MAX_HIDDEN)?;
+        check_range(file, "intermediate_size", self.intermediate_size, MAX_INTERMEDIATE)?;
+        check_range(file, "num_hidden_layers", self.num_hidden_layers, MAX_LAYERS)?;
+        check_range(file, "num_attention_heads", self.num_attention_heads, MAX_HEADS)?;
+        check_range(file, "num_key_value_heads", self.num_key_value_heads, self.num_attention_heads)?;
+        check_range(file, "head_dim", self.head_dim, MAX_HEAD_DIM)?;
+        check_range(file, "max_position_embeddings", self.max_position_embeddings, MAX_POSITIONS)?;
+        check_range(file, "sliding_window", self.sliding_window, MAX_SLIDING_WINDOW)?;
+        if self.num_attention_heads % self.num_key_value_heads != 0 {
+            return bad(format!(
+                "num_attention_heads {} is not a multiple of num_key_value_heads {}",
+                self.num_attention_heads, self.num_key_value_heads
+            ));
         }
         if self.head_dim % 2 != 0 {
-            return bad("odd head_dim");
+            return bad(format!("head_dim {} is odd (RoPE rotates pairs)", self.head_dim));
         }
-        if self.sliding_window == 0 {
-            return bad("sliding_window is 0");
+        // The attention width (the q projection's rows) is bounded as the hidden size is.
+        if self.num_attention_heads * self.head_dim > MAX_HIDDEN {
+            return bad(format!(
+                "num_attention_heads x head_dim = {} x {} exceeds {MAX_HIDDEN}",
+                self.num_attention_heads, self.head_dim
+            ));
+        }
+        if self.layer_types.len() != self.num_hidden_layers {
+            return bad(format!("{} layer_types for {} layers", self.layer_types.len(), self.num_hidden_layers));
+        }
+        check_positive(file, "rms_norm_eps", self.rms_norm_eps)?;
+        check_positive(file, "rope_theta", self.rope_theta)?;
+        check_positive(file, "rope_local_base_freq", self.rope_local_base_freq)?;
+        check_positive(file, "rope scaling factor", self.rope_scaling_factor)?;
+        check_positive(file, "query_pre_attn_scalar", self.query_pre_attn_scalar)?;
+        if let Some(c) = self.final_logit_softcapping {
+            check_positive(file, "final_logit_softcapping", c)?;
+        }
+        if let Some(c) = self.attn_logit_softcapping {
+            check_positive(file, "attn_logit_softcapping", c)?;
         }
         Ok(())
     }

@@ -49,24 +49,26 @@ impl Config {
         }
         let vision = VisionConfig::from_json(&vc, file)?;
         let text_cfg = gemma3::Config::from_hf_json(file, text)?;
-        let get = |k: &str, d: u64| v.get(k).and_then(|x| x.as_u64()).unwrap_or(d);
-        let c = Self {
-            text: text_cfg,
-            vision,
-            mm_tokens_per_image: get("mm_tokens_per_image", 256) as usize,
-            image_token_index: get("image_token_index", 262_144) as u32,
-            boi_token_index: get("boi_token_index", 255_999) as u32,
-            eoi_token_index: get("eoi_token_index", 256_000) as u32,
+        // A present value that is not a whole number is an error, not the default.
+        let get = |k: &str, d: u64| -> Result<u64> {
+            match v.get(k) {
+                None | Some(Json::Null) => Ok(d),
+                Some(x) => x.as_u64().ok_or_else(|| err(format!("{k} = {x} is not a whole number"))),
+            }
         };
-        let side = (c.mm_tokens_per_image as f64).sqrt() as usize;
-        let patches = c.vision.image_size / c.vision.patch_size;
-        if side * side != c.mm_tokens_per_image || side == 0 || patches % side != 0 {
-            return Err(err(format!(
-                "mm_tokens_per_image {} does not pool a {patches} x {patches} patch grid",
-                c.mm_tokens_per_image
-            )));
-        }
-        Ok(c)
+        // Image token ids index the decoder's embedding table and logits.
+        let token = |k: &str, d: u64| -> Result<u32> {
+            let id = get(k, d)?;
+            if id >= text_cfg.vocab_size as u64 {
+                return Err(err(format!("{k} = {id} is outside the vocabulary of {} tokens", text_cfg.vocab_size)));
+            }
+            Ok(id as u32)
+        };
+        let (image_token_index, boi_token_index, eoi_token_index) =
+            (token("image_token_index", 262_144)?, token("boi_token_index", 255_999)?, token("eoi_token_index", 256_000)?);
+        let patches = vision.image_size / vision.patch_size;
+        let mm_tokens_per_image = pooled_tokens(file, get("mm_tokens_per_image", 256)?, patches)?;
+        Ok(Self { text: text_cfg, vision, mm_tokens_per_image, image_token_index, boi_token_index, eoi_token_index })
     }
 
     /// Pooled grid side (16) and pooling kernel (4).
@@ -119,10 +121,7 @@ impl Config {
                 (patches / k).pow(2)
             }
         };
-        let side = (mm_tokens_per_image as f64).sqrt() as usize;
-        if side == 0 || side * side != mm_tokens_per_image || patches % side != 0 {
-            return Err(cfg_err(file, format!("{mm_tokens_per_image} image tokens do not pool {patches}x{patches} patches")));
-        }
+        let mm_tokens_per_image = pooled_tokens(file, mm_tokens_per_image as u64, patches)?;
         let (boi_token_index, eoi_token_index, image_token_index) = image_ids;
         Ok(Self { text, vision, mm_tokens_per_image, image_token_index, boi_token_index, eoi_token_index })
     }
@@ -154,6 +153,18 @@ impl Config {
 
 fn cfg_err(file: &Path, detail: String) -> EngineError {
     EngineError::Config { file: file.into(), detail }
+}
+
+/// `n` soft tokens per image, checked to pool a `patches` x `patches` grid: a square number
+/// whose side divides `patches` (so never more tokens than patches, and no overflow in the
+/// square for any `n` a file may hold).
+fn pooled_tokens(file: &Path, n: u64, patches: usize) -> Result<usize> {
+    let side = (n as f64).sqrt() as u64;
+    let square = [side.saturating_sub(1), side, side + 1].into_iter().find(|s| s.checked_mul(*s) == Some(n));
+    match square {
+        Some(s) if s > 0 && s <= patches as u64 && patches as u64 % s == 0 => Ok(n as usize),
+        _ => Err(cfg_err(file, format!("mm_tokens_per_image = {n} does not pool a {patches} x {patches} patch grid"))),
+    }
 }
 
 /// MedGemma-4B's `config.json` as the hub ships it (google/medgemma-4b-it): only the fields

@@ -40,8 +40,39 @@ pub struct SiglipConfig {
     pub text: TextConfig,
 }
 
-fn get_usize(v: &Json, k: &str, d: usize) -> usize {
-    v.get(k).and_then(|x| x.as_u64()).map(|x| x as usize).unwrap_or(d)
+/// Sane maxima of a SigLIP configuration, each far above the largest real tower (So400m:
+/// hidden 1152, intermediate 4304, 27 layers, 16 heads; MedGemma's 896 px at patch 14 = 4096
+/// patches; text: 64 positions, 32,000 or 256,000 tokens). Beyond them a config is not a
+/// model, and its values would size tensor lists, position tables and the attention over
+/// patches (patches² per head) before any weight is read.
+pub const MAX_HIDDEN: usize = 1 << 14;
+pub const MAX_INTERMEDIATE: usize = 1 << 16;
+pub const MAX_LAYERS: usize = 256;
+pub const MAX_HEADS: usize = 256;
+pub const MAX_IMAGE_SIZE: usize = 4096;
+pub const MAX_PATCHES: usize = 1 << 14;
+pub const MAX_CHANNELS: usize = 4;
+pub const MAX_VOCAB: usize = 1 << 22;
+pub const MAX_TEXT_POSITIONS: usize = 1 << 16;
+
+fn cfg_err(file: &Path, detail: String) -> EngineError {
+    EngineError::Config { file: file.into(), detail }
+}
+
+/// Field `k` of `v` (default `d` where absent) within `1..=max`. A value that is present but
+/// not a whole number is an error, not the default: the file says something else was meant.
+fn get_usize(v: &Json, k: &str, d: usize, max: usize, file: &Path) -> Result<usize> {
+    let x = match v.get(k) {
+        None | Some(Json::Null) => d,
+        Some(x) => {
+            let n = x.as_u64().ok_or_else(|| cfg_err(file, format!("{k} = {x} is not a whole number")))?;
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+    };
+    if x == 0 || x > max {
+        return Err(cfg_err(file, format!("{k} = {x} is outside 1..={max}")));
+    }
+    Ok(x)
 }
 
 fn tower(v: &Json, file: &Path) -> Result<TowerConfig> {
@@ -51,13 +82,16 @@ fn tower(v: &Json, file: &Path) -> Result<TowerConfig> {
         }
     }
     let t = TowerConfig {
-        hidden_size: get_usize(v, "hidden_size", 768),
-        intermediate_size: get_usize(v, "intermediate_size", 3072),
-        num_hidden_layers: get_usize(v, "num_hidden_layers", 12),
-        num_attention_heads: get_usize(v, "num_attention_heads", 12),
+        hidden_size: get_usize(v, "hidden_size", 768, MAX_HIDDEN, file)?,
+        intermediate_size: get_usize(v, "intermediate_size", 3072, MAX_INTERMEDIATE, file)?,
+        num_hidden_layers: get_usize(v, "num_hidden_layers", 12, MAX_LAYERS, file)?,
+        num_attention_heads: get_usize(v, "num_attention_heads", 12, MAX_HEADS, file)?,
         layer_norm_eps: v.get("layer_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-6),
     };
-    if t.hidden_size == 0 || t.num_attention_heads == 0 || t.hidden_size % t.num_attention_heads != 0 {
+    if !(t.layer_norm_eps.is_finite() && t.layer_norm_eps > 0.0) {
+        return Err(cfg_err(file, format!("layer_norm_eps = {} is not a finite positive number", t.layer_norm_eps)));
+    }
+    if t.hidden_size % t.num_attention_heads != 0 {
         return Err(EngineError::Config {
             file: file.into(),
             detail: format!("hidden_size {} is not a multiple of num_attention_heads {}", t.hidden_size, t.num_attention_heads),
@@ -69,18 +103,25 @@ fn tower(v: &Json, file: &Path) -> Result<TowerConfig> {
 impl VisionConfig {
     /// From a `SiglipVisionConfig` JSON object (defaults as transformers).
     pub fn from_json(v: &Json, file: &Path) -> Result<Self> {
+        let image_size = get_usize(v, "image_size", 224, MAX_IMAGE_SIZE, file)?;
         let c = Self {
             tower: tower(v, file)?,
-            num_channels: get_usize(v, "num_channels", 3),
-            image_size: get_usize(v, "image_size", 224),
-            patch_size: get_usize(v, "patch_size", 16),
+            num_channels: get_usize(v, "num_channels", 3, MAX_CHANNELS, file)?,
+            image_size,
+            patch_size: get_usize(v, "patch_size", 16, image_size, file)?,
             use_head: v.get("vision_use_head").and_then(|x| x.as_bool()).unwrap_or(true),
         };
-        if c.patch_size == 0 || c.image_size % c.patch_size != 0 {
+        if c.image_size % c.patch_size != 0 {
             return Err(EngineError::Config {
                 file: file.into(),
                 detail: format!("image_size {} is not a multiple of patch_size {}", c.image_size, c.patch_size),
             });
+        }
+        if c.num_patches() > MAX_PATCHES {
+            return Err(cfg_err(
+                file,
+                format!("image_size {} / patch_size {} gives {} patches, over {MAX_PATCHES}", c.image_size, c.patch_size, c.num_patches()),
+            ));
         }
         Ok(c)
     }
@@ -99,9 +140,9 @@ impl SiglipConfig {
         let tc = v.get("text_config").unwrap_or(&empty);
         let t = tower(tc, file)?;
         let text = TextConfig {
-            vocab_size: get_usize(tc, "vocab_size", 32000),
-            max_position_embeddings: get_usize(tc, "max_position_embeddings", 64),
-            projection_size: get_usize(tc, "projection_size", t.hidden_size),
+            vocab_size: get_usize(tc, "vocab_size", 32000, MAX_VOCAB, file)?,
+            max_position_embeddings: get_usize(tc, "max_position_embeddings", 64, MAX_TEXT_POSITIONS, file)?,
+            projection_size: get_usize(tc, "projection_size", t.hidden_size, MAX_HIDDEN, file)?,
             tower: t,
         };
         Ok(Self { vision: VisionConfig::from_json(vc, file)?, text })
@@ -109,7 +150,7 @@ impl SiglipConfig {
 
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let f = dir.join("config.json");
-        let text = std::fs::read_to_string(&f).map_err(|source| EngineError::Io { file: f.clone(), source })?;
+        let text = crate::formats::read_side_text(&f).map_err(|source| EngineError::Io { file: f.clone(), source })?;
         Self::from_hf_json(&f, &text)
     }
 }
