@@ -26,15 +26,18 @@ pub struct Args {
     /// L2-normalize each row (the space the logits use).
     #[arg(long)]
     pub normalize: bool,
-    /// Output .npy (float32, [rows, dim]).
+    /// Output .npy (float32, [rows, dim]; written whole or not at all).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, default_value = "auto")]
     pub device: String,
 }
 
-/// Writes a little-endian float32 `.npy` (format 1.0).
-pub fn write_npy(path: &std::path::Path, rows: &[Vec<f32>]) -> std::io::Result<()> {
+/// A little-endian float32 `.npy` (format 1.0).
+pub fn npy_bytes(rows: &[Vec<f32>]) -> Vec<u8> {
     let dim = rows.first().map(|r| r.len()).unwrap_or(0);
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", rows.len(), dim);
     while (10 + header.len() + 1) % 64 != 0 {
@@ -49,13 +52,14 @@ pub fn write_npy(path: &std::path::Path, rows: &[Vec<f32>]) -> std::io::Result<(
             out.extend(v.to_le_bytes());
         }
     }
-    std::fs::write(path, out)
+    out
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     if a.images.is_empty() && a.texts.is_empty() {
         anyhow::bail!("nothing to embed: give --image and/or --text");
     }
+    crate::output::check_new(&a.output, a.force)?;
     let choice: DeviceChoice = a.device.parse().map_err(anyhow::Error::msg)?;
     let sel = device::select(choice)?;
     if let Some(n) = &sel.notice {
@@ -76,7 +80,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             r.iter_mut().for_each(|x| *x /= n);
         }
     }
-    write_npy(&a.output, &rows).with_context(|| format!("{}", a.output.display()))?;
+    crate::output::write_atomic(&a.output, &npy_bytes(&rows), a.force)?;
     eprintln!("medlens: wrote {} x {} to {}", rows.len(), rows.first().map(|r| r.len()).unwrap_or(0), a.output.display());
     Ok(())
 }

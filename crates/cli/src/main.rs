@@ -9,6 +9,7 @@ mod generate;
 mod inspect;
 mod labels;
 mod models;
+mod output;
 mod progress;
 mod render;
 mod sampling_args;

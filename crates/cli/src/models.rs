@@ -22,9 +22,12 @@ pub enum Command {
 pub struct ImportArgs {
     /// The HF folder (config.json, model*.safetensors, tokenizer.json, ...).
     pub dir: PathBuf,
-    /// The GGUF to write.
+    /// The GGUF to write (outside DIR; written whole or not at all).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
     /// Text weights: q4_k_m, q8_0 or f16.
     #[arg(long, default_value = "q4_k_m")]
     pub quant: TextQuant,
@@ -48,6 +51,11 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
         "q8_0" => GgmlType::Q8_0,
         o => anyhow::bail!("--vision {o}: expected f16 or q8_0"),
     };
+    // Before minutes of quantizing: an existing output (without --force), or one inside the
+    // folder being imported, is refused. The engine writes a temporary file and renames it,
+    // so a failed import leaves nothing.
+    crate::output::check_new(&a.output, a.force)?;
+    medlens_engine::serve::import::check_output_outside(&a.dir, &a.output)?;
     let pb = crate::progress::bar(!a.json, "import");
     let t = std::time::Instant::now();
     let r = import_hf(&a.dir, &a.output, a.quant, vision, &mut |done, total, name| {

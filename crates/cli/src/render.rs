@@ -21,9 +21,12 @@ pub struct Args {
     /// Output size WIDTHxHEIGHT (bilinear, no antialiasing).
     #[arg(long, value_parser = parse_size)]
     size: Option<(u32, u32)>,
-    /// Output PNG.
+    /// Output PNG (written whole or not at all).
     #[arg(short, long)]
     output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
     /// Print what was rendered as JSON.
     #[arg(long)]
     json: bool,
@@ -40,6 +43,8 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // Refused before any work when the output exists (and not --force).
+    let mut out = crate::output::AtomicFile::create(&args.output, args.force)?;
     let file = medlens_dicom::open(&args.file)?;
     let frame = file.frame(args.frame)?;
     // Strict: a Modality LUT, VOI LUT or palette that is present but unusable is an error
@@ -59,7 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some((w, h)) = args.size {
         img = resize_bilinear(&img, w, h);
     }
-    medlens_dicom::export::write_png(&img, &args.output).with_context(|| "writing the PNG")?;
+    let png = medlens_dicom::export::png_bytes(&img).map_err(|e| anyhow!("{}: encoding the PNG: {e}", args.output.display()))?;
+    std::io::Write::write_all(out.file(), &png).with_context(|| format!("{}: writing", args.output.display()))?;
+    out.commit()?;
     if args.json {
         let voi_json = match &voi {
             Voi::Window(w, f) => serde_json::json!({"center": w.center, "width": w.width, "function": format!("{f:?}")}),

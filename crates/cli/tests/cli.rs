@@ -87,7 +87,7 @@ fn render_with_a_window_equals_the_pydicom_reference() {
         let r = refs.as_array().unwrap().iter().find(|r| r["file"] == name && r["frame"] == 0).unwrap();
         let out = dir.join("out.png");
         let window = format!("{},{}", r["center"], r["width"]);
-        let st = medlens().args(["render"]).arg(corpus().join(name)).args(["--window", &window, "-o"]).arg(&out).status().unwrap();
+        let st = medlens().args(["render"]).arg(corpus().join(name)).args(["--window", &window, "--force", "-o"]).arg(&out).status().unwrap();
         assert!(st.success());
         let (ct, w, h, ours) = read_png(&out);
         let (_, _, _, theirs) = read_png(&repo().join("tests/dicom/reference").join(r["png"].as_str().unwrap()));
@@ -101,7 +101,7 @@ fn render_with_a_window_equals_the_pydicom_reference() {
     assert!(medlens().arg("render").arg(corpus().join("pydicom/SC_rgb_rle.dcm")).args(["--size", "20x10", "-o"]).arg(&out).status().unwrap().success());
     let (ct, w, h, _) = read_png(&out);
     assert_eq!((ct, w, h), (png::ColorType::Rgb, 20, 10));
-    assert!(medlens().arg("render").arg(corpus().join("pydicom/CT_small.dcm")).args(["--preset", "lung", "-o"]).arg(&out).status().unwrap().success());
+    assert!(medlens().arg("render").arg(corpus().join("pydicom/CT_small.dcm")).args(["--preset", "lung", "--force", "-o"]).arg(&out).status().unwrap().success());
     std::fs::remove_dir_all(dir).ok();
 }
 

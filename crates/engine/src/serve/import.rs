@@ -99,7 +99,76 @@ pub fn choose_type(name: &str, shape: &[usize], text: TextQuant, vision: GgmlTyp
     GgmlType::F16
 }
 
+/// Refuses an output inside the source folder (or the folder itself): the folder would then
+/// hold a second model beside its own (discovery would list both, a later import would read
+/// the GGUF as a stray file) and a name such as `model.safetensors` would replace a shard.
+/// Both sides are resolved (symbolic links, `..`) before they are compared.
+pub fn check_output_outside(dir: &Path, out: &Path) -> Result<()> {
+    let src = dir.canonicalize().map_err(|source| EngineError::Io { file: dir.into(), source })?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let resolved = match out.canonicalize() {
+        Ok(p) => p,
+        Err(_) => match (parent.canonicalize(), out.file_name()) {
+            (Ok(p), Some(name)) => p.join(name),
+            // The folder to write in does not exist: the write fails later, naming it.
+            _ => return Ok(()),
+        },
+    };
+    if resolved.starts_with(&src) {
+        return Err(EngineError::Input {
+            file: out.into(),
+            detail: format!("the output is inside the model folder being imported ({}); write it elsewhere", src.display()),
+        });
+    }
+    Ok(())
+}
+
+/// A temporary file beside the destination, removed when dropped unless renamed into place:
+/// an import that fails while writing (disk full, a file size limit) leaves nothing behind.
+struct PartialFile {
+    path: PathBuf,
+    done: bool,
+}
+
+impl PartialFile {
+    /// A fresh name (never an existing file: another import may be writing beside it).
+    fn create(out: &Path) -> Result<(Self, std::fs::File)> {
+        let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "import".into());
+        for i in 0u32.. {
+            let path = dir.join(format!(".{name}.{}.{i}.partial", std::process::id()));
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => return Ok((Self { path, done: false }, f)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && i < 1000 => continue,
+                Err(source) => return Err(EngineError::Io { file: path, source }),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn persist(mut self, out: &Path) -> Result<()> {
+        std::fs::rename(&self.path, out).map_err(|source| EngineError::Io { file: out.into(), source })?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Imports the HF folder `dir` into `out`. `progress(done, total, tensor)` after each tensor.
+/// `out` may not lie inside `dir` ([`check_output_outside`]); it is written to a temporary file
+/// beside it and renamed into place, so a failed import leaves no partial file. An existing
+/// `out` is replaced (callers that must not replace one check first: `medlens models import`
+/// without `--force`).
 pub fn import_hf(
     dir: &Path,
     out: &Path,
@@ -110,8 +179,9 @@ pub fn import_hf(
     if !matches!(vision, GgmlType::F16 | GgmlType::Q8_0 | GgmlType::F32) {
         return Err(EngineError::Unsupported(format!("vision tower as {}", vision.name())));
     }
+    check_output_outside(dir, out)?;
     let cfg_path = dir.join("config.json");
-    let cfg_text = std::fs::read_to_string(&cfg_path).map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
+    let cfg_text = crate::formats::read_side_text(&cfg_path).map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
     // Fail before spending minutes quantizing when the folder is not a MedGemma: the config
     // must parse as one (tensor shapes are checked when the import is loaded).
     medgemma::Config::from_hf_json(&cfg_path, &cfg_text)?;
@@ -127,8 +197,14 @@ pub fn import_hf(
     w.string("medlens.quantization", &format!("text {}, vision {}", text.name(), vision.name().to_ascii_lowercase()));
     for (file, key) in CARRIED {
         let p = dir.join(file);
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            w.string(key, &t);
+        // Absent files are left out; one present but unreadable (or too large) is an error,
+        // not a model that later lacks its tokenizer.
+        match crate::formats::read_side_text(&p) {
+            Ok(t) => {
+                w.string(key, &t);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(EngineError::Io { file: p, source }),
         }
     }
     let mut types: std::collections::BTreeMap<String, usize> = Default::default();
@@ -142,13 +218,15 @@ pub fn import_hf(
         *types.entry(ty.name().to_string()).or_default() += 1;
         progress(i + 1, total, name);
     }
-    let tmp = out.with_extension("gguf.partial");
+    let (tmp, f) = PartialFile::create(out)?;
     {
-        let f = std::fs::File::create(&tmp).map_err(|source| EngineError::Io { file: tmp.clone(), source })?;
         let mut bw = std::io::BufWriter::new(f);
-        w.write_to(&mut bw).and_then(|_| std::io::Write::flush(&mut bw)).map_err(|source| EngineError::Io { file: tmp.clone(), source })?;
+        let io = |source| EngineError::Io { file: out.into(), source };
+        w.write_to(&mut bw).and_then(|_| std::io::Write::flush(&mut bw)).map_err(io)?;
+        // On the disk before the rename makes it the output.
+        bw.get_ref().sync_all().map_err(io)?;
     }
-    std::fs::rename(&tmp, out).map_err(|source| EngineError::Io { file: out.into(), source })?;
+    tmp.persist(out)?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(ImportReport { output: out.into(), tensors: total, bytes, types: types.into_iter().collect() })
 }
