@@ -4,7 +4,9 @@
 //! Model work runs on worker threads, never on the UI's: findings stream through a Tauri
 //! channel token by token; one findings job runs at a time (a new one cancels the old),
 //! Stop sets the job's cancel flag, checked before every decode step. Everything the models
-//! produce is appended to `audit.jsonl` in the app's data folder; nothing leaves the machine.
+//! produce is appended to `audit.jsonl` in the app's data folder (`audit.rs`); nothing
+//! leaves the machine. A path from the UI is used only if the user granted it
+//! (`access.rs`); a worker that panics reports an error like any other failure.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +30,11 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::wire::{FindingsJob, GpuInfo, ImportResult, LabelScore, LabelSetSummary, LabelsResult, SavedFile, Timings};
-use crate::AppState;
+use crate::{access, catch_panic, files, lock, AppState};
+
+/// The most tokens one findings request may ask for: a findings draft is a few hundred;
+/// the bound keeps the KV cache, sized up front for the whole generation, in proportion.
+pub const MAX_NEW_TOKENS: usize = 8192;
 
 /// The device every model runs on, chosen once: `MEDLENS_DEVICE` (auto, gpu, cpu), else auto.
 struct DeviceInfo {
@@ -47,6 +53,7 @@ pub struct AiState {
     /// Held while a findings job runs: one at a time.
     running: Mutex<()>,
     next_job: AtomicU64,
+    audit: crate::audit::AuditLog,
 }
 
 impl AiState {
@@ -64,7 +71,7 @@ impl AiState {
 }
 
 /// The app's data folder (audit log, label sets, imported models).
-fn data_dir(app: &AppHandle) -> PathBuf {
+pub(crate) fn data_dir(app: &AppHandle) -> PathBuf {
     std::env::var_os("MEDLENS_DATA_DIR")
         .map(PathBuf::from)
         .or_else(|| app.path().app_data_dir().ok())
@@ -84,7 +91,7 @@ fn models_dirs(app: &AppHandle) -> Vec<PathBuf> {
 }
 
 fn scan(app: &AppHandle, ai: &AiState) -> Vec<ModelInfo> {
-    let user = ai.user_models.lock().unwrap().clone();
+    let user = lock(&ai.user_models).clone();
     discover::scan(&models_dirs(app), &user)
 }
 
@@ -100,14 +107,17 @@ fn first_ok(models: &[ModelInfo], kind: Kind) -> Result<ModelInfo, String> {
     })
 }
 
-/// Appends one record to the audit log.
-fn audit(app: &AppHandle, record: Value) {
-    let dir = data_dir(app);
-    let _ = std::fs::create_dir_all(&dir);
+/// Appends one record to the audit log (rotated at `audit::ROTATE_BYTES`). A failure is
+/// logged and returned, for the reply to carry to the UI.
+fn audit(app: &AppHandle, record: Value) -> Option<String> {
     let line = json!({"time": now_rfc3339(), "record": record}).to_string();
-    use std::io::Write;
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("audit.jsonl")) {
-        let _ = writeln!(f, "{line}");
+    let log = data_dir(app).join("audit.jsonl");
+    match app.state::<AiState>().audit.append(&log, crate::audit::ROTATE_BYTES, &line) {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::error!("{e}");
+            Some(e.to_string())
+        }
     }
 }
 
@@ -116,8 +126,10 @@ pub fn models_scan(app: AppHandle, ai: State<'_, AiState>) -> Vec<ModelInfo> {
     scan(&app, &ai)
 }
 
+/// Adds a model file or folder the user granted (chosen, dropped, or in the data folder).
 #[tauri::command]
-pub fn models_add(ai: State<'_, AiState>, path: PathBuf) -> ModelInfo {
+pub fn models_add(state: State<'_, AppState>, ai: State<'_, AiState>, path: PathBuf) -> Result<ModelInfo, String> {
+    state.grants.check(&path)?;
     let info = discover::inspect(&path, "user").unwrap_or_else(|| ModelInfo {
         kind: Kind::Medgemma,
         name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -129,11 +141,11 @@ pub fn models_add(ai: State<'_, AiState>, path: PathBuf) -> ModelInfo {
         bytes: 0,
         mmproj: None,
     });
-    let mut u = ai.user_models.lock().unwrap();
+    let mut u = lock(&ai.user_models);
     if !u.contains(&path) {
         u.push(path);
     }
-    info
+    Ok(info)
 }
 
 #[derive(Clone, Serialize, ts_rs::TS)]
@@ -143,19 +155,33 @@ pub struct ImportProgress {
     tensor: String,
 }
 
+/// Imports a Hugging Face model folder the user granted, or one the model scan found, as a
+/// GGUF in the data folder (a new name if one is taken). A failed import leaves no file.
 #[tauri::command]
 pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_progress: Channel<ImportProgress>) -> Result<ImportResult, String> {
     let q: medlens_engine::serve::import::TextQuant = quant.parse()?;
+    if let Err(e) = app.state::<AppState>().grants.check(&path) {
+        if !scan(&app, &app.state::<AiState>()).iter().any(|m| m.path == path) {
+            return Err(e.into());
+        }
+    }
     let out_dir = data_dir(&app).join("models");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    let out = out_dir.join(format!("{name}-{}.gguf", q.name()));
+    let out = files::free_name(&out_dir, &format!("{name}-{}.gguf", q.name()));
     tauri::async_runtime::spawn_blocking(move || {
-        medlens_engine::serve::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
-            let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
-        })
-        .map(|r| ImportResult { output: r.output })
-        .map_err(|e| e.to_string())
+        let r = catch_panic("model import", || {
+            medlens_engine::serve::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
+                let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
+            })
+            .map(|r| ImportResult { output: r.output })
+            .map_err(|e| e.to_string())
+        });
+        if r.is_err() {
+            // The importer writes `<out>.partial` and renames it when complete.
+            let _ = std::fs::remove_file(out.with_extension("gguf.partial"));
+        }
+        r
     })
     .await
     .map_err(|e| e.to_string())?
@@ -231,7 +257,16 @@ pub struct FindingsRequest {
 pub enum FindingsEvent {
     Started { thumbnail_png_base64: String, prompt_tokens: usize },
     Token { text: String, index: usize },
-    Done { text: String, tokens: usize, timings: Timings, provenance: Box<Provenance> },
+    Done {
+        text: String,
+        tokens: usize,
+        timings: Timings,
+        provenance: Box<Provenance>,
+        /// Set when the draft could not be written to the audit log: the text to show.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        audit_error: Option<String>,
+    },
     Stopped,
     Error { message: String },
 }
@@ -240,30 +275,44 @@ fn window_of(w: &Option<WindowArg>) -> Option<medlens_dicom::Window> {
     w.as_ref().map(|w| medlens_dicom::Window { center: w.center, width: w.width })
 }
 
+/// `max_tokens` as asked, if within `MAX_NEW_TOKENS` (and at least one).
+fn check_max_tokens(n: usize) -> Result<usize, String> {
+    match n {
+        0 => Err("max_tokens must be at least 1".into()),
+        n if n > MAX_NEW_TOKENS => Err(format!("max_tokens {n} is more than the {MAX_NEW_TOKENS} a findings draft may ask for")),
+        n => Ok(n),
+    }
+}
+
+/// The event that ends a findings job, from how it ended (`Ok(true)`: stopped; `Ok(false)`:
+/// done, its event already sent; an error, a panic included).
+fn final_event(r: Result<bool, String>) -> Option<FindingsEvent> {
+    match r {
+        Ok(true) => Some(FindingsEvent::Stopped),
+        Ok(false) => None,
+        Err(message) => Some(FindingsEvent::Error { message }),
+    }
+}
+
 /// Starts a findings job on the image the viewer shows; events stream on `on_event`.
 #[tauri::command]
 pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, AiState>, req: FindingsRequest, on_event: Channel<FindingsEvent>) -> Result<FindingsJob, String> {
     crate::check_known(&state, &req.path)?;
+    check_max_tokens(req.sampling.max_tokens)?;
     let job = ai.next_job.fetch_add(1, Ordering::Relaxed) + 1;
     let cancel = Arc::new(AtomicBool::new(false));
-    if let Some((_, old)) = ai.job.lock().unwrap().replace((job, cancel.clone())) {
+    if let Some((_, old)) = lock(&ai.job).replace((job, cancel.clone())) {
         old.store(true, Ordering::Relaxed); // a new request supersedes the running one
     }
     let app2 = app.clone();
     std::thread::spawn(move || {
         let ai = app2.state::<AiState>();
-        let _one = ai.running.lock().unwrap_or_else(|p| p.into_inner());
-        let r = if cancel.load(Ordering::Relaxed) { Ok(true) } else { run_findings(&app2, &ai, &req, &cancel, &on_event) };
-        match r {
-            Ok(true) => {
-                let _ = on_event.send(FindingsEvent::Stopped);
-            }
-            Ok(false) => {}
-            Err(message) => {
-                let _ = on_event.send(FindingsEvent::Error { message });
-            }
+        let _one = lock(&ai.running);
+        let r = if cancel.load(Ordering::Relaxed) { Ok(true) } else { catch_panic("findings", || run_findings(&app2, &ai, &req, &cancel, &on_event)) };
+        if let Some(e) = final_event(r) {
+            let _ = on_event.send(e);
         }
-        let mut j = ai.job.lock().unwrap();
+        let mut j = lock(&ai.job);
         if j.as_ref().is_some_and(|(id, _)| *id == job) {
             *j = None;
         }
@@ -273,7 +322,7 @@ pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, 
 
 #[tauri::command]
 pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
-    if let Some((id, c)) = ai.job.lock().unwrap().as_ref() {
+    if let Some((id, c)) = lock(&ai.job).as_ref() {
         if *id == job {
             c.store(true, Ordering::Relaxed);
         }
@@ -283,7 +332,7 @@ pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
 /// Loads (once) and returns the MedGemma model.
 fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<LoadedMedGemma>, String> {
     let info = first_ok(&scan(app, ai), Kind::Medgemma)?;
-    let mut slot = ai.medgemma.lock().unwrap();
+    let mut slot = lock(&ai.medgemma);
     if let Some((p, m)) = slot.as_ref() {
         if *p == info.path {
             return Ok(m.clone());
@@ -312,10 +361,11 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
     let s = &req.sampling;
-    let mut cache = m.language_model.new_cache_for(ids.len() + s.max_tokens.max(1));
+    let max_tokens = check_max_tokens(s.max_tokens)?;
+    let mut cache = m.language_model.new_cache_for(ids.len() + max_tokens);
     let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let sampling = s.params();
-    let opts = GenerateOptions { max_tokens: s.max_tokens.max(1), sampling: sampling.clone(), stop_ids: tok.stop_ids(), top_logprobs: 0 };
+    let opts = GenerateOptions { max_tokens, sampling: sampling.clone(), stop_ids: tok.stop_ids(), top_logprobs: 0 };
     let mut text_stream = TextStream::new(tok);
     let mut ttft = None;
     let out = decode_loop(&m.language_model, logits, &mut cache, GenerateOutput::new(&ids), &opts, cancel, |t| {
@@ -365,8 +415,8 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
         tokens_per_s: (n - 1.0).max(0.0) / out.decode_s.max(1e-9),
         total_ms,
     };
-    audit(app, json!({"kind": "findings", "provenance": provenance, "text": text, "timings": timings}));
-    let _ = tx.send(FindingsEvent::Done { text, tokens: out.tokens.len(), timings, provenance: Box::new(provenance) });
+    let audit_error = audit(app, json!({"kind": "findings", "provenance": provenance, "text": text, "timings": timings}));
+    let _ = tx.send(FindingsEvent::Done { text, tokens: out.tokens.len(), timings, provenance: Box::new(provenance), audit_error });
     Ok(false)
 }
 
@@ -438,7 +488,7 @@ pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Labels
         let state = app.state::<AppState>();
         crate::check_known(&state, &req.path)?;
     }
-    tauri::async_runtime::spawn_blocking(move || {
+    tauri::async_runtime::spawn_blocking(move || catch_panic("labels", || {
         let t0 = Instant::now();
         let ai = app.state::<AiState>();
         let mode: Mode = req.mode.parse().map_err(|e: String| e)?;
@@ -455,7 +505,13 @@ pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Labels
         let set = LabelSet { name: "panel".into(), description: String::new(), labels };
         let info = first_ok(&scan(&app, &ai), Kind::Medsiglip)?;
         let d = ai.device()?;
-        let mut slot = ai.siglip.lock().unwrap_or_else(|p| p.into_inner());
+        // A job that panicked may have left the model's caches half-updated: load it afresh.
+        let mut slot = ai.siglip.lock().unwrap_or_else(|p| {
+            ai.siglip.clear_poison();
+            let mut slot = p.into_inner();
+            *slot = None;
+            slot
+        });
         if slot.as_ref().is_none_or(|(p, _)| *p != info.path) {
             let m = ZeroShotModel::load(&info.path, &d.device, None).map_err(|e| e.to_string())?;
             *slot = Some((info.path.clone(), m));
@@ -468,9 +524,10 @@ pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Labels
         let p = model.score(&e, &set, mode).map_err(|e| e.to_string())?;
         let scores: Vec<LabelScore> = set.labels.iter().zip(&p).map(|(l, p)| LabelScore { label: l.label.clone(), probability: *p }).collect();
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
-        audit(&app, json!({"kind": "labels", "model": info.path, "path": req.path, "frame": req.frame, "window": req.window, "mode": req.mode, "scores": scores}));
-        Ok(LabelsResult { scores, cached, ms })
-    })
+        let audit_error =
+            audit(&app, json!({"kind": "labels", "model": info.path, "path": req.path, "frame": req.frame, "window": req.window, "mode": req.mode, "scores": scores}));
+        Ok(LabelsResult { scores, cached, ms, audit_error })
+    }))
     .await
     .map_err(|e| e.to_string())?
 }
@@ -499,8 +556,12 @@ pub fn label_sets_list(app: AppHandle) -> Vec<LabelSetSummary> {
     out
 }
 
+/// Saves a label set in the data folder as `<name>.json` (characters other than letters,
+/// digits, `-` and `_` become `_`). `name` must be a plain name; an existing set is replaced
+/// only with `overwrite` (the UI asks first).
 #[tauri::command]
-pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>) -> Result<(), String> {
+pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>, overwrite: Option<bool>) -> Result<(), String> {
+    access::plain_name(&name)?;
     let clean: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     if clean.is_empty() {
         return Err("a label set needs a name".into());
@@ -513,7 +574,15 @@ pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>) -> Res
     let dir = label_sets_dir(&app);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let f = dir.join(format!("{clean}.json"));
-    std::fs::write(&f, serde_json::to_string_pretty(&set).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", f.display()))
+    let body = serde_json::to_string_pretty(&set).map_err(|e| e.to_string())?;
+    Ok(files::write_atomic(&f, overwrite.unwrap_or(false), &|w| w.write_all(body.as_bytes()))?)
+}
+
+/// The export folder `dir`, if the user granted it, created if need be.
+fn export_dir(state: &AppState, dir: &Path) -> Result<PathBuf, String> {
+    let dir = state.grants.check(dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 #[derive(Clone, Debug, Deserialize, ts_rs::TS)]
@@ -528,29 +597,28 @@ pub struct ExportRequest {
 }
 
 /// Writes the draft as Markdown, JSON with provenance, or a DICOM Basic Text SR that
-/// references the source instance, into `dir`.
+/// references the source instance (a file the viewer opened), into `dir` (granted by the
+/// user), as a new file named by the time.
 #[tauri::command]
-pub fn findings_export(req: ExportRequest) -> Result<SavedFile, String> {
-    std::fs::create_dir_all(&req.dir).map_err(|e| format!("{}: {e}", req.dir.display()))?;
+pub fn findings_export(state: State<'_, AppState>, req: ExportRequest) -> Result<SavedFile, String> {
+    let dir = export_dir(&state, &req.dir)?;
     let (d, t) = dicom_date_time_now();
     let stamp = format!("{d}-{t}");
     let banner = "DRAFT: research use only, not for diagnosis";
     let path = match req.format.as_str() {
         "md" => {
-            let p = req.dir.join(format!("medlens-findings-{stamp}.md"));
             let prov = serde_json::to_string_pretty(&req.provenance).unwrap_or_default();
-            std::fs::write(&p, format!("# Draft findings\n\n**{banner}**\n\n{}\n\n## Provenance\n\n```json\n{prov}\n```\n", req.text))
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            p
+            let body = format!("# Draft findings\n\n**{banner}**\n\n{}\n\n## Provenance\n\n```json\n{prov}\n```\n", req.text);
+            files::write_unique(&dir, &format!("medlens-findings-{stamp}"), "md", &|w| w.write_all(body.as_bytes()))?
         }
         "json" => {
-            let p = req.dir.join(format!("medlens-findings-{stamp}.json"));
             let j = json!({"draft": banner, "text": req.text, "provenance": req.provenance});
-            std::fs::write(&p, serde_json::to_string_pretty(&j).unwrap_or_default()).map_err(|e| format!("{}: {e}", p.display()))?;
-            p
+            let body = serde_json::to_string_pretty(&j).unwrap_or_default();
+            files::write_unique(&dir, &format!("medlens-findings-{stamp}"), "json", &|w| w.write_all(body.as_bytes()))?
         }
         "sr" => {
             let input = req.provenance.inputs.first().ok_or("the provenance names no source DICOM file")?;
+            crate::check_known(&state, &input.path)?;
             let src = input.path.display().to_string();
             let file = medlens_dicom::open(&input.path).map_err(|e| format!("{src}: {}", e.kind))?;
             let frame = Some(input.frame as u32);
@@ -566,9 +634,7 @@ pub fn findings_export(req: ExportRequest) -> Result<SavedFile, String> {
                 instance_uid: &instance_uid,
             };
             let bytes = medlens_dicom::sr::basic_text_sr_file(&file, &report).map_err(|e| format!("{src}: {e}"))?;
-            let p = req.dir.join(format!("medlens-findings-{stamp}-sr.dcm"));
-            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-            p
+            files::write_unique(&dir, &format!("medlens-findings-{stamp}-sr"), "dcm", &|w| w.write_all(&bytes))?
         }
         o => return Err(format!("unknown export format `{o}` (md, json or sr)")),
     };
@@ -586,14 +652,14 @@ pub struct CsvRequest {
     path: String,
 }
 
+/// Writes the scores as CSV into `dir` (granted by the user), as a new file named by the time.
 #[tauri::command]
-pub fn labels_export_csv(req: CsvRequest) -> Result<SavedFile, String> {
-    std::fs::create_dir_all(&req.dir).map_err(|e| format!("{}: {e}", req.dir.display()))?;
+pub fn labels_export_csv(state: State<'_, AppState>, req: CsvRequest) -> Result<SavedFile, String> {
+    let dir = export_dir(&state, &req.dir)?;
     let (d, t) = dicom_date_time_now();
-    let p = req.dir.join(format!("medlens-labels-{d}-{t}.csv"));
     let body = labels_csv(&req.path, &req.rows)?;
-    std::fs::write(&p, body).map_err(|e| format!("{}: {e}", p.display()))?;
-    Ok(SavedFile { path: p })
+    let path = files::write_unique(&dir, &format!("medlens-labels-{d}-{t}"), "csv", &|w| w.write_all(&body))?;
+    Ok(SavedFile { path })
 }
 
 /// The label scores as CSV: a `path,label,probability` header, then one row per score with
@@ -628,6 +694,28 @@ mod tests {
         let info = r.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height, info.color_type), (2, 1, png::ColorType::Rgb));
         assert_eq!(buf, rgb);
+    }
+
+    #[test]
+    fn max_tokens_is_bounded() {
+        assert_eq!(check_max_tokens(1), Ok(1));
+        assert_eq!(check_max_tokens(MAX_NEW_TOKENS), Ok(MAX_NEW_TOKENS));
+        assert!(check_max_tokens(0).is_err());
+        let e = check_max_tokens(usize::MAX).unwrap_err();
+        assert!(e.contains(&usize::MAX.to_string()) && e.contains("8192"), "{e}");
+    }
+
+    /// A findings job that panics ends with the error event the panel handles (it leaves
+    /// its running state on it), not with silence.
+    #[test]
+    fn a_panicking_findings_job_ends_with_an_error_event() {
+        let r = catch_panic("findings", || -> Result<bool, String> { panic!("token id 262208 out of the vocabulary") });
+        match final_event(r) {
+            Some(FindingsEvent::Error { message }) => assert!(message.contains("findings failed") && message.contains("262208"), "{message}"),
+            _ => panic!("expected an error event"),
+        }
+        assert!(matches!(final_event(Ok(true)), Some(FindingsEvent::Stopped)));
+        assert!(final_event(Ok(false)).is_none());
     }
 
     #[test]

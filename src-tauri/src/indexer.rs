@@ -71,6 +71,15 @@ fn reason(path: &std::path::Path, error: &str) -> String {
     error.strip_prefix(&prefix).unwrap_or(error).to_string()
 }
 
+/// Runs an indexing `job` of `paths`; if it panics, the result is an index whose errors
+/// say so for each path, so the UI gets its `index-done` and leaves its indexing state.
+pub fn index_or_error(paths: &[PathBuf], job: impl FnOnce() -> Index) -> Index {
+    crate::catch_panic("indexing", || Ok(job())).unwrap_or_else(|error| Index {
+        patients: Vec::new(),
+        errors: paths.iter().map(|p| FileError { path: p.clone(), error: error.clone() }).collect(),
+    })
+}
+
 /// Index files and folders (recursively). `progress` is called after each file, from
 /// worker threads; `cancel` stops early and what was read so far is returned.
 pub fn index_paths(paths: &[PathBuf], progress: &(dyn Fn(Progress) + Sync), cancel: &AtomicBool) -> Index {
@@ -129,4 +138,21 @@ pub fn index_paths(paths: &[PathBuf], progress: &(dyn Fn(Progress) + Sync), canc
         }
     }
     Index { patients, errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_index_job_reports_an_error_per_path() {
+        let paths = [PathBuf::from("/media/cd"), PathBuf::from("/tmp/x.dcm")];
+        let idx = index_or_error(&paths, || panic!("attempt to multiply with overflow"));
+        assert!(idx.patients.is_empty());
+        assert_eq!(idx.errors.iter().map(|e| e.path.clone()).collect::<Vec<_>>(), paths);
+        assert!(idx.errors.iter().all(|e| e.error.contains("indexing failed") && e.error.contains("multiply with overflow")), "{:?}", idx.errors);
+        // The next job runs as usual.
+        let idx = index_or_error(&paths, Index::default);
+        assert!(idx.errors.is_empty());
+    }
 }

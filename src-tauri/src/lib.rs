@@ -2,13 +2,18 @@
 //! (`ai.rs`), `medlens_engine`.
 //!
 //! Files are reached only through these commands, and only files under paths the user
-//! dropped on the window, chose in a dialog, or the bundled sample; pixels go to the UI
-//! as binary (`tauri::ipc::Response`), indexing runs on a worker thread and reports by
-//! events (`medlens://index-*`).
+//! dropped on the window (taken from the native drag-drop handler, never from an event a
+//! page could emit), chose in a native dialog, or the bundled sample (`access.rs`); pixels
+//! go to the UI as binary (`tauri::ipc::Response`), indexing runs on a worker thread and
+//! reports by events (`medlens://index-*`). A panic in a worker becomes the error reply or
+//! event the UI already handles (`catch_panic`), and locks recover from it (`lock`).
 
+mod access;
 mod ai;
+mod audit;
 #[cfg(test)]
 mod bindings;
+mod files;
 mod frame;
 mod indexer;
 mod wire;
@@ -16,12 +21,12 @@ mod wire;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::menu::{MenuBuilder, MenuItemBuilder, SubmenuBuilder};
-use tauri::{AppHandle, Emitter, Listener, Manager, State};
+use tauri::{AppHandle, DragDropEvent, Emitter, Manager, State, WindowEvent};
 use tauri_plugin_dialog::DialogExt;
 
 /// Everything the commands share.
@@ -35,17 +40,35 @@ pub struct AppState {
     sample_opened: AtomicBool,
     /// The last opened file (multi-frame objects are read once, not per frame).
     last: Mutex<Option<Arc<medlens_dicom::DicomFile>>>,
-    /// The last drop, to ignore the same drop reported twice (window and webview).
-    last_drop: Mutex<Option<(Vec<PathBuf>, std::time::Instant)>>,
+    /// What the user granted: dropped and chosen paths, the data folder, the export folder.
+    grants: access::Grants,
 }
 
-/// Whether `paths` repeat the previous drop within a second (then it is ignored).
-fn repeated_drop(state: &AppState, paths: &[PathBuf]) -> bool {
-    let mut last = state.last_drop.lock().unwrap();
-    let now = std::time::Instant::now();
-    let repeated = matches!(&*last, Some((p, t)) if p.as_slice() == paths && now.duration_since(*t).as_millis() < 1000);
-    *last = Some((paths.to_vec(), now));
-    repeated
+/// Locks `m`, recovering it if a thread panicked while holding it: every value behind our
+/// locks stays consistent between statements (a job list, a cache slot), and a poisoned
+/// lock would otherwise turn one failed job into a failure of every later one.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| {
+        m.clear_poison();
+        poisoned.into_inner()
+    })
+}
+
+/// Runs a worker's `job`; a panic inside it becomes an error naming `what` (logged), so
+/// the UI gets the error reply or event it already handles and leaves its running state.
+pub(crate) fn catch_panic<T>(what: &str, job: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!("{what}: internal error: {msg}");
+            Err(format!("{what} failed: internal error ({msg})"))
+        }
+    }
 }
 
 /// `medlens://index-started`.
@@ -82,7 +105,7 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
     let state = app.state::<AppState>();
     let job = state.next_job.fetch_add(1, Ordering::Relaxed) + 1;
     let cancel = Arc::new(AtomicBool::new(false));
-    state.jobs.lock().unwrap().push((job, cancel.clone()));
+    lock(&state.jobs).push((job, cancel.clone()));
     let _ = app.emit("medlens://index-started", Started { job, paths: paths.clone() });
     let app = app.clone();
     std::thread::spawn(move || {
@@ -95,10 +118,10 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
                 let _ = app.emit("medlens://index-progress", ProgressEvent { job, done: p.done, total: p.total });
             }
         };
-        let index = indexer::index_paths(&paths, &progress, &cancel);
+        let index = indexer::index_or_error(&paths, || indexer::index_paths(&paths, &progress, &cancel));
         let state = app.state::<AppState>();
         {
-            let mut known = state.known.lock().unwrap();
+            let mut known = lock(&state.known);
             for p in &index.patients {
                 for st in &p.studies {
                     for se in &st.series {
@@ -107,13 +130,24 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
                 }
             }
         }
-        state.jobs.lock().unwrap().retain(|(j, _)| *j != job);
+        lock(&state.jobs).retain(|(j, _)| *j != job);
         let _ = app.emit("medlens://index-done", Done { job, cancelled: cancel.load(Ordering::Relaxed), index });
     });
 }
 
+/// Grants `paths` (the user dropped or chose them) and indexes them.
+fn grant_and_index(app: &AppHandle, paths: Vec<PathBuf>) {
+    let state = app.state::<AppState>();
+    for p in &paths {
+        if let Err(e) = state.grants.grant(p) {
+            tracing::warn!("not granted: {e}");
+        }
+    }
+    start_index(app, paths);
+}
+
 fn check_known(state: &AppState, path: &Path) -> Result<(), String> {
-    if state.known.lock().unwrap().contains(path) {
+    if lock(&state.known).contains(path) {
         Ok(())
     } else {
         Err(format!("{}: not an opened file (drop it on the window or use File → Open first)", path.display()))
@@ -121,11 +155,11 @@ fn check_known(state: &AppState, path: &Path) -> Result<(), String> {
 }
 
 fn open_cached(state: &AppState, path: &Path) -> Result<Arc<medlens_dicom::DicomFile>, String> {
-    if let Some(f) = state.last.lock().unwrap().as_ref().filter(|f| f.path == path) {
+    if let Some(f) = lock(&state.last).as_ref().filter(|f| f.path == path) {
         return Ok(f.clone());
     }
     let f = Arc::new(medlens_dicom::open(path).map_err(|e| e.kind.to_string())?);
-    *state.last.lock().unwrap() = Some(f.clone());
+    *lock(&state.last) = Some(f.clone());
     Ok(f)
 }
 
@@ -156,7 +190,7 @@ async fn tags(app: AppHandle, path: PathBuf) -> Result<Vec<medlens_dicom::TagEnt
 
 #[tauri::command]
 fn cancel_index(state: State<'_, AppState>) {
-    for (_, c) in state.jobs.lock().unwrap().iter() {
+    for (_, c) in lock(&state.jobs).iter() {
         c.store(true, Ordering::Relaxed);
     }
 }
@@ -169,15 +203,46 @@ fn open_dialog(app: AppHandle, folder: bool) {
     if folder {
         dialog.pick_folder(move |p| {
             if let Some(p) = p.and_then(|p| p.into_path().ok()) {
-                start_index(&handle, vec![p]);
+                grant_and_index(&handle, vec![p]);
             }
         });
     } else {
         dialog.pick_files(move |ps| {
             let paths: Vec<PathBuf> = ps.unwrap_or_default().into_iter().filter_map(|p| p.into_path().ok()).collect();
-            start_index(&handle, paths);
+            grant_and_index(&handle, paths);
         });
     }
+}
+
+/// Native dialog for a path an AI panel needs (a model file or folder, an export folder):
+/// what the user picks is granted and returned (null if cancelled). The one way the UI
+/// gets a path outside what was dropped, opened or the data folder.
+#[tauri::command]
+async fn choose_path(app: AppHandle, folder: bool, title: Option<String>) -> Result<Option<PathBuf>, String> {
+    let title = title.unwrap_or_else(|| if folder { "Choose a folder" } else { "Choose a file" }.into());
+    let dialog = app.dialog().file().set_title(title);
+    let chosen = if folder { dialog.blocking_pick_folder() } else { dialog.blocking_pick_file() };
+    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else { return Ok(None) };
+    app.state::<AppState>().grants.grant(&path)?;
+    Ok(Some(path))
+}
+
+/// Whether the app was started for the end-to-end tests (`MEDLENS_TEST_DROPS=1`), which
+/// cannot make a native drop: then `test_drop` stands in for one.
+fn test_drops_enabled() -> bool {
+    std::env::var("MEDLENS_TEST_DROPS").is_ok_and(|v| v == "1")
+}
+
+/// A drop for the automated tests, refused unless the person starting the app set
+/// `MEDLENS_TEST_DROPS=1` (a page script can call this but cannot set the app's
+/// environment). In normal use drops come only from the native handler in `run`.
+#[tauri::command]
+fn test_drop(app: AppHandle, paths: Vec<PathBuf>) -> Result<(), String> {
+    if !test_drops_enabled() {
+        return Err("test_drop: refused (only for automated tests; drop files on the window instead)".into());
+    }
+    grant_and_index(&app, paths);
+    Ok(())
 }
 
 /// Where the bundled sample study is: `$MEDLENS_SAMPLE_DIR`, next to the executable's
@@ -201,7 +266,7 @@ fn open_sample(app: AppHandle, state: State<'_, AppState>) -> Result<bool, Strin
     }
     match sample_dir(&app) {
         Some(dir) => {
-            start_index(&app, vec![dir]);
+            grant_and_index(&app, vec![dir]);
             Ok(true)
         }
         None => Ok(false),
@@ -212,8 +277,10 @@ fn open_sample(app: AppHandle, state: State<'_, AppState>) -> Result<bool, Strin
 /// when every pixel is grey, else RGB. Non-square pixels (x-aspect, x-spacing: the frame's
 /// `vertical\horizontal`, x-calibration: its source) are resampled to square ones and the
 /// PNG states its scale (`medlens_dicom::export::png_true_aspect`). The destination is
-/// chosen in a save dialog, or is `$MEDLENS_EXPORT_DIR/x-name` for automation. Returns the
-/// path with the scale written, or null if cancelled.
+/// chosen in a save dialog (which asks before replacing a file), or is
+/// `$MEDLENS_EXPORT_DIR/x-name` for automation (`-2`, `-3` … appended when the name is
+/// taken); x-name must be a plain name. Returns the path with the scale written, or null
+/// if cancelled.
 #[tauri::command]
 async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<frame::ExportedPng>, String> {
     let InvokeBody::Raw(rgba) = request.body() else { return Err("export_png expects raw RGBA bytes".into()) };
@@ -221,14 +288,16 @@ async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<frame
     let width: u32 = header("x-width").and_then(|v| v.parse().ok()).ok_or("missing x-width")?;
     let height: u32 = header("x-height").and_then(|v| v.parse().ok()).ok_or("missing x-height")?;
     let name = header("x-name").map(|n| percent_decode(&n)).unwrap_or_else(|| "medlens.png".into());
-    let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "medlens.png".into());
+    access::plain_name(&name)?;
     if rgba.len() != width as usize * height as usize * 4 {
         return Err(format!("export: {} bytes for a {width}×{height} image", rgba.len()));
     }
     let geometry = frame::export_geometry(header("x-aspect").as_deref(), header("x-spacing").as_deref(), header("x-calibration").as_deref())?;
     let rgba = rgba.clone();
+    // Replacing a file only where the save dialog asked the user.
+    let overwrite = std::env::var_os("MEDLENS_EXPORT_DIR").is_none();
     let dest = match std::env::var_os("MEDLENS_EXPORT_DIR") {
-        Some(dir) => Some(PathBuf::from(dir).join(&name)),
+        Some(dir) => Some(files::free_name(Path::new(&dir), &name)),
         None => app
             .dialog()
             .file()
@@ -239,7 +308,7 @@ async fn export_png(app: AppHandle, request: Request<'_>) -> Result<Option<frame
             .and_then(|p| p.into_path().ok()),
     };
     let Some(dest) = dest else { return Ok(None) };
-    tauri::async_runtime::spawn_blocking(move || write_png(&dest, width, height, &rgba, &geometry).map(Some))
+    tauri::async_runtime::spawn_blocking(move || write_png(&dest, width, height, &rgba, &geometry, overwrite).map(Some))
         .await
         .map_err(|e| e.to_string())?
 }
@@ -250,7 +319,15 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8], geometry: &medlens_dicom::export::ExportGeometry) -> Result<frame::ExportedPng, String> {
+/// Writes the PNG through a temporary file; an existing `dest` is replaced only if `overwrite`.
+fn write_png(
+    dest: &Path,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+    geometry: &medlens_dicom::export::ExportGeometry,
+    overwrite: bool,
+) -> Result<frame::ExportedPng, String> {
     let grey = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
     let (channels, data): (u8, Vec<u8>) = if grey {
         (1, rgba.chunks_exact(4).map(|p| p[0]).collect())
@@ -259,7 +336,7 @@ fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8], geometry: &medle
     };
     let img = medlens_dicom::Image8 { width, height, channels, data };
     let (bytes, scale) = medlens_dicom::export::png_true_aspect(&img, geometry).map_err(|e| format!("{}: {e}", dest.display()))?;
-    std::fs::write(dest, bytes).map_err(|e| format!("{}: {e}", dest.display()))?;
+    files::write_atomic(dest, overwrite, &|w| w.write_all(&bytes))?;
     Ok(frame::ExportedPng {
         path: dest.to_string_lossy().into_owned(),
         width: scale.width,
@@ -269,9 +346,17 @@ fn write_png(dest: &Path, width: u32, height: u32, rgba: &[u8], geometry: &medle
     })
 }
 
-#[derive(serde::Deserialize)]
-struct DropPayload {
-    paths: Vec<PathBuf>,
+/// Grants the app's own folders: the data folder (audit log, label sets, imported models)
+/// and the export folder the person starting the app named (`$MEDLENS_EXPORT_DIR`).
+fn grant_own_folders(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let mut own = vec![ai::data_dir(app)];
+    own.extend(std::env::var_os("MEDLENS_EXPORT_DIR").map(PathBuf::from));
+    for dir in own {
+        if let Err(e) = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|_| state.grants.grant(&dir).map_err(String::from)) {
+            tracing::warn!("{}: {e}", dir.display());
+        }
+    }
 }
 
 pub fn run() {
@@ -279,14 +364,16 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(AppState::default())
         .manage(ai::AiState::default())
+        // A drop on the window grants its paths and indexes them. Only the native handler
+        // reports drops: the `tauri://drag-drop` event the webview also receives can be
+        // emitted by page script, so nothing listens to it for paths.
+        .on_window_event(|window, event| {
+            if let WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) = event {
+                grant_and_index(window.app_handle(), paths.clone());
+            }
+        })
         .setup(|app| {
-            let handle = app.handle().clone();
-            // A drop on the window grants its paths and indexes them.
-            app.listen_any("tauri://drag-drop", move |event| match serde_json::from_str::<DropPayload>(event.payload()) {
-                Ok(p) if !repeated_drop(&handle.state::<AppState>(), &p.paths) => start_index(&handle, p.paths),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("ignoring a drag-drop event: {e}"),
-            });
+            grant_own_folders(app.handle());
             let file = SubmenuBuilder::new(app, "File")
                 .item(&MenuItemBuilder::with_id("open-files", "Open Files…").accelerator("CmdOrCtrl+O").build(app)?)
                 .item(&MenuItemBuilder::with_id("open-folder", "Open Folder…").accelerator("CmdOrCtrl+Shift+O").build(app)?)
@@ -307,6 +394,8 @@ pub fn run() {
             cancel_index,
             open_dialog,
             open_sample,
+            choose_path,
+            test_drop,
             export_png,
             ai::models_scan,
             ai::models_add,
@@ -387,7 +476,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let grey = dir.join("g.png");
         let square = frame::export_geometry(None, None, None).unwrap();
-        write_png(&grey, 2, 1, &[10, 10, 10, 255, 200, 200, 200, 255], &square).unwrap();
+        write_png(&grey, 2, 1, &[10, 10, 10, 255, 200, 200, 200, 255], &square, false).unwrap();
         let dec = png::Decoder::new(std::fs::File::open(&grey).unwrap());
         let mut r = dec.read_info().unwrap();
         let mut buf = vec![0; r.output_buffer_size()];
@@ -395,24 +484,43 @@ mod tests {
         assert_eq!(info.color_type, png::ColorType::Grayscale);
         assert_eq!(&buf[..2], &[10, 200]);
         let rgb = dir.join("c.png");
-        write_png(&rgb, 1, 1, &[1, 2, 3, 255], &square).unwrap();
+        write_png(&rgb, 1, 1, &[1, 2, 3, 255], &square, false).unwrap();
         let mut r = png::Decoder::new(std::fs::File::open(&rgb).unwrap()).read_info().unwrap();
         let mut buf = vec![0; r.output_buffer_size()];
         assert_eq!(r.next_frame(&mut buf).unwrap().color_type, png::ColorType::Rgb);
+        // Not over an existing file unless confirmed.
+        let e = write_png(&rgb, 1, 1, &[9, 9, 9, 255], &square, false).unwrap_err();
+        assert!(e.contains("c.png") && e.contains("already exists"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
-    fn percent_decoding_and_repeated_drops() {
+    fn percent_decoding() {
         assert_eq!(percent_decode("brain%20001-f1.png"), "brain 001-f1.png");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%C3%A9cho%2Fx.png"), "écho/x.png");
         assert_eq!(percent_decode("a%FFb"), "a\u{FFFD}b");
-        let state = AppState::default();
-        let a = vec![PathBuf::from("/a")];
-        assert!(!repeated_drop(&state, &a));
-        assert!(repeated_drop(&state, &a));
-        assert!(!repeated_drop(&state, &[PathBuf::from("/b")]));
+    }
+
+    /// A worker whose job panics reports an error naming the job and the panic; a lock it
+    /// poisoned is recovered, and the next job runs.
+    #[test]
+    fn a_panicking_job_is_an_error_and_the_next_job_runs() {
+        let shared = Mutex::new(0u32);
+        let e = catch_panic("findings", || -> Result<(), String> {
+            let mut g = shared.lock().unwrap();
+            *g += 1;
+            panic!("index out of range: the len is 3 but the index is 7");
+        })
+        .unwrap_err();
+        assert!(e.starts_with("findings failed: internal error") && e.contains("the index is 7"), "{e}");
+        assert!(shared.is_poisoned());
+        assert_eq!(*lock(&shared), 1);
+        assert!(!shared.is_poisoned(), "recovered for good");
+        let e = catch_panic("labels", || -> Result<(), String> { std::panic::panic_any(42u8) }).unwrap_err();
+        assert!(e.contains("unknown panic"), "{e}");
+        assert_eq!(catch_panic("labels", || Ok::<_, String>(7)), Ok(7));
+        assert_eq!(catch_panic("labels", || Err::<u8, _>("no model".to_string())), Err("no model".to_string()));
     }
 }

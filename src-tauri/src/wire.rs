@@ -57,6 +57,10 @@ pub struct LabelsResult {
     /// Whether the image embedding came from the cache.
     pub cached: bool,
     pub ms: f64,
+    /// Set when the scores could not be written to the audit log: the text to show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub audit_error: Option<String>,
 }
 
 /// One entry of `label_sets_list`: a built-in set or one saved in the data folder.

@@ -34,14 +34,11 @@ const shot = async (name) => {
 };
 
 
-/** Drop paths on the window the way the runtime reports it: a tauri://drag-drop event. */
+/** Drop paths on the window. WebDriver cannot make a native drop, so this calls the app's
+ * stand-in for one, enabled only by MEDLENS_TEST_DROPS=1 (lockdown.e2e.mjs checks that the
+ * tauri://drag-drop event a page can emit grants nothing). */
 async function drop(paths) {
-  await browser.execute((paths) => {
-    return window.__TAURI_INTERNALS__.invoke("plugin:event|emit", {
-      event: "tauri://drag-drop",
-      payload: { paths, position: { x: 400, y: 300 } },
-    });
-  }, paths);
+  await browser.execute((paths) => window.__TAURI_INTERNALS__.invoke("test_drop", { paths }), paths);
 }
 
 async function settle() {

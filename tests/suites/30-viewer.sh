@@ -27,6 +27,9 @@ mkdir -p "$art/export"
 export MEDLENS_APP=$CARGO_TARGET_DIR/debug/medlens-app
 export MEDLENS_BIN=$CARGO_TARGET_DIR/debug/medlens
 export MEDLENS_EXPORT_DIR=$art/export
+# WebDriver cannot make a native drop: the tests drop through the app's `test_drop`, which
+# only this variable enables (a page script cannot set it).
+export MEDLENS_TEST_DROPS=1
 export E2E_ARTIFACTS=$art
 export TAURI_DRIVER=$cache/tools/bin/tauri-driver
 export LIBGL_ALWAYS_SOFTWARE=1 WEBKIT_DISABLE_DMABUF_RENDERER=1

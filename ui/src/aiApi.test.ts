@@ -34,7 +34,9 @@ describe("AI commands", () => {
     await api.labelsCompute(labelsReq);
     await api.labelSetsList();
     await api.labelSetsSave("Mine", ["a", "b"]);
+    await api.labelSetsSave("Mine", ["c"], true);
     await api.labelsExportCsv({ dir: "/out", rows: [{ label: "x", probability: 0.5 }], path: "/a.dcm" });
+    await api.choosePath(true, "Export folder");
     expect(invoked).toEqual([
       { cmd: "models_scan", args: undefined },
       { cmd: "models_add", args: { path: "/m/x.gguf" } },
@@ -44,8 +46,10 @@ describe("AI commands", () => {
       { cmd: "findings_export", args: { req: { format: "json", dir: "/out", text: "t", provenance: PROVENANCE } } },
       { cmd: "labels_compute", args: { req: labelsReq } },
       { cmd: "label_sets_list", args: undefined },
-      { cmd: "label_sets_save", args: { name: "Mine", labels: ["a", "b"] } },
+      { cmd: "label_sets_save", args: { name: "Mine", labels: ["a", "b"], overwrite: false } },
+      { cmd: "label_sets_save", args: { name: "Mine", labels: ["c"], overwrite: true } },
       { cmd: "labels_export_csv", args: { req: { dir: "/out", rows: [{ label: "x", probability: 0.5 }], path: "/a.dcm" } } },
+      { cmd: "choose_path", args: { folder: true, title: "Export folder" } },
     ]);
   });
 

@@ -1,6 +1,8 @@
 // The UI's side of the AI commands (MedGemma findings, MedSigLIP labels, model manager).
 // Components take an `AiApi`; `tauriAiApi` is the real one, tests pass a fake. Streams
 // (findings tokens, import progress) arrive on a Tauri `Channel`, handed to a callback.
+// Paths typed by hand are accepted by the back end only under what the user granted (a drop,
+// a native dialog: `choosePath`, or the app's data folder).
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   FindingsEvent,
@@ -33,6 +35,7 @@ export const AI_COMMANDS = {
   labelSetsList: "label_sets_list",
   labelSetsSave: "label_sets_save",
   labelsExportCsv: "labels_export_csv",
+  choosePath: "choose_path",
 } as const;
 
 export interface AiApi {
@@ -47,8 +50,11 @@ export interface AiApi {
   findingsExport(req: FindingsExportRequest): Promise<SavedFile>;
   labelsCompute(req: LabelsRequest): Promise<LabelsResult>;
   labelSetsList(): Promise<LabelSet[]>;
-  labelSetsSave(name: string, labels: string[]): Promise<void>;
+  /** Saves a label set; an existing one is replaced only with `overwrite` (after the user confirmed). */
+  labelSetsSave(name: string, labels: string[], overwrite?: boolean): Promise<void>;
   labelsExportCsv(req: LabelsCsvRequest): Promise<SavedFile>;
+  /** A native dialog for a file or folder; what the user picks is granted to the app. Null if cancelled. */
+  choosePath(folder: boolean, title: string): Promise<string | null>;
 }
 
 function channel<T>(f: (m: T) => void): Channel<T> {
@@ -70,6 +76,7 @@ export const tauriAiApi: AiApi = {
   findingsExport: (req) => invoke<SavedFile>(AI_COMMANDS.findingsExport, { req }),
   labelsCompute: (req) => invoke<LabelsResult>(AI_COMMANDS.labelsCompute, { req }),
   labelSetsList: () => invoke<LabelSet[]>(AI_COMMANDS.labelSetsList),
-  labelSetsSave: (name, labels) => invoke<void>(AI_COMMANDS.labelSetsSave, { name, labels }),
+  labelSetsSave: (name, labels, overwrite = false) => invoke<void>(AI_COMMANDS.labelSetsSave, { name, labels, overwrite }),
   labelsExportCsv: (req) => invoke<SavedFile>(AI_COMMANDS.labelsExportCsv, { req }),
+  choosePath: (folder, title) => invoke<string | null>(AI_COMMANDS.choosePath, { folder, title }),
 };

@@ -29,7 +29,11 @@ calibration: string, };
 
 export type FileError = { path: string, error: string, };
 
-export type FindingsEvent = { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance, } | { "type": "stopped" } | { "type": "error", message: string, };
+export type FindingsEvent = { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance,
+/**
+ * Set when the draft could not be written to the audit log: the text to show.
+ */
+audit_error?: string, } | { "type": "stopped" } | { "type": "error", message: string, };
 
 export type FindingsExportRequest = {
 /**
@@ -162,7 +166,11 @@ export type LabelsResult = { scores: Array<LabelScore>,
 /**
  * Whether the image embedding came from the cache.
  */
-cached: boolean, ms: number, };
+cached: boolean, ms: number,
+/**
+ * Set when the scores could not be written to the audit log: the text to show.
+ */
+audit_error?: string, };
 
 export type ModalityLut = { first_mapped: number, data: Array<number>, };
 

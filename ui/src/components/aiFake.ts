@@ -71,6 +71,8 @@ export class FakeAiApi implements AiApi {
     cached: false,
     ms: 5,
   });
+  /** What the next `choosePath` returns (null: cancelled). */
+  chosen: string | null = null;
   importer: (path: string, quant: Quant, onProgress: (p: ImportProgress) => void) => Promise<ImportResult> = async (path) => ({ output: `${path}.gguf` });
 
   count(name: string): number {
@@ -124,12 +126,17 @@ export class FakeAiApi implements AiApi {
     this.log("label_sets_list");
     return this.sets.map((s) => ({ ...s, labels: [...s.labels] }));
   }
-  async labelSetsSave(name: string, labels: string[]): Promise<void> {
-    this.log("label_sets_save", name, labels);
+  async labelSetsSave(name: string, labels: string[], overwrite = false): Promise<void> {
+    this.log("label_sets_save", name, labels, overwrite);
+    if (!overwrite && this.sets.some((s) => s.name === name && !s.builtin)) throw new Error(`${name}.json: already exists (confirm to replace it)`);
     this.sets = [...this.sets.filter((s) => s.name !== name), { name, labels, builtin: false }];
   }
   async labelsExportCsv(req: LabelsCsvRequest): Promise<SavedFile> {
     this.log("labels_export_csv", req);
     return { path: `${req.dir}/labels.csv` };
+  }
+  async choosePath(folder: boolean, title: string): Promise<string | null> {
+    this.log("choose_path", folder, title);
+    return this.chosen;
   }
 }

@@ -217,6 +217,28 @@ describe("findings panel", () => {
     expect(banner(el)).toBe(true);
   });
 
+  it("a draft that missed the audit log says so; the export folder comes from a dialog", async () => {
+    const { api, el, btn, dir } = await setup();
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 1 });
+    await flush();
+    const audit_error = "audit log /data/audit.jsonl: Permission denied (os error 13)";
+    api.emit({ type: "done", text: "Normal.", tokens: 2, timings: { ttft_ms: 1, tokens_per_s: 2, total_ms: 3 }, provenance: PROVENANCE, audit_error });
+    expect(el.dataset.state).toBe("idle");
+    expect(q(el, "findings-error").textContent).toBe(`Not in the audit log: ${audit_error}`);
+    api.chosen = null; // cancelled: nothing changes
+    btn("findings-export-choose").click();
+    await flush();
+    expect(q<HTMLInputElement>(el, "findings-export-dir").value).toBe("/exports");
+    api.chosen = "/home/u/reports";
+    btn("findings-export-choose").click();
+    await flush();
+    expect(q<HTMLInputElement>(el, "findings-export-dir").value).toBe("/home/u/reports");
+    expect(dir.get()).toBe("/home/u/reports");
+    expect(api.argsOf("choose_path")).toEqual([[true, "Export folder"], [true, "Export folder"]]);
+  });
+
   it("needs an open image and valid sampling", async () => {
     const { api, el, btn } = await setup({ context: false });
     expect(q(el, "findings-target").textContent).toBe("No image open");
@@ -274,5 +296,7 @@ describe("sampling validation", () => {
     expect(parseSampling({ ...ok, top_p: "0" })).toMatch(/Top-p/);
     expect(parseSampling({ ...ok, seed: "" })).toMatch(/Seed/);
     expect(parseSampling({ ...ok, max_tokens: "0" })).toMatch(/Max tokens/);
+    expect(parseSampling({ ...ok, max_tokens: "8192" })).toMatchObject({ max_tokens: 8192 });
+    expect(parseSampling({ ...ok, max_tokens: "8193" })).toMatch(/from 1 to 8192/);
   });
 });

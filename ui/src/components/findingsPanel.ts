@@ -9,6 +9,9 @@ import { type DirMemory, errorMessage, field, InlineError, testid } from "./aiCo
 
 export const DRAFT_BANNER = "DRAFT: research use only, not for diagnosis";
 
+/** The most tokens the back end accepts for one draft (`ai::MAX_NEW_TOKENS`). */
+export const MAX_TOKENS = 8192;
+
 export const DEFAULT_SAMPLING: Sampling = { greedy: true, temperature: 0.7, top_k: 64, top_p: 0.95, seed: 42, max_tokens: 512 };
 
 export interface SamplingFields {
@@ -32,7 +35,7 @@ export function parseSampling(f: SamplingFields): Sampling | string {
   if (!Number.isInteger(top_k) || top_k < 0) return "Top-k must be a whole number ≥ 0 (0 = off).";
   if (!Number.isFinite(top_p) || top_p <= 0 || top_p > 1) return "Top-p must be greater than 0 and at most 1.";
   if (!Number.isSafeInteger(seed) || seed < 0) return "Seed must be a whole number ≥ 0.";
-  if (!Number.isInteger(max_tokens) || max_tokens < 1 || max_tokens > 32768) return "Max tokens must be a whole number from 1 to 32768.";
+  if (!Number.isInteger(max_tokens) || max_tokens < 1 || max_tokens > MAX_TOKENS) return `Max tokens must be a whole number from 1 to ${MAX_TOKENS}.`;
   return { greedy: f.greedy, temperature, top_k, top_p, seed, max_tokens };
 }
 
@@ -45,7 +48,7 @@ export function describeContext(ctx: ImageContext | null): string {
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
 export interface FindingsPanelOptions {
-  api: Pick<AiApi, "findingsTemplates" | "findingsStart" | "findingsStop" | "findingsExport">;
+  api: Pick<AiApi, "findingsTemplates" | "findingsStart" | "findingsStop" | "findingsExport" | "choosePath">;
   context: ImageContextSource;
   exportDir: DirMemory;
   clipboard?: Pick<Clipboard, "writeText"> | null;
@@ -86,7 +89,7 @@ export class FindingsPanel {
   private readonly topK = h("input", { ...testid("findings-top-k"), type: "number", min: "0", step: "1" });
   private readonly topP = h("input", { ...testid("findings-top-p"), type: "number", min: "0", max: "1", step: "0.01" });
   private readonly seed = h("input", { ...testid("findings-seed"), type: "number", min: "0", step: "1" });
-  private readonly maxTokens = h("input", { ...testid("findings-max-tokens"), type: "number", min: "1", max: "32768", step: "1" });
+  private readonly maxTokens = h("input", { ...testid("findings-max-tokens"), type: "number", min: "1", max: String(MAX_TOKENS), step: "1" });
   private readonly generateBtn = h("button.primary", { ...testid("findings-generate"), type: "button" }, "Generate");
   private readonly stopBtn = h("button", { ...testid("findings-stop"), type: "button", disabled: true }, "Stop");
   private readonly rerunBtn = h("button", { ...testid("findings-rerun"), type: "button", disabled: true, title: "Generate again with a new random seed" }, "Re-run");
@@ -98,6 +101,7 @@ export class FindingsPanel {
   private readonly tps = h("span.ai-metric", testid("findings-tps"));
   private readonly copyBtn = h("button", { ...testid("findings-copy"), type: "button", disabled: true }, "Copy");
   private readonly dir = h("input.ai-dir", { ...testid("findings-export-dir"), type: "text", placeholder: "Export folder", spellcheck: "false" });
+  private readonly chooseDirBtn = h("button", { ...testid("findings-export-choose"), type: "button", title: "Choose the export folder in a dialog" }, "Choose…");
   private readonly exportBtns: Record<FindingsExportFormat, HTMLButtonElement>;
   private readonly exportResult = h("div.ai-dim", testid("findings-export-result"));
   private readonly error = new InlineError("findings-error");
@@ -124,6 +128,7 @@ export class FindingsPanel {
     this.stopBtn.addEventListener("click", () => void this.stop());
     this.rerunBtn.addEventListener("click", () => void this.rerun());
     this.copyBtn.addEventListener("click", () => void this.copy());
+    this.chooseDirBtn.addEventListener("click", () => void this.chooseDir());
 
     this.el = h(
       "section.ai-panel#ai-findings",
@@ -153,7 +158,7 @@ export class FindingsPanel {
       this.error.el,
       h("div.ai-result", {}, this.thumbnail, h("div.ai-out", {}, this.promptTokens, this.text, h("div.ai-metrics", {}, this.ttft, this.tps))),
       h("div.ai-row", {}, this.copyBtn),
-      field("Export to", this.dir),
+      h("div.ai-row", {}, field("Export to", this.dir), this.chooseDirBtn),
       h("div.ai-row", {}, this.exportBtns.md, this.exportBtns.json, this.exportBtns.sr),
       this.exportResult,
     );
@@ -321,6 +326,7 @@ export class FindingsPanel {
         this.tps.dataset.value = String(e.timings.tokens_per_s);
         this.tps.title = "Measured by the back end (decode after the first token)";
         this.finish(run, `Done: ${e.tokens} tokens in ${(e.timings.total_ms / 1000).toFixed(1)} s`);
+        if (e.audit_error) this.error.show(`Not in the audit log: ${e.audit_error}`);
         break;
       case "stopped":
         this.showLive(rateStats(run.rate), true);
@@ -375,6 +381,20 @@ export class FindingsPanel {
       this.exportResult.textContent = "Copied to the clipboard.";
     } catch (e) {
       this.error.show(`Copy failed: ${errorMessage(e)}`);
+    }
+  }
+
+  /** The export folder from a native dialog (which grants it to the app). */
+  private async chooseDir(): Promise<void> {
+    this.error.clear();
+    try {
+      const dir = await this.api.choosePath(true, "Export folder");
+      if (dir) {
+        this.dir.value = dir;
+        this.exportDir.set(dir);
+      }
+    } catch (e) {
+      this.error.show(`Choose failed: ${errorMessage(e)}`);
     }
   }
 

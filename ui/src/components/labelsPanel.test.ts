@@ -17,10 +17,10 @@ function q<T extends HTMLElement = HTMLElement>(root: HTMLElement, id: string): 
 const bars = (el: HTMLElement) =>
   [...el.querySelectorAll<HTMLElement>('[data-testid="labels-bar"]')].map((b) => ({ label: b.dataset.label, probability: Number(b.dataset.probability) }));
 
-async function setup(api = new FakeAiApi()) {
+async function setup(api = new FakeAiApi(), confirm: (m: string) => boolean = () => false) {
   const feed = new ImageContextFeed();
   feed.publish(ctx(0));
-  const panel = new LabelsPanel({ api, context: feed, exportDir: memoryDir("/exports") });
+  const panel = new LabelsPanel({ api, context: feed, exportDir: memoryDir("/exports"), confirm });
   document.body.replaceChildren(panel.el);
   await flush(); // label sets load, first set applied
   return { api, feed, panel, el: panel.el };
@@ -131,8 +131,42 @@ describe("labels panel", () => {
     q<HTMLInputElement>(el, "labels-set-name").value = "Mine";
     q<HTMLButtonElement>(el, "labels-save").click();
     await flush();
-    expect(api.argsOf("label_sets_save")).toEqual([["Mine", ["effusion", "pneumothorax", "normal"]]]);
+    expect(api.argsOf("label_sets_save")).toEqual([["Mine", ["effusion", "pneumothorax", "normal"], false]]);
     expect(q<HTMLSelectElement>(el, "labels-set").value).toBe("Mine");
+  });
+
+  it("replaces a saved set only after the user confirms", async () => {
+    const answers = [false, true];
+    const asked: string[] = [];
+    const { api, el } = await setup(new FakeAiApi(), (m) => (asked.push(m), answers.shift()!));
+    const save = async (labels: string) => {
+      q<HTMLInputElement>(el, "labels-set-name").value = "Mine";
+      q<HTMLTextAreaElement>(el, "labels-editor").value = labels;
+      q<HTMLButtonElement>(el, "labels-save").click();
+      await flush();
+    };
+    await save("a\nb");
+    expect(asked).toEqual([]);
+    await save("c"); // declined: nothing sent
+    expect(asked).toEqual(['Replace the saved label set "Mine"?']);
+    expect(api.argsOf("label_sets_save")).toEqual([["Mine", ["a", "b"], false]]);
+    await save("c"); // confirmed: sent with overwrite
+    expect(api.argsOf("label_sets_save")).toEqual([["Mine", ["a", "b"], false], ["Mine", ["c"], true]]);
+    expect(q(el, "labels-error").hidden).toBe(true);
+  });
+
+  it("the export folder comes from a dialog; an audit log failure is shown", async () => {
+    const api = new FakeAiApi();
+    api.chosen = "/media/usb/exports";
+    api.labels = async (req) => ({ scores: req.labels.map((label) => ({ label, probability: 0.5 })), cached: false, ms: 1, audit_error: "audit log /d/audit.jsonl: No space left on device" });
+    const { el } = await setup(api);
+    q<HTMLButtonElement>(el, "labels-export-choose").click();
+    await flush();
+    expect(api.argsOf("choose_path")).toEqual([[true, "Export folder"]]);
+    expect(q<HTMLInputElement>(el, "labels-export-dir").value).toBe("/media/usb/exports");
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    expect(bars(el).length).toBe(3);
+    expect(q(el, "labels-error").textContent).toBe("Not in the audit log: audit log /d/audit.jsonl: No space left on device");
   });
 });
 

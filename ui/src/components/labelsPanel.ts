@@ -38,10 +38,12 @@ export function formatProbability(p: number): string {
 }
 
 export interface LabelsPanelOptions {
-  api: Pick<AiApi, "labelsCompute" | "labelSetsList" | "labelSetsSave" | "labelsExportCsv">;
+  api: Pick<AiApi, "labelsCompute" | "labelSetsList" | "labelSetsSave" | "labelsExportCsv" | "choosePath">;
   context: ImageContextSource;
   exportDir: DirMemory;
   debounceMs?: number;
+  /** Asks the user a yes/no question (replacing a saved set); `window.confirm` by default. */
+  confirm?: (message: string) => boolean;
 }
 
 export class LabelsPanel {
@@ -50,6 +52,7 @@ export class LabelsPanel {
   private readonly ctx: ImageContextSource;
   private readonly exportDir: DirMemory;
   private readonly debounceMs: number;
+  private readonly confirm: (message: string) => boolean;
   private sets: LabelSet[] = [];
   private seq = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -66,6 +69,7 @@ export class LabelsPanel {
   private readonly status = h("span.ai-status", testid("labels-status"));
   private readonly bars = h("div.lbars", testid("labels-bars"));
   private readonly dir = h("input.ai-dir", { ...testid("labels-export-dir"), type: "text", placeholder: "Export folder", spellcheck: "false" });
+  private readonly chooseDirBtn = h("button", { ...testid("labels-export-choose"), type: "button", title: "Choose the export folder in a dialog" }, "Choose…");
   private readonly csvBtn = h("button", { ...testid("labels-export-csv"), type: "button", disabled: true }, "Export CSV");
   private readonly exportResult = h("div.ai-dim", testid("labels-export-result"));
   private readonly error = new InlineError("labels-error");
@@ -75,6 +79,7 @@ export class LabelsPanel {
     this.ctx = opts.context;
     this.exportDir = opts.exportDir;
     this.debounceMs = opts.debounceMs ?? LABELS_DEBOUNCE_MS;
+    this.confirm = opts.confirm ?? ((m) => globalThis.confirm?.(m) ?? false);
     this.mode.title = "How label scores become probabilities";
     this.dir.value = this.exportDir.get();
     this.setSelect.addEventListener("change", () => this.applySet(this.setSelect.value));
@@ -84,6 +89,7 @@ export class LabelsPanel {
     this.computeBtn.addEventListener("click", () => this.computeNow());
     this.saveBtn.addEventListener("click", () => void this.saveSet());
     this.csvBtn.addEventListener("click", () => void this.exportCsv());
+    this.chooseDirBtn.addEventListener("click", () => void this.chooseDir());
     this.el = h(
       "section.ai-panel#ai-labels",
       { ...testid("labels-panel"), "data-state": "idle" },
@@ -94,7 +100,7 @@ export class LabelsPanel {
       h("div.ai-row", {}, h("label.check", { title: "Recompute when the image, window or labels change" }, this.auto, " Auto"), this.computeBtn, this.status),
       this.error.el,
       this.bars,
-      field("Export to", this.dir),
+      h("div.ai-row", {}, field("Export to", this.dir), this.chooseDirBtn),
       h("div.ai-row", {}, this.csvBtn),
       this.exportResult,
     );
@@ -191,6 +197,7 @@ export class LabelsPanel {
       this.render({ scores: sortScores(res.scores), path: req.path });
       this.status.textContent = `${req.mode} · ${Math.round(res.ms)} ms${res.cached ? " · cached" : ""}`;
       this.status.dataset.cached = String(res.cached);
+      if (res.audit_error) this.error.show(`Not in the audit log: ${res.audit_error}`);
     } catch (e) {
       if (seq !== this.seq) return;
       this.el.dataset.state = "idle";
@@ -226,12 +233,28 @@ export class LabelsPanel {
     if (!name) return this.error.show("Name the label set first.");
     if (!labels.length) return this.error.show("The label set is empty.");
     if (this.sets.some((s) => s.name === name && s.builtin)) return this.error.show(`"${name}" is a built-in set; choose another name.`);
+    const replace = this.sets.some((s) => s.name === name && !s.builtin);
+    if (replace && !this.confirm(`Replace the saved label set "${name}"?`)) return;
     try {
-      await this.api.labelSetsSave(name, labels);
+      await this.api.labelSetsSave(name, labels, replace);
       this.exportResult.textContent = `Saved label set "${name}".`;
       await this.loadSets(name);
     } catch (e) {
       this.error.show(`Save failed: ${errorMessage(e)}`);
+    }
+  }
+
+  /** The export folder from a native dialog (which grants it to the app). */
+  private async chooseDir(): Promise<void> {
+    this.error.clear();
+    try {
+      const dir = await this.api.choosePath(true, "Export folder");
+      if (dir) {
+        this.dir.value = dir;
+        this.exportDir.set(dir);
+      }
+    } catch (e) {
+      this.error.show(`Choose failed: ${errorMessage(e)}`);
     }
   }
 

@@ -96,6 +96,23 @@ describe("model manager", () => {
     expect(q<HTMLButtonElement>(el, "model-import").disabled).toBe(false);
   });
 
+  it("model paths come from native dialogs", async () => {
+    const api = new FakeAiApi();
+    const { el } = await setup(api);
+    api.chosen = "/models/medgemma-4b-it-Q4_K_M.gguf";
+    q<HTMLButtonElement>(el, "model-add-choose-file").click();
+    await flush();
+    expect(q<HTMLInputElement>(el, "model-add-path").value).toBe("/models/medgemma-4b-it-Q4_K_M.gguf");
+    api.chosen = "/models/medsiglip-448";
+    q<HTMLButtonElement>(el, "model-import-choose").click();
+    await flush();
+    expect(q<HTMLInputElement>(el, "model-import-path").value).toBe("/models/medsiglip-448");
+    expect(api.argsOf("choose_path")).toEqual([
+      [false, "Model file (GGUF)"],
+      [true, "Hugging Face model folder"],
+    ]);
+  });
+
   it("an import failure is shown inline", async () => {
     const api = new FakeAiApi();
     api.importer = async () => Promise.reject("unsupported architecture");

@@ -15,7 +15,7 @@ const SOURCES: Record<ModelInfo["source"], string> = {
 };
 
 export interface ModelManagerOptions {
-  api: Pick<AiApi, "modelsScan" | "modelsAdd" | "modelsImport" | "gpuInfo">;
+  api: Pick<AiApi, "modelsScan" | "modelsAdd" | "modelsImport" | "gpuInfo" | "choosePath">;
   /** Told whenever the list of models changes. */
   onModels?: (models: ModelInfo[]) => void;
 }
@@ -33,6 +33,9 @@ export class ModelManager {
   private readonly rescanBtn = h("button", { ...testid("model-rescan"), type: "button" }, "Rescan");
   private readonly addPath = h("input.ai-path", { ...testid("model-add-path"), type: "text", placeholder: "Model file or folder", spellcheck: "false" });
   private readonly addBtn = h("button", { ...testid("model-add"), type: "button" }, "Add model…");
+  private readonly addFileBtn = h("button", { ...testid("model-add-choose-file"), type: "button", title: "Choose a GGUF file in a dialog" }, "File…");
+  private readonly addFolderBtn = h("button", { ...testid("model-add-choose-folder"), type: "button", title: "Choose a model folder in a dialog" }, "Folder…");
+  private readonly importChooseBtn = h("button", { ...testid("model-import-choose"), type: "button", title: "Choose a Hugging Face model folder in a dialog" }, "Folder…");
   private readonly addResult = h("div.ai-dim", testid("model-add-result"));
   private readonly importPath = h("input.ai-path", { ...testid("model-import-path"), type: "text", placeholder: "Hugging Face model folder", spellcheck: "false" });
   private readonly quant = h("select", testid("model-import-quant"), ...QUANTS.map((q) => h("option", { value: q }, q)));
@@ -48,6 +51,9 @@ export class ModelManager {
     this.rescanBtn.addEventListener("click", () => void this.scan());
     this.addBtn.addEventListener("click", () => void this.add());
     this.importBtn.addEventListener("click", () => void this.import());
+    this.addFileBtn.addEventListener("click", () => void this.choose(this.addPath, false, "Model file (GGUF)"));
+    this.addFolderBtn.addEventListener("click", () => void this.choose(this.addPath, true, "Model folder"));
+    this.importChooseBtn.addEventListener("click", () => void this.choose(this.importPath, true, "Hugging Face model folder"));
     this.el = h(
       "section.ai-panel#ai-models",
       testid("model-manager"),
@@ -56,17 +62,32 @@ export class ModelManager {
       this.gpuNotice,
       this.list,
       h("div.ai-row", {}, this.rescanBtn),
-      h("div.ai-row", {}, this.addPath, this.addBtn),
+      h("div.ai-row", {}, this.addPath, this.addFileBtn, this.addFolderBtn, this.addBtn),
       this.addResult,
-      h("div.ai-row", {}, this.importPath, field("Quantization", this.quant), this.importBtn),
+      h("div.ai-row", {}, this.importPath, this.importChooseBtn, field("Quantization", this.quant), this.importBtn),
       this.progress,
       this.progressLabel,
       this.importResult,
       this.error.el,
-      h("p.hint", {}, "Everything runs offline. Put weights under models/ (see models/README.md) or add a file or folder above."),
+      h(
+        "p.hint",
+        {},
+        "Everything runs offline. Put weights under models/ (see models/README.md) or add a file or folder above: choose it with File…/Folder… (or drop it on the window) so the app may read it.",
+      ),
     );
     void this.loadGpu();
     void this.scan();
+  }
+
+  /** Fills `input` with a path from a native dialog (which grants it to the app). */
+  private async choose(input: HTMLInputElement, folder: boolean, title: string): Promise<void> {
+    this.error.clear();
+    try {
+      const p = await this.api.choosePath(folder, title);
+      if (p) input.value = p;
+    } catch (e) {
+      this.error.show(`Choose failed: ${errorMessage(e)}`);
+    }
   }
 
   get modelList(): readonly ModelInfo[] {
