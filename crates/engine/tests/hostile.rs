@@ -512,3 +512,36 @@ fn tokenizer_and_config_files_are_read_only_up_to_a_bound() {
     rejects("config.json", "config.json", "bytes", || siglip::SiglipConfig::from_dir(&d));
     std::fs::remove_dir_all(&d).ok();
 }
+
+// ---- fuzz seeds and kept crash inputs ------------------------------------------------------
+
+#[path = "../../../fuzz/paths/engine.rs"]
+mod fuzz_paths;
+
+/// Every committed fuzz seed (`fuzz/seeds/TARGET`) and every crash input kept after its fix
+/// (`fuzz/regressions/TARGET`) goes through the same function as its fuzz target: no panic,
+/// and no more than the fuzzers' own allocation bound of heap.
+#[test]
+fn fuzz_seeds_and_kept_crash_inputs_pass_through_their_targets() {
+    let _g = serial();
+    let root = common::package_dir().join("../../fuzz");
+    let mut seen = std::collections::BTreeMap::new();
+    for (target, run) in fuzz_paths::TARGETS {
+        for kind in ["seeds", "regressions"] {
+            let Ok(files) = std::fs::read_dir(root.join(kind).join(target)) else { continue };
+            for f in files {
+                let p = f.unwrap().path();
+                let data = std::fs::read(&p).unwrap();
+                let base = CURRENT.load(Ordering::Relaxed);
+                PEAK.store(base, Ordering::Relaxed);
+                let r = std::panic::catch_unwind(|| run(&data));
+                let heap = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+                assert!(r.is_ok(), "{target}: {} panicked", p.display());
+                assert!(heap <= 512 << 20, "{target}: {} took {heap} bytes of heap", p.display());
+                *seen.entry(target).or_insert(0) += 1;
+            }
+        }
+    }
+    println!("inputs per target: {seen:?}");
+    assert_eq!(seen.len(), fuzz_paths::TARGETS.len(), "every target has seeds: {seen:?}");
+}
