@@ -545,3 +545,74 @@ fn fuzz_seeds_and_kept_crash_inputs_pass_through_their_targets() {
     println!("inputs per target: {seen:?}");
     assert_eq!(seen.len(), fuzz_paths::TARGETS.len(), "every target has seeds: {seen:?}");
 }
+
+/// A mutation smoke run over the seeds, for machines without cargo-fuzz (not coverage
+/// guided): `MEDLENS_HOSTILE_MUTATE_SECS=60 hostile --ignored mutated` runs each target that
+/// long on mutated seeds (bytes overwritten with random and boundary values, cut, spliced,
+/// duplicated), with the same checks as the seeds. The input being run is kept in
+/// `$TMPDIR/medlens-hostile-current.bin`, so an abort (an allocation the allocator refused)
+/// leaves it behind.
+#[test]
+#[ignore]
+fn mutated_seeds_pass_through_their_targets() {
+    let _g = serial();
+    let secs: u64 = std::env::var("MEDLENS_HOSTILE_MUTATE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let root = common::package_dir().join("../../fuzz/seeds");
+    let current = std::env::temp_dir().join("medlens-hostile-current.bin");
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    const BOUNDARY: [u64; 8] = [0, 1, 0x7f, 0xff, 0xffff, 0xffff_ffff, 1 << 40, u64::MAX];
+    for (target, run) in fuzz_paths::TARGETS {
+        let seeds: Vec<Vec<u8>> = std::fs::read_dir(root.join(target)).unwrap().map(|f| std::fs::read(f.unwrap().path()).unwrap()).collect();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let (mut runs, mut max_heap) = (0u64, 0usize);
+        while std::time::Instant::now() < end {
+            let mut d = seeds[(next() % seeds.len() as u64) as usize].clone();
+            for _ in 0..1 + next() % 8 {
+                if d.is_empty() {
+                    d.push(next() as u8);
+                }
+                let at = (next() % d.len() as u64) as usize;
+                match next() % 6 {
+                    0 => d[at] = next() as u8,
+                    1 => {
+                        let v = BOUNDARY[(next() % 8) as usize].to_le_bytes();
+                        let n = (1usize << (next() % 4)).min(d.len() - at);
+                        d[at..at + n].copy_from_slice(&v[..n]);
+                    }
+                    2 => d.truncate(at),
+                    3 => {
+                        let n = (next() % 64) as usize;
+                        let piece: Vec<u8> = d[at..(at + n).min(d.len())].to_vec();
+                        let to = (next() % d.len() as u64) as usize;
+                        d.splice(to..to, piece);
+                    }
+                    4 => d[at] ^= 1 << (next() % 8),
+                    _ => {
+                        // An ASCII digit run: numbers in the JSON inputs.
+                        let digits = format!("{}", BOUNDARY[(next() % 8) as usize]);
+                        d.splice(at..(at + 1).min(d.len()), digits.bytes());
+                    }
+                }
+            }
+            std::fs::write(&current, &d).unwrap();
+            let base = CURRENT.load(Ordering::Relaxed);
+            PEAK.store(base, Ordering::Relaxed);
+            let r = std::panic::catch_unwind(|| run(&d));
+            let heap = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+            if r.is_err() || heap > 512 << 20 {
+                let keep = std::env::temp_dir().join(format!("medlens-hostile-{target}-{runs}.bin"));
+                std::fs::write(&keep, &d).unwrap();
+                panic!("{target}: input {} panicked or took {heap} bytes of heap", keep.display());
+            }
+            max_heap = max_heap.max(heap);
+            runs += 1;
+        }
+        println!("{target}: {runs} mutated inputs in {secs} s, none panicked; most heap {max_heap} bytes");
+    }
+}

@@ -98,7 +98,7 @@ impl TextTokenizer {
 pub fn read_tokenizer_json(path: &Path) -> Result<tokenizers::Tokenizer> {
     let bytes = crate::formats::read_bounded(path, crate::formats::MAX_SIDE_FILE_BYTES)
         .map_err(|source| EngineError::Io { file: path.into(), source })?;
-    tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| EngineError::Tokenizer { file: path.into(), detail: e.to_string() })
+    crate::text::parse_tokenizer_json(&bytes, path)
 }
 
 /// Python's `string.punctuation` (ASCII), deleted by `canonicalize_text`.

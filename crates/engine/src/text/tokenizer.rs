@@ -27,10 +27,7 @@ impl Tokenizer {
 
     /// Loads `tokenizer.json` text (carried inside an imported GGUF); `file` names it in errors.
     pub fn from_json_str(json: &str, file: &Path) -> Result<Self> {
-        let inner = json.parse::<tokenizers::Tokenizer>().map_err(|e| EngineError::Tokenizer {
-            file: file.into(),
-            detail: e.to_string(),
-        })?;
+        let inner = crate::text::parse_tokenizer_json(json.as_bytes(), file)?;
         Self::wrap(inner, file)
     }
 
