@@ -122,14 +122,19 @@ fn audit(app: &AppHandle, record: Value) -> Option<String> {
 }
 
 #[tauri::command]
-pub fn models_scan(app: AppHandle, ai: State<'_, AiState>) -> Vec<ModelInfo> {
-    scan(&app, &ai)
+pub async fn models_scan(app: AppHandle) -> Result<Vec<ModelInfo>, String> {
+    crate::blocking("model scan", move || Ok(scan(&app, &app.state::<AiState>()))).await
 }
 
 /// Adds a model file or folder the user granted (chosen, dropped, or in the data folder).
 #[tauri::command]
-pub fn models_add(state: State<'_, AppState>, ai: State<'_, AiState>, path: PathBuf) -> Result<ModelInfo, String> {
-    state.grants.check(&path)?;
+pub async fn models_add(app: AppHandle, path: PathBuf) -> Result<ModelInfo, String> {
+    crate::blocking("adding a model", move || add_model(&app, path)).await
+}
+
+fn add_model(app: &AppHandle, path: PathBuf) -> Result<ModelInfo, String> {
+    app.state::<AppState>().grants.check(&path)?;
+    let ai = app.state::<AiState>();
     let info = discover::inspect(&path, "user").unwrap_or_else(|| ModelInfo {
         kind: Kind::Medgemma,
         name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -187,8 +192,13 @@ pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_prog
     .map_err(|e| e.to_string())?
 }
 
+/// The device, chosen on first use (which can take seconds: off the main thread).
 #[tauri::command]
-pub fn gpu_info(ai: State<'_, AiState>) -> GpuInfo {
+pub async fn gpu_info(app: AppHandle) -> Result<GpuInfo, String> {
+    crate::blocking("gpu_info", move || Ok(gpu_info_of(&app.state::<AiState>()))).await
+}
+
+fn gpu_info_of(ai: &AiState) -> GpuInfo {
     match ai.device() {
         Ok(d) => GpuInfo {
             adapter: d.name.clone(),
@@ -537,14 +547,18 @@ fn label_sets_dir(app: &AppHandle) -> PathBuf {
 }
 
 #[tauri::command]
-pub fn label_sets_list(app: AppHandle) -> Vec<LabelSetSummary> {
+pub async fn label_sets_list(app: AppHandle) -> Result<Vec<LabelSetSummary>, String> {
+    crate::blocking("listing label sets", move || Ok(list_label_sets(&app))).await
+}
+
+fn list_label_sets(app: &AppHandle) -> Vec<LabelSetSummary> {
     let mut out = Vec::new();
     for (name, text) in medlens_engine::serve::zeroshot::BUILTIN {
         if let Ok(s) = LabelSet::from_json(name, text) {
             out.push(LabelSetSummary { name: name.to_string(), labels: s.labels.iter().map(|l| l.label.clone()).collect(), builtin: true });
         }
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(label_sets_dir(&app)).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(label_sets_dir(app)).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     files.sort();
     for f in files {
         if let Ok(text) = std::fs::read_to_string(&f) {
@@ -560,8 +574,12 @@ pub fn label_sets_list(app: AppHandle) -> Vec<LabelSetSummary> {
 /// digits, `-` and `_` become `_`). `name` must be a plain name; an existing set is replaced
 /// only with `overwrite` (the UI asks first).
 #[tauri::command]
-pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>, overwrite: Option<bool>) -> Result<(), String> {
-    access::plain_name(&name)?;
+pub async fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>, overwrite: Option<bool>) -> Result<(), String> {
+    crate::blocking("saving a label set", move || save_label_set(&app, &name, labels, overwrite.unwrap_or(false))).await
+}
+
+fn save_label_set(app: &AppHandle, name: &str, labels: Vec<String>, overwrite: bool) -> Result<(), String> {
+    access::plain_name(name)?;
     let clean: String = name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     if clean.is_empty() {
         return Err("a label set needs a name".into());
@@ -570,12 +588,12 @@ pub fn label_sets_save(app: AppHandle, name: String, labels: Vec<String>, overwr
     if labels.is_empty() {
         return Err("the label list is empty".into());
     }
-    let set = LabelSet { name: name.clone(), description: String::new(), labels };
-    let dir = label_sets_dir(&app);
+    let set = LabelSet { name: name.to_string(), description: String::new(), labels };
+    let dir = label_sets_dir(app);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let f = dir.join(format!("{clean}.json"));
     let body = serde_json::to_string_pretty(&set).map_err(|e| e.to_string())?;
-    Ok(files::write_atomic(&f, overwrite.unwrap_or(false), &|w| w.write_all(body.as_bytes()))?)
+    Ok(files::write_atomic(&f, overwrite, &|w| w.write_all(body.as_bytes()))?)
 }
 
 /// The export folder `dir`, if the user granted it, created if need be.
@@ -600,8 +618,12 @@ pub struct ExportRequest {
 /// references the source instance (a file the viewer opened), into `dir` (granted by the
 /// user), as a new file named by the time.
 #[tauri::command]
-pub fn findings_export(state: State<'_, AppState>, req: ExportRequest) -> Result<SavedFile, String> {
-    let dir = export_dir(&state, &req.dir)?;
+pub async fn findings_export(app: AppHandle, req: ExportRequest) -> Result<SavedFile, String> {
+    crate::blocking("findings export", move || export_findings(&app.state::<AppState>(), req)).await
+}
+
+fn export_findings(state: &AppState, req: ExportRequest) -> Result<SavedFile, String> {
+    let dir = export_dir(state, &req.dir)?;
     let (d, t) = dicom_date_time_now();
     let stamp = format!("{d}-{t}");
     let banner = "DRAFT: research use only, not for diagnosis";
@@ -618,7 +640,7 @@ pub fn findings_export(state: State<'_, AppState>, req: ExportRequest) -> Result
         }
         "sr" => {
             let input = req.provenance.inputs.first().ok_or("the provenance names no source DICOM file")?;
-            crate::check_known(&state, &input.path)?;
+            crate::check_known(state, &input.path)?;
             let src = input.path.display().to_string();
             let file = medlens_dicom::open(&input.path).map_err(|e| format!("{src}: {}", e.kind))?;
             let frame = Some(input.frame as u32);
@@ -654,8 +676,12 @@ pub struct CsvRequest {
 
 /// Writes the scores as CSV into `dir` (granted by the user), as a new file named by the time.
 #[tauri::command]
-pub fn labels_export_csv(state: State<'_, AppState>, req: CsvRequest) -> Result<SavedFile, String> {
-    let dir = export_dir(&state, &req.dir)?;
+pub async fn labels_export_csv(app: AppHandle, req: CsvRequest) -> Result<SavedFile, String> {
+    crate::blocking("CSV export", move || export_labels_csv(&app.state::<AppState>(), req)).await
+}
+
+fn export_labels_csv(state: &AppState, req: CsvRequest) -> Result<SavedFile, String> {
+    let dir = export_dir(state, &req.dir)?;
     let (d, t) = dicom_date_time_now();
     let body = labels_csv(&req.path, &req.rows)?;
     let path = files::write_unique(&dir, &format!("medlens-labels-{d}-{t}"), "csv", &|w| w.write_all(&body))?;

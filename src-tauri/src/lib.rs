@@ -163,29 +163,33 @@ fn open_cached(state: &AppState, path: &Path) -> Result<Arc<medlens_dicom::Dicom
     Ok(f)
 }
 
+/// Runs `job` on a blocking worker thread, off the main thread that draws the window (where
+/// Tauri runs commands that are not async); a panic in it becomes an error naming `what`.
+pub(crate) async fn blocking<T: Send + 'static>(what: &'static str, job: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    tauri::async_runtime::spawn_blocking(move || catch_panic(what, job)).await.map_err(|e| format!("{what}: {e}"))?
+}
+
 /// Stored values of one frame plus its display parameters, as one binary message.
 #[tauri::command]
 async fn load_frame(app: AppHandle, path: PathBuf, frame: usize) -> Result<Response, String> {
-    tauri::async_runtime::spawn_blocking(move || {
+    blocking("reading the frame", move || {
         let state = app.state::<AppState>();
         check_known(&state, &path)?;
         let file = open_cached(&state, &path)?;
         frame::message(&file, frame).map(Response::new)
     })
     .await
-    .map_err(|e| e.to_string())?
 }
 
 /// Every element of a file, for the tag browser.
 #[tauri::command]
 async fn tags(app: AppHandle, path: PathBuf) -> Result<Vec<medlens_dicom::TagEntry>, String> {
-    tauri::async_runtime::spawn_blocking(move || {
+    blocking("reading the tags", move || {
         let state = app.state::<AppState>();
         check_known(&state, &path)?;
         Ok(open_cached(&state, &path)?.tags())
     })
     .await
-    .map_err(|e| e.to_string())?
 }
 
 #[tauri::command]
