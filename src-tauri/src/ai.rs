@@ -359,6 +359,11 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     let t0 = Instant::now();
     let img = medlens_dicom::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
     let loaded = medgemma_model(app, ai)?;
+    // Stop is honoured between the stages too (loading, the vision encode, the prefill are
+    // each one call into the engine), not only between decode steps.
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(true);
+    }
     let d = ai.device()?;
     let m = &loaded.model;
     let tok = &loaded.tokenizer;
@@ -370,6 +375,9 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     }
     let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(true);
+    }
     let s = &req.sampling;
     let max_tokens = check_max_tokens(s.max_tokens)?;
     let mut cache = m.language_model.new_cache_for(ids.len() + max_tokens);
