@@ -343,8 +343,9 @@ fn decode_profiled(
     if n == 0 {
         return Ok(Decode { tokens_per_s: 0.0, step: serde_json::Value::Null });
     }
-    let (tok, k1) = profile::kernels_launched(|| model.forward_greedy(&[first], cache));
-    let mut tok = tok?;
+    // As `generate` decodes greedily: each step's token stays on the device for the next.
+    let (r, k1) = profile::kernels_launched(|| model.decode_greedy(first, None, cache));
+    let (mut tok, mut id) = r?;
     warm.extend(k1);
     let steps = n - 1;
     let c0 = profile::snapshot();
@@ -353,7 +354,7 @@ fn decode_profiled(
     let ts = Instant::now();
     let (r, steady) = profile::kernels_launched(|| -> medlens_engine::Result<()> {
         for _ in 0..steps {
-            tok = model.forward_greedy(&[tok], cache)?;
+            (tok, id) = model.decode_greedy(tok, Some(&id), cache)?;
         }
         Ok(())
     });

@@ -235,3 +235,204 @@ fn fused_row_kernels_match_composed_ops() {
         check(&format!("decode_attention heads={heads}/{kv_heads} hd={hd} n={n}"), got, want, n.max(hd));
     }
 }
+
+/// The decode step's fused launches against the separate ones they replace: two or three
+/// matrices of different formats in one gemv (both kernels), the embedding gathered from a
+/// device-held id across parts (times the scale), GeGLU over the packed gate/up output, the
+/// device argmax (ties to the first index, as the host's), and q/k-norm + RoPE with the key
+/// and value stored in their cache slot.
+#[test]
+fn fused_decode_launches_match_separate_ones() {
+    use burn::tensor::Int;
+    use medlens_engine::kernels::fused;
+    use medlens_engine::nn::{rope, RmsNorm};
+    let device = medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
+        .expect("the fused kernels need a wgpu adapter (lavapipe: apt install mesa-vulkan-drivers)")
+        .device;
+    let mut r = rng(0xdec0de);
+    let mut rand = |n: usize, amp: f32| -> Vec<f32> { (0..n).map(|_| ((r() % 20001) as f32 / 10000.0 - 1.0) * amp).collect() };
+    let exact = |what: &str, got: Vec<f32>, want: Vec<f32>, tol: f32| {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0f32, f32::max);
+        println!("{what}: max rel err {worst:.2e}");
+        assert!(got.iter().all(|v| v.is_finite()) && worst <= tol, "{what}: {worst} > {tol}");
+    };
+
+    // q/k/v-shaped (Q4_K, Q4_K, Q6_K as llama.cpp's Q4_K_M) and gate/up-shaped (Q8_0, Q5_K:
+    // one multi-row and one single-row format), m = 1 and 2, both gemv kernels. Each
+    // segment runs the very code a lone matrix takes, in the same order: equal up to the
+    // shader compiler's FMA contraction.
+    let k = 512;
+    for (set, tys) in [("q/k/v", vec![(GgmlType::Q4K, 70), (GgmlType::Q4K, 20), (GgmlType::Q6K, 20)]), ("gate/up", vec![(GgmlType::Q8_0, 300), (GgmlType::Q5K, 33)])] {
+        let qs: Vec<QTensor> = tys
+            .iter()
+            .enumerate()
+            .map(|(i, &(ty, rows))| QTensor::upload(ty, rows, k, &random_blocks(ty, rows, k, 77 + i as u64), &device).unwrap())
+            .collect();
+        for m in [1usize, 2] {
+            for per_row in [true, false] {
+                let qs: Vec<QTensor> = qs.iter().cloned().map(|mut q| { q.per_row = per_row; q }).collect();
+                let x = Tensor::<2>::from_data(TensorData::new(rand(m * k, 1.0), [m, k]), &device);
+                let refs: Vec<&QTensor> = qs.iter().collect();
+                let got = QTensor::gemv_multi(&refs, &x).expect("single-part matrices qualify");
+                let want = Tensor::cat(qs.iter().map(|q| q.matmul_t(x.clone())).collect(), 1);
+                exact(&format!("gemv_multi {set} m={m} per_row={per_row}"), to_vec(got), to_vec(want), 1e-6);
+            }
+        }
+    }
+    // Two parts of one table do not qualify: the caller falls back.
+    let ty = GgmlType::Q8_0;
+    let rb = k / 32 * 34;
+    let split = QTensor::upload_parts(ty, 10, k, &random_blocks(ty, 10, k, 5), &device, 4 * rb).unwrap();
+    let one = QTensor::upload(ty, 3, k, &random_blocks(ty, 3, k, 6), &device).unwrap();
+    let x = Tensor::<2>::from_data(TensorData::new(rand(k, 1.0), [1, k]), &device);
+    assert!(QTensor::gemv_multi(&[&split, &one], &x).is_none());
+
+    // Gather from a device id, across parts of 4 rows (3 parts), times the embedding scale.
+    let bytes = random_blocks(GgmlType::Q6K, 10, 256, 9);
+    let table = QTensor::upload_parts(GgmlType::Q6K, 10, 256, &bytes, &device, 4 * 210).unwrap();
+    let w_ref = dequantize(GgmlType::Q6K, &bytes).unwrap();
+    for id in [0u32, 5, 9] {
+        let idt = Tensor::<1, Int>::from_data(TensorData::new(vec![id], [1]), (&device, burn::tensor::DType::U32));
+        let want: Vec<f32> = w_ref[id as usize * 256..(id as usize + 1) * 256].iter().map(|v| v * 25.3).collect();
+        exact(&format!("gather_device id={id}"), to_vec(table.gather_device(&idt, 25.3)), want, 1e-6);
+    }
+
+    // GeGLU over [rows, 2f] against the split halves.
+    for (rows, f) in [(1usize, 2048usize), (3, 700)] {
+        let gu = Tensor::<2>::from_data(TensorData::new(rand(rows * 2 * f, 3.0), [rows, 2 * f]), &device);
+        let (g, u) = (gu.clone().slice([0..rows, 0..f]), gu.clone().slice([0..rows, f..2 * f]));
+        exact(&format!("geglu_packed [{rows}, {f}]"), to_vec(fused::geglu_packed(gu)), to_vec(fused::geglu(g, u)), 1e-6);
+    }
+
+    // Argmax over a vocabulary-sized row, a tie (the first wins), a short row.
+    for (n, ties) in [(262_144usize, false), (262_144, true), (100, false), (1, false)] {
+        let mut v = rand(n, 10.0);
+        if ties && n > 200_000 {
+            v[123_457] = 50.0;
+            v[7] = 50.0;
+            v[200_001] = 50.0;
+        }
+        let want = medlens_engine::generate::argmax(&v);
+        let t = Tensor::<2>::from_data(TensorData::new(v, [1, n]), &device);
+        let got = fused::argmax_device(t).into_data();
+        let got = got.iter::<u32>().next().unwrap();
+        assert_eq!(got, want, "argmax n={n} ties={ties}");
+    }
+
+    // q/k-norm + RoPE + KV store against the separate norm_rope launches and slice_assign,
+    // with q, k, v read from one packed buffer (the fused projection) at their offsets.
+    for (nh, nkv, hd, cap, slot, pos) in [(4usize, 1usize, 256usize, 16usize, 5usize, 5usize), (8, 2, 64, 40, 3, 300)] {
+        let inv = rope::inv_freq(10_000.0, hd, 1.0);
+        let mut table = rope::Table::new(inv);
+        let (cos, sin) = table.full(pos + 1, &device);
+        let qn = RmsNorm { scale: Tensor::<1>::from_data(TensorData::new(rand(hd, 2.0), [hd]), &device), eps: 1e-6 };
+        let kn = RmsNorm { scale: Tensor::<1>::from_data(TensorData::new(rand(hd, 2.0), [hd]), &device), eps: 1e-5 };
+        let w = (nh + 2 * nkv) * hd;
+        let qkv = Tensor::<2>::from_data(TensorData::new(rand(w, 3.0), [1, w]), &device);
+        let kc0 = Tensor::<3>::from_data(TensorData::new(rand(nkv * cap * hd, 1.0), [nkv, cap, hd]), &device);
+        let vc0 = Tensor::<3>::from_data(TensorData::new(rand(nkv * cap * hd, 1.0), [nkv, cap, hd]), &device);
+        let (kc_ref, vc_ref) = (kc0.clone().add_scalar(0.0), vc0.clone().add_scalar(0.0));
+        let (q, kc, vc) = fused::qkv_store(
+            (&qkv, &qkv, &qkv),
+            [0, nh * hd, (nh + nkv) * hd],
+            (&qn.scale, qn.eps),
+            (&kn.scale, kn.eps),
+            (&cos, &sin),
+            (kc0, vc0),
+            [nh, nkv, hd],
+            slot,
+            pos,
+            0.0625,
+        );
+        let qx = qkv.clone().slice([0..1, 0..nh * hd]).reshape([1, nh, hd]);
+        let kx = qkv.clone().slice([0..1, nh * hd..(nh + nkv) * hd]).reshape([1, nkv, hd]);
+        let vx = qkv.slice([0..1, (nh + nkv) * hd..w]).reshape([nkv, 1, hd]);
+        let want_q = fused::norm_rope(qx, &qn.scale, qn.eps, &cos, &sin, pos, 0.0625).reshape([nh, hd]);
+        let want_k = fused::norm_rope(kx, &kn.scale, kn.eps, &cos, &sin, pos, 1.0).reshape([nkv, 1, hd]);
+        let want_kc = kc_ref.slice_assign([0..nkv, slot..slot + 1, 0..hd], want_k);
+        let want_vc = vc_ref.slice_assign([0..nkv, slot..slot + 1, 0..hd], vx);
+        let c3 = |t: Tensor<3>| t.reshape([nkv * cap, hd]);
+        exact(&format!("qkv_store q nh={nh} hd={hd}"), to_vec(q), to_vec(want_q), 1e-6);
+        exact(&format!("qkv_store k cache nkv={nkv} slot={slot}"), to_vec(c3(kc)), to_vec(c3(want_kc)), 1e-6);
+        exact(&format!("qkv_store v cache nkv={nkv} slot={slot}"), to_vec(c3(vc)), to_vec(c3(want_vc)), 0.0);
+    }
+}
+
+/// The device sampler (`kernels::sample`) against the host sampler it stands in for: for the
+/// same logits, parameters and uniform numbers (drawn from one seed), the device's id equals
+/// the host's, or is `NEED_HOST` exactly where the host's kept set reaches past the device's
+/// 64 candidates. The penalty kernel equals the host's penalty.
+#[test]
+fn device_sampler_picks_what_the_host_sampler_picks() {
+    use burn::tensor::{DType, Int};
+    use medlens_engine::generate::{Sampler, SamplingParams};
+    use medlens_engine::kernels::sample::{penalize, sample_pick, Pick, NEED_HOST, TOP_K};
+    let device = medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
+        .expect("the sampling kernels need a wgpu adapter (lavapipe: apt install mesa-vulkan-drivers)")
+        .device;
+    let mut r = rng(0x5a3c);
+    // A vocabulary-sized row: Gaussian-ish noise with a peaked head (as a model's logits),
+    // some exact ties, and a short row (one partial chunk).
+    let vocab_row = |r: &mut dyn FnMut() -> u64, n: usize, peak: f32| -> Vec<f32> {
+        let mut v: Vec<f32> = (0..n).map(|_| ((r() % 20001) as f32 / 10000.0 - 1.0) + ((r() % 20001) as f32 / 10000.0 - 1.0)).collect();
+        for j in 0..20 {
+            let i = (r() % n as u64) as usize;
+            v[i] = peak - j as f32 * 0.3;
+        }
+        if n > 100 {
+            let (a, b) = (n / 3, n / 2);
+            v[a] = peak + 0.5;
+            v[b] = peak + 0.5;
+        }
+        v
+    };
+    let history: Vec<u32> = vec![7, 99, 7, 1234, 99, 5];
+    let hist = Tensor::<1, Int>::from_data(TensorData::new(history.clone(), [history.len()]), (&device, DType::U32));
+    let cases: &[(&str, usize, f32, SamplingParams, bool)] = &[
+        ("defaults", 262_144, 12.0, SamplingParams { temperature: 1.0, top_k: 64, top_p: 0.95, min_p: 0.0, repetition_penalty: 1.0, seed: 1 }, false),
+        ("top-k 40 + min-p", 262_144, 9.0, SamplingParams { temperature: 0.7, top_k: 40, top_p: 1.0, min_p: 0.05, repetition_penalty: 1.0, seed: 2 }, false),
+        ("top-p only, peaked", 262_144, 20.0, SamplingParams { temperature: 1.3, top_k: 0, top_p: 0.9, min_p: 0.0, repetition_penalty: 1.0, seed: 3 }, true),
+        ("temperature only, peaked", 262_144, 25.0, SamplingParams { temperature: 1.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.0, seed: 4 }, true),
+        ("flat, top-p only", 262_144, 1.0, SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.5, min_p: 0.0, repetition_penalty: 1.0, seed: 5 }, true),
+        ("penalty + sampling", 3000, 8.0, SamplingParams { temperature: 0.8, top_k: 64, top_p: 0.95, min_p: 0.0, repetition_penalty: 1.3, seed: 6 }, false),
+        ("penalty, greedy", 3000, 8.0, SamplingParams { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, repetition_penalty: 1.3, seed: 7 }, false),
+    ];
+    for (name, n, peak, params, may_need_host) in cases {
+        let mut raw = vocab_row(&mut r, *n, *peak);
+        // Put the history's ids at the top so the penalty decides.
+        for (j, &id) in history.iter().enumerate() {
+            raw[id as usize] = peak + 1.0 - j as f32 * 0.01;
+        }
+        let mut sampler = Sampler::new(params.clone());
+        let mut host_logits = raw.clone();
+        sampler.penalize(&mut host_logits, &history);
+        let penalty = params.repetition_penalty != 1.0;
+        let mut on_host = 0;
+        for draw in 0..25 {
+            let rr = if params.temperature > 0.0 { sampler.draw() } else { 0.0 };
+            let logits = Tensor::<2>::from_data(TensorData::new(raw.clone(), [1, *n]), &device);
+            let logits = if penalty { penalize(logits, &hist, history.len(), params.repetition_penalty) } else { logits };
+            if draw == 0 && penalty {
+                assert_eq!(to_vec(logits.clone()), host_logits, "{name}: penalty");
+            }
+            let pick = Pick { temperature: params.temperature, top_k: params.top_k, top_p: params.top_p, min_p: params.min_p, r: rr };
+            let got = sample_pick(logits, &hist, 0, false, pick).into_data().iter::<u32>().next().unwrap();
+            let want = sampler.pick(&host_logits, rr);
+            if got == NEED_HOST {
+                assert!(may_need_host, "{name}: draw {draw} left to the host");
+                on_host += 1;
+                // Only where the host's answer lies past the device's candidates, or its
+                // kept set does.
+                let rank = host_logits.iter().filter(|&&l| l > host_logits[want as usize]).count();
+                println!("{name}: draw {draw} to the host (host's pick ranks {rank})");
+            } else {
+                assert_eq!(got, want, "{name}: draw {draw} (r = {rr})");
+            }
+        }
+        println!("{name}: 25 draws, {on_host} left to the host (candidates: {TOP_K})");
+        if *name == "flat, top-p only" {
+            assert_eq!(on_host, 25, "a nucleus of thousands cannot be decided by {TOP_K} candidates");
+        }
+    }
+}

@@ -4,8 +4,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::models::gemma3::Gemma3;
+use burn::tensor::{DType, Int, Tensor, TensorData};
+
+use crate::device::is_cube;
+use crate::kernels::sample;
+use crate::models::gemma3::{read_id, Gemma3};
 use crate::nn::KvCache;
+use crate::profile::upload;
 
 pub mod sampling;
 pub mod stream;
@@ -101,12 +106,21 @@ pub fn decode_loop(
     mut on_token: impl FnMut(u32) -> bool,
 ) -> GenerateOutput {
     let mut sampler = Sampler::new(opts.sampling.clone());
-    // Greedy with nothing that needs the whole distribution on the host: the device picks
-    // the token and only its id comes back.
     let p = &opts.sampling;
-    let on_device = p.temperature <= 0.0 && p.repetition_penalty == 1.0 && opts.top_logprobs == 0;
+    // Nothing that needs the whole distribution on the host (log-probabilities): the device
+    // picks the token and only its id comes back. Plain greedy takes one arg-max launch; a
+    // penalty or sampling takes the device sampler, which asks for the logits only when its
+    // candidates cannot decide (see `kernels::sample`).
+    let on_device = opts.top_logprobs == 0;
+    let plain_greedy = p.temperature <= 0.0 && p.repetition_penalty == 1.0;
+    let device_sampler = on_device && !plain_greedy && is_cube(&model.device);
     let mut history = out.prompt_ids.clone();
     let mut next = Next::Logits(logits);
+    // The token the device chose last step, kept there for the next step's embedding (so a
+    // step uploads nothing).
+    let mut on_device_id = None;
+    // The penalty's history on the device (prompt and generated ids; the pick appends).
+    let mut device_history: Option<Tensor<1, Int>> = None;
     let t1 = Instant::now();
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -141,8 +155,24 @@ pub fn decode_loop(
         if out.tokens.len() >= opts.max_tokens {
             break;
         }
-        let step = if on_device {
-            model.forward_greedy(&[tok], cache).map(Next::Token)
+        let step = if device_sampler {
+            let hist = device_history.get_or_insert_with(|| {
+                let mut h = history.clone();
+                h.resize(history.len() + opts.max_tokens + 1, 0);
+                let n = h.len();
+                upload::<1, Int>(TensorData::new(h, [n]), (&model.device, DType::U32))
+            });
+            sample_step(model, tok, &mut on_device_id, hist, history.len(), &mut sampler, cache).map(|(t, resync)| {
+                if resync {
+                    device_history = None;
+                }
+                Next::Token(t)
+            })
+        } else if on_device && plain_greedy {
+            model.decode_greedy(tok, on_device_id.as_ref(), cache).map(|(t, id)| {
+                on_device_id = Some(id);
+                Next::Token(t)
+            })
         } else {
             model.forward_last(&[tok], cache).map(Next::Logits)
         };
@@ -157,6 +187,42 @@ pub fn decode_loop(
     }
     out.decode_s = t1.elapsed().as_secs_f64();
     out
+}
+
+/// One decode step sampled on the device: the penalty over `hist[0..len]`, then the pick
+/// with this step's uniform number, which also records the token in `hist[len]`. Only the
+/// id comes back, and it stays on the device for the next step. When the best candidates
+/// cannot decide, the logits come back and the host picks with the same number; the token
+/// then goes up next step, and the returned flag asks for the history to be uploaded again.
+fn sample_step(
+    model: &Gemma3,
+    tok: u32,
+    on_device_id: &mut Option<Tensor<1, Int>>,
+    hist: &Tensor<1, Int>,
+    len: usize,
+    sampler: &mut Sampler,
+    cache: &mut KvCache,
+) -> crate::Result<(u32, bool)> {
+    let p = sampler.params.clone();
+    let mut logits = model.step_logits(tok, on_device_id.as_ref(), cache);
+    let penalty = p.repetition_penalty != 1.0;
+    if penalty {
+        logits = sample::penalize(logits, hist, len, p.repetition_penalty);
+    }
+    let r = if p.temperature > 0.0 { sampler.draw() } else { 0.0 };
+    let pick = sample::Pick { temperature: p.temperature, top_k: p.top_k, top_p: p.top_p, min_p: p.min_p, r };
+    let id = sample::sample_pick(logits.clone(), hist, len, penalty, pick);
+    let chosen = read_id(&id)?;
+    if chosen != sample::NEED_HOST {
+        if chosen as usize >= model.config.vocab_size {
+            return Err(crate::EngineError::Device(format!("the device chose token {chosen}, outside the vocabulary")));
+        }
+        *on_device_id = Some(id);
+        return Ok((chosen, false));
+    }
+    let host = crate::nn::to_host(logits)?;
+    *on_device_id = None;
+    Ok((sampler.pick(&host, r), penalty))
 }
 
 /// What a decode step hands the loop: the logits to sample from, or the token the device

@@ -97,6 +97,22 @@ impl Sampler {
     /// Picks the next token from `logits` (modified in place); `history` are the ids seen so
     /// far (prompt and generated), for the repetition penalty.
     pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
+        self.penalize(logits, history);
+        if self.params.temperature <= 0.0 {
+            return argmax(logits);
+        }
+        let r = self.draw();
+        self.pick(logits, r)
+    }
+
+    /// The uniform number in [0, 1) one sampled step uses (the device sampler takes it as
+    /// a launch argument, so host and device draw the same sequence).
+    pub fn draw(&mut self) -> f32 {
+        self.rng.next_f32()
+    }
+
+    /// The repetition penalty, in place: each distinct id of `history` once.
+    pub fn penalize(&self, logits: &mut [f32], history: &[u32]) {
         let p = &self.params;
         if p.repetition_penalty != 1.0 {
             let mut seen = std::collections::HashSet::new();
@@ -108,6 +124,12 @@ impl Sampler {
                 }
             }
         }
+    }
+
+    /// The token chosen from already-penalized `logits` with the uniform number `r`: greedy,
+    /// or temperature, top-k, top-p and min-p, then a walk of `r` over what is kept.
+    pub fn pick(&self, logits: &[f32], r: f32) -> u32 {
+        let p = &self.params;
         if p.temperature <= 0.0 {
             return argmax(logits);
         }
@@ -142,7 +164,7 @@ impl Sampler {
             cand.truncate(keep);
         }
         let total: f32 = probs.iter().sum();
-        let mut r = self.rng.next_f32() * total;
+        let mut r = r * total;
         for (i, &pr) in probs.iter().enumerate() {
             if r < pr {
                 return cand[i].0;

@@ -14,13 +14,16 @@
 //!
 //! One cube of [`ROW_THREADS`] units per row; rows beyond 65 535 use a second grid dimension.
 
-use burn::backend::{backend_extension, tensor::FloatTensor, Backend, Dispatch};
+use burn::backend::{backend_extension, tensor::{FloatTensor, IntTensor}, Backend, Dispatch};
 use burn::tensor::{DType, Tensor};
 use burn_cubecl::{ops::numeric::empty_device_dtype, tensor::CubeTensor, CubeBackend};
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use super::qmatmul::contiguous;
-use kernels::{add_rms_norm_kernel, decode_attention_kernel, geglu_kernel, norm_rope_kernel, rms_norm_kernel, softmax_kernel};
+use kernels::{
+    add_rms_norm_kernel, argmax_kernel, decode_attention_kernel, geglu_kernel, geglu_packed_kernel, norm_rope_kernel, qkv_store_kernel,
+    rms_norm_kernel, softmax_kernel,
+};
 
 /// Units per cube of the row kernels (a power of two: the reductions halve it).
 pub const ROW_THREADS: u32 = 256;
@@ -261,6 +264,144 @@ mod kernels {
         }
     }
 
+    /// A decode step's q/k/v after their projections, in one launch: cubes `0..nh` RMS-norm
+    /// and rotate each query head (times `scale`) into `q_out [nh, hd]`; cubes `nh..nh+nkv`
+    /// do the same to each key head (no scale) and store it in slot `slot` of the cache
+    /// `kc [nkv, cap, hd]`; cubes `nh+nkv..nh+2·nkv` store each value head in `vc`. `q`, `k`
+    /// and `v` may be one buffer (the fused q/k/v gemv's output) read at their offsets.
+    #[cube(launch_unchecked)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn qkv_store_kernel(
+        q: &Tensor<f32>,
+        k: &Tensor<f32>,
+        v: &Tensor<f32>,
+        wq: &Tensor<f32>,
+        wk: &Tensor<f32>,
+        cos: &Tensor<f32>,
+        sin: &Tensor<f32>,
+        q_out: &mut Tensor<f32>,
+        kc: &mut Tensor<f32>,
+        vc: &mut Tensor<f32>,
+        q_off: usize,
+        k_off: usize,
+        v_off: usize,
+        nh: usize,
+        nkv: usize,
+        hd: usize,
+        cap: usize,
+        slot: usize,
+        pos: usize,
+        eps_q: f32,
+        eps_k: f32,
+        scale: f32,
+    ) {
+        let row = CUBE_POS_X as usize;
+        let unit = UNIT_POS as usize;
+        let half = hd / 2;
+        let tb = pos * half;
+        let mut sh = Shared::<[f32]>::new_slice(256usize);
+        if row < nh {
+            let base = q_off + row * hd;
+            let inv = inv_rms(&mut sh, q, base, hd, eps_q);
+            let ob = row * hd;
+            let mut i = unit;
+            while i < half {
+                let x1 = q[base + i] * inv * wq[i];
+                let x2 = q[base + half + i] * inv * wq[half + i];
+                let c = cos[tb + i];
+                let s = sin[tb + i];
+                q_out[ob + i] = (x1 * c - x2 * s) * scale;
+                q_out[ob + half + i] = (x2 * c + x1 * s) * scale;
+                i += 256;
+            }
+        } else if row < nh + nkv {
+            let j = row - nh;
+            let base = k_off + j * hd;
+            let inv = inv_rms(&mut sh, k, base, hd, eps_k);
+            let ob = (j * cap + slot) * hd;
+            let mut i = unit;
+            while i < half {
+                let x1 = k[base + i] * inv * wk[i];
+                let x2 = k[base + half + i] * inv * wk[half + i];
+                let c = cos[tb + i];
+                let s = sin[tb + i];
+                kc[ob + i] = x1 * c - x2 * s;
+                kc[ob + half + i] = x2 * c + x1 * s;
+                i += 256;
+            }
+        } else if row < nh + 2 * nkv {
+            let j = row - nh - nkv;
+            let ob = (j * cap + slot) * hd;
+            let mut i = unit;
+            while i < hd {
+                vc[ob + i] = v[v_off + j * hd + i];
+                i += 256;
+            }
+        }
+    }
+
+    /// `out[r, j] = gelu_tanh(gu[r, j]) · gu[r, f + j]`: GeGLU over the fused gate/up
+    /// gemv's output `[rows, 2f]`.
+    #[cube(launch_unchecked)]
+    pub(super) fn geglu_packed_kernel(gu: &Tensor<f32>, out: &mut Tensor<f32>, f: usize, len: usize) {
+        let i = ABSOLUTE_POS;
+        if i < len {
+            let r = i / f;
+            let j = i % f;
+            let x = gu[r * 2 * f + j];
+            let x3 = x * x * x;
+            let inner = (x + x3 * 0.044715f32) * 0.7978845608028654f32;
+            out[i] = x * (inner.tanh() + 1.0f32) * 0.5f32 * gu[r * 2 * f + f + j];
+        }
+    }
+
+    /// The index of the largest of `x[0..n]` (the first on ties, as the host's `argmax`),
+    /// as a u32 in `out[0]`: one cube, a strided scan then a tree over (value, index).
+    #[cube(launch_unchecked)]
+    pub(super) fn argmax_kernel(x: &Tensor<f32>, out: &mut Tensor<u32>, n: usize) {
+        let unit = UNIT_POS as usize;
+        let mut sv = Shared::<[f32]>::new_slice(256usize);
+        let mut si = Shared::<[u32]>::new_slice(256usize);
+        let mut best = f32::new(-3.0e38);
+        let mut bi = 0u32;
+        let mut first = true;
+        let mut i = unit;
+        while i < n {
+            let v = x[i];
+            // Later indices of this unit win only when strictly larger.
+            if first || v > best {
+                best = v;
+                bi = i as u32;
+                first = false;
+            }
+            i += 256;
+        }
+        if first {
+            bi = 4294967295u32;
+        }
+        sv[unit] = best;
+        si[unit] = bi;
+        sync_cube();
+        let mut stride = 128usize;
+        while stride > 0 {
+            if unit < stride {
+                let ov = sv[unit + stride];
+                let oi = si[unit + stride];
+                let mv = sv[unit];
+                let mi = si[unit];
+                if oi != 4294967295u32 && (mi == 4294967295u32 || ov > mv || (ov == mv && oi < mi)) {
+                    sv[unit] = ov;
+                    si[unit] = oi;
+                }
+            }
+            sync_cube();
+            stride /= 2;
+        }
+        if unit == 0 {
+            out[0] = si[0];
+        }
+    }
+
     /// `out = gelu_tanh(g) · u`, element-wise (GeGLU's gate).
     #[cube(launch_unchecked)]
     pub(super) fn geglu_kernel(g: &Tensor<f32>, u: &Tensor<f32>, out: &mut Tensor<f32>, len: usize) {
@@ -345,6 +486,31 @@ pub trait FusedOps: Backend {
     /// One token's attention: `q` `[heads, hd]` (scaled) over the first `n` slots of the
     /// caches `k`, `v` (`[kv_heads, cap, hd]`); `[heads, hd]`.
     fn fused_decode_attention(q: FloatTensor<Self>, k: FloatTensor<Self>, v: FloatTensor<Self>, n: usize) -> FloatTensor<Self>;
+    /// See [`qkv_store`]: returns the rotated queries; the caches `kc`/`vc` are written in
+    /// place (the caller owns their only handles).
+    #[allow(clippy::too_many_arguments)]
+    fn fused_qkv_store(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        offs: [usize; 3],
+        wq: FloatTensor<Self>,
+        wk: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+        kc: FloatTensor<Self>,
+        vc: FloatTensor<Self>,
+        heads: [usize; 3],
+        slot: usize,
+        pos: usize,
+        eps: [f32; 2],
+        scale: f32,
+    ) -> FloatTensor<Self>;
+    /// `gelu_tanh(gu[.., ..f]) · gu[.., f..]` of `gu [rows, 2f]`: `[rows, f]`.
+    fn fused_geglu_packed(gu: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The index of the largest value of `x` (flattened; the first on ties), as a `[1]` u32
+    /// tensor on the device.
+    fn fused_argmax(x: FloatTensor<Self>) -> IntTensor<Self>;
 }
 
 /// A grid of one cube per row.
@@ -383,6 +549,97 @@ impl FusedOps for CubeBackend {
                 cap,
                 hd,
                 heads / kv_heads,
+            )
+        };
+        out
+    }
+
+    fn fused_qkv_store(
+        q: CubeTensor,
+        k: CubeTensor,
+        v: CubeTensor,
+        offs: [usize; 3],
+        wq: CubeTensor,
+        wk: CubeTensor,
+        cos: CubeTensor,
+        sin: CubeTensor,
+        kc: CubeTensor,
+        vc: CubeTensor,
+        heads: [usize; 3],
+        slot: usize,
+        pos: usize,
+        eps: [f32; 2],
+        scale: f32,
+    ) -> CubeTensor {
+        let [nh, nkv, hd] = heads;
+        let (q, k, v, cos, sin) = (contiguous(q), contiguous(k), contiguous(v), contiguous(cos), contiguous(sin));
+        let cap = kc.meta.shape().to_vec()[1];
+        let q_out = empty_like(&wq, vec![nh, hd]);
+        unsafe {
+            qkv_store_kernel::launch_unchecked(
+                &q.client.clone(),
+                CubeCount::new_1d((nh + 2 * nkv) as u32),
+                CubeDim::new_1d(ROW_THREADS),
+                q.into_tensor_arg(),
+                k.into_tensor_arg(),
+                v.into_tensor_arg(),
+                wq.into_tensor_arg(),
+                wk.into_tensor_arg(),
+                cos.into_tensor_arg(),
+                sin.into_tensor_arg(),
+                q_out.clone().into_tensor_arg(),
+                kc.into_tensor_arg(),
+                vc.into_tensor_arg(),
+                offs[0],
+                offs[1],
+                offs[2],
+                nh,
+                nkv,
+                hd,
+                cap,
+                slot,
+                pos,
+                eps[0],
+                eps[1],
+                scale,
+            )
+        };
+        q_out
+    }
+
+    fn fused_geglu_packed(gu: CubeTensor) -> CubeTensor {
+        let gu = contiguous(gu);
+        let (rows, two_f) = last_dim(&gu);
+        let f = two_f / 2;
+        let len = rows * f;
+        let out = empty_like(&gu, vec![rows, f]);
+        let cubes = len.div_ceil(256);
+        unsafe {
+            geglu_packed_kernel::launch_unchecked(
+                &gu.client,
+                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                CubeDim::new_1d(256),
+                gu.clone().into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                f,
+                len,
+            )
+        };
+        out
+    }
+
+    fn fused_argmax(x: CubeTensor) -> CubeTensor {
+        let x = contiguous(x);
+        let n = x.meta.shape().num_elements();
+        let out = empty_device_dtype(x.client.clone(), x.device.clone(), vec![1].into(), DType::U32);
+        unsafe {
+            argmax_kernel::launch_unchecked(
+                &x.client,
+                CubeCount::new_1d(1),
+                CubeDim::new_1d(ROW_THREADS),
+                x.clone().into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                n,
             )
         };
         out
@@ -554,4 +811,55 @@ pub fn decode_attention(q: Tensor<2>, k: &Tensor<3>, v: &Tensor<3>, n: usize) ->
         v.clone().into_dispatch(),
         n,
     ))
+}
+
+/// A decode step's q/k/v in one launch: `q` (`[nh, hd]` from element `offs[0]` of its buffer)
+/// RMS-normed with `wq`, rotated at `pos` and times `scale`, returned as `[nh, hd]`; `k`
+/// (from `offs[1]`) normed with `wk` and rotated, and `v` (from `offs[2]`), stored in slot
+/// `slot` of the caches `kc`/`vc` (`[nkv, cap, hd]`), which are written in place and handed
+/// back. `q`, `k`, `v` may be the same tensor (the fused q/k/v gemv's output).
+#[allow(clippy::too_many_arguments)]
+pub fn qkv_store(
+    (q, k, v): (&Tensor<2>, &Tensor<2>, &Tensor<2>),
+    offs: [usize; 3],
+    (wq, eps_q): (&Tensor<1>, f64),
+    (wk, eps_k): (&Tensor<1>, f64),
+    (cos, sin): (&Tensor<3>, &Tensor<3>),
+    (kc, vc): (Tensor<3>, Tensor<3>),
+    heads: [usize; 3],
+    slot: usize,
+    pos: usize,
+    scale: f32,
+) -> (Tensor<2>, Tensor<3>, Tensor<3>) {
+    let c = |t: &Tensor<2>| t.clone().into_dispatch();
+    let (kcd, vcd) = (kc.into_dispatch(), vc.into_dispatch());
+    let q_out = <Dispatch as FusedOps>::fused_qkv_store(
+        c(q),
+        c(k),
+        c(v),
+        offs,
+        wq.clone().into_dispatch(),
+        wk.clone().into_dispatch(),
+        cos.clone().into_dispatch(),
+        sin.clone().into_dispatch(),
+        kcd.clone(),
+        vcd.clone(),
+        heads,
+        slot,
+        pos,
+        [eps_q as f32, eps_k as f32],
+        scale,
+    );
+    (Tensor::from_dispatch(q_out), Tensor::from_dispatch(kcd), Tensor::from_dispatch(vcd))
+}
+
+/// `gelu_tanh(gu[.., ..f]) · gu[.., f..]` of the fused gate/up output `gu [rows, 2f]`.
+pub fn geglu_packed(gu: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_geglu_packed(gu.into_dispatch()))
+}
+
+/// The index of the largest value of `x` (the first on ties), as a `[1]` u32 tensor that
+/// stays on the device.
+pub fn argmax_device<const D: usize>(x: Tensor<D>) -> Tensor<1, burn::tensor::Int> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_argmax(x.into_dispatch()))
 }

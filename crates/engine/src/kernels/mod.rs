@@ -4,3 +4,4 @@
 
 pub mod fused;
 pub mod qmatmul;
+pub mod sample;

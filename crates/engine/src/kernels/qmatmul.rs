@@ -24,7 +24,7 @@ use burn_cubecl::{ops::numeric::empty_device_dtype, tensor::CubeTensor, CubeBack
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use crate::quant::GgmlType;
-use kernels::{dequant_kernel, gemv_kernel, gemv_multirow_kernel, gemv_rows_kernel};
+use kernels::{dequant_kernel, gather_part_kernel, gemv_kernel, gemv_multi_kernel, gemv_multirow_kernel, gemv_rows_kernel};
 
 /// Units per cube of the gemv kernel (a power of two: the reduction halves it).
 pub const GEMV_THREADS: u32 = 64;
@@ -309,6 +309,26 @@ mod kernels {
         #[comptime] ty: u32,
     ) {
         let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        coop_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty);
+    }
+
+    /// [`gemv_kernel`]'s work for cube `cube` of its grid (also one segment of
+    /// [`gemv_multi_kernel`]).
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn coop_body(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        ld: usize,
+        col0: usize,
+        cube: usize,
+        #[comptime] ty: u32,
+    ) {
         let unit = UNIT_POS as usize;
         let r = unit / 16;
         let lane = unit % 16;
@@ -467,10 +487,34 @@ mod kernels {
         ld: usize,
         col0: usize,
         #[comptime] ty: u32,
-        #[comptime] block_elems: usize,
-        #[comptime] block_bytes: usize,
     ) {
         let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        rows_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty);
+    }
+
+    /// [`gemv_rows_kernel`]'s work for cube `cube` of its grid.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn rows_body(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        ld: usize,
+        col0: usize,
+        cube: usize,
+        #[comptime] ty: u32,
+    ) {
+        // Q5_K walks 256-value blocks of 176 bytes; f16/bf16 32 values (64 bytes) at a time.
+        let mut block_elems = 32usize;
+        let mut block_bytes = 64usize;
+        if comptime!(ty == T_Q5K) {
+            block_elems = 256usize;
+            block_bytes = 176usize;
+        }
         let row = cube * 64 + UNIT_POS as usize;
         if row < n {
             let rb = row * row_bytes;
@@ -505,6 +549,26 @@ mod kernels {
         #[comptime] nr: usize,
     ) {
         let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        multirow_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty, nr);
+    }
+
+    /// [`gemv_multirow_kernel`]'s work for cube `cube` of its grid.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn multirow_body(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        ld: usize,
+        col0: usize,
+        cube: usize,
+        #[comptime] ty: u32,
+        #[comptime] nr: usize,
+    ) {
         let base = cube * 64 * nr + UNIT_POS as usize;
         if base < n {
             let mut rb = Array::<usize>::new(nr);
@@ -721,6 +785,101 @@ mod kernels {
         }
     }
 
+    /// One segment of [`gemv_multi_kernel`]: the kernel a single matrix of format `ty` would
+    /// take (`coop`: the cooperative one), for cube `cube` of that matrix's own grid.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn segment(
+        x: &Tensor<f32>,
+        w: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        n: usize,
+        k: usize,
+        row_bytes: usize,
+        ld: usize,
+        col0: usize,
+        cube: usize,
+        #[comptime] ty: u32,
+        #[comptime] coop: bool,
+        #[comptime] nr: usize,
+    ) {
+        if comptime!(coop) {
+            coop_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty);
+        } else if comptime!(ty == T_Q5K || ty == T_F16 || ty == T_BF16) {
+            rows_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty);
+        } else {
+            multirow_body(x, w, out, m, n, k, row_bytes, ld, col0, cube, ty, nr);
+        }
+    }
+
+    /// Two or three matrices that read the same `x` (q/k/v, gate/up) in one launch: their
+    /// outputs side by side in `out` (`[m, n0 + n1 + n2]`). Cubes `0..c1` run matrix 0,
+    /// `c1..c2` matrix 1, the rest matrix 2, each with the kernel its own format takes, so
+    /// the formats may differ (llama.cpp's Q4_K_M keeps `attn_v` in Q6_K beside Q4_K q/k).
+    #[cube(launch_unchecked)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn gemv_multi_kernel(
+        x: &Tensor<f32>,
+        w0: &Tensor<u32>,
+        w1: &Tensor<u32>,
+        w2: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        m: usize,
+        k: usize,
+        ld: usize,
+        n0: usize,
+        n1: usize,
+        n2: usize,
+        rb0: usize,
+        rb1: usize,
+        rb2: usize,
+        c1: usize,
+        c2: usize,
+        #[comptime] ty0: u32,
+        #[comptime] ty1: u32,
+        #[comptime] ty2: u32,
+        #[comptime] three: bool,
+        #[comptime] coop: bool,
+        #[comptime] nr: usize,
+    ) {
+        let cube = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) as usize;
+        if cube < c1 {
+            segment(x, w0, out, m, n0, k, rb0, ld, 0, cube, ty0, coop, nr);
+        } else if cube < c2 {
+            segment(x, w1, out, m, n1, k, rb1, ld, n0, cube - c1, ty1, coop, nr);
+        } else if comptime!(three) {
+            segment(x, w2, out, m, n2, k, rb2, ld, n0 + n1, cube - c2, ty2, coop, nr);
+        }
+    }
+
+    /// Rows `ids` of the part holding rows `row0..row0 + rows` of a table, times `scale`
+    /// (Gemma's `sqrt(hidden)`), into `out [ids, k]`; ids outside the part are left to the
+    /// launch for their own part. The ids stay on the device (the token a decode step chose).
+    #[cube(launch_unchecked)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn gather_part_kernel(
+        w: &Tensor<u32>,
+        ids: &Tensor<u32>,
+        out: &mut Tensor<f32>,
+        n_ids: usize,
+        k: usize,
+        row0: usize,
+        rows: usize,
+        row_bytes: usize,
+        scale: f32,
+        #[comptime] ty: u32,
+    ) {
+        let i = ABSOLUTE_POS;
+        if i >= n_ids * k {
+            terminate!();
+        }
+        let id = ids[i / k] as usize;
+        if id >= row0 && id < row0 + rows {
+            out[i] = deq(w, (id - row0) * row_bytes, i % k, ty) * scale;
+        }
+    }
+
     /// `out[r, c] = W[row0 + r, c]` (or `W[ids[r], c]` when `gather`), one unit per element.
     #[cube(launch_unchecked)]
     pub(super) fn dequant_kernel(
@@ -775,14 +934,42 @@ pub trait GgmlOps: Backend {
     fn ggml_dequant(w: IntTensor<Self>, ty: u32, row0: usize, rows: usize, k: usize) -> FloatTensor<Self>;
     /// Rows `ids` (u32) of the quantized matrix, `[ids.len(), k]` f32.
     fn ggml_gather(w: IntTensor<Self>, ids: IntTensor<Self>, ty: u32, k: usize) -> FloatTensor<Self>;
+    /// `x [m, k]` times two or three `[n_i, k]` matrices (`n2 == 0`: two), transposed, side
+    /// by side in one `[m, n0 + n1 + n2]` output, in one launch.
+    #[allow(clippy::too_many_arguments)]
+    fn ggml_gemv_multi(
+        x: FloatTensor<Self>,
+        w0: IntTensor<Self>,
+        w1: IntTensor<Self>,
+        w2: IntTensor<Self>,
+        tys: [u32; 3],
+        ns: [usize; 3],
+        k: usize,
+        per_row: bool,
+    ) -> FloatTensor<Self>;
+    /// Fills the rows of `out` (`[ids, k]`) whose id (u32, on the device) falls in the part
+    /// `w` (rows `row0..row0 + rows`), times `scale`; returns `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn ggml_gather_part_into(
+        w: IntTensor<Self>,
+        ids: IntTensor<Self>,
+        out: FloatTensor<Self>,
+        ty: u32,
+        k: usize,
+        row0: usize,
+        rows: usize,
+        scale: f32,
+    ) -> FloatTensor<Self>;
 }
 
-/// Values and bytes of one block as `gemv_rows_kernel` walks a row (f16/bf16: 32 values).
-fn gemv_block(ty: u32) -> (usize, usize) {
-    if ty == T_Q5K {
-        (256, 176)
+/// Cubes the per-format gemv grid takes for `n` rows (see `ggml_gemv_into`).
+fn gemv_cubes(ty: u32, n: usize, per_row: bool) -> usize {
+    if !per_row {
+        n.div_ceil(4)
+    } else if matches!(ty, T_Q8_0 | T_Q4_0 | T_Q5_0 | T_Q4K | T_Q6K) {
+        n.div_ceil(64 * GEMV_ROWS_PER_UNIT)
     } else {
-        (32, 64)
+        n.div_ceil(64)
     }
 }
 
@@ -868,7 +1055,6 @@ impl GgmlOps for CubeBackend {
             let (cx, cy) = (cubes.min(65_535) as u32, cubes.div_ceil(65_535) as u32);
             macro_rules! launch {
                 ($t:expr) => {{
-                    let (be, bb) = gemv_block($t);
                     unsafe {
                         gemv_rows_kernel::launch_unchecked(
                             &client,
@@ -884,8 +1070,6 @@ impl GgmlOps for CubeBackend {
                             ld,
                             col0,
                             $t,
-                            be,
-                            bb,
                         )
                     }
                 }};
@@ -937,6 +1121,76 @@ impl GgmlOps for CubeBackend {
         let ids = contiguous(ids);
         let rows = ids.meta.shape().num_elements();
         dequant(w, ids, ty, 0, rows, k, true)
+    }
+
+    fn ggml_gemv_multi(x: CubeTensor, w0: CubeTensor, w1: CubeTensor, w2: CubeTensor, tys: [u32; 3], ns: [usize; 3], k: usize, per_row: bool) -> CubeTensor {
+        let x = contiguous(x);
+        let m = x.meta.shape().dims::<2>()[0];
+        let three = ns[2] > 0;
+        let ld = ns.iter().sum::<usize>();
+        let client = x.client.clone();
+        let out = empty_device_dtype(client.clone(), x.device.clone(), [m, ld].into(), DType::F32);
+        let c1 = gemv_cubes(tys[0], ns[0], per_row);
+        let c2 = c1 + gemv_cubes(tys[1], ns[1], per_row);
+        let cubes = c2 + if three { gemv_cubes(tys[2], ns[2], per_row) } else { 0 };
+        let (cx, cy) = (cubes.min(65_535) as u32, cubes.div_ceil(65_535) as u32);
+        let rb = |i: usize| if ns[i] > 0 { row_bytes(tys[i], k) } else { 0 };
+        unsafe {
+            gemv_multi_kernel::launch_unchecked(
+                &client,
+                CubeCount::new_2d(cx, cy),
+                CubeDim::new_1d(GEMV_THREADS),
+                x.clone().into_tensor_arg(),
+                w0.into_tensor_arg(),
+                w1.into_tensor_arg(),
+                w2.into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                m,
+                k,
+                ld,
+                ns[0],
+                ns[1],
+                ns[2],
+                rb(0),
+                rb(1),
+                rb(2),
+                c1,
+                c2,
+                tys[0],
+                tys[1],
+                if three { tys[2] } else { tys[1] },
+                three,
+                !per_row,
+                GEMV_ROWS_PER_UNIT,
+            )
+        };
+        out
+    }
+
+    fn ggml_gather_part_into(w: CubeTensor, ids: CubeTensor, out: CubeTensor, ty: u32, k: usize, row0: usize, rows: usize, scale: f32) -> CubeTensor {
+        let ids = contiguous(ids);
+        let n_ids = ids.meta.shape().num_elements();
+        let total = n_ids * k;
+        let cubes = total.div_ceil(256);
+        let rb = row_bytes(ty, k);
+        unsafe {
+            gather_part_kernel::launch_unchecked(
+                &w.client.clone(),
+                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                CubeDim::new_1d(256),
+                w.into_tensor_arg(),
+                ids.into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                n_ids,
+                k,
+                row0,
+                rows,
+                rb,
+                scale,
+                ty,
+            )
+        };
+        out
     }
 }
 
@@ -1130,6 +1384,57 @@ impl QTensor {
             i = j;
         }
         Tensor::cat(outs, 0)
+    }
+
+    /// `x [m, cols]` times each of `ws` (2 or 3 matrices with the same `cols`, each in one
+    /// part) transposed, side by side: `[m, Σ rows]` in one launch. `None` when they do not
+    /// qualify (several parts, more than [`GEMV_MAX_ROWS`] rows of `x`): the caller then runs
+    /// them one by one.
+    pub fn gemv_multi(ws: &[&QTensor], x: &Tensor<2>) -> Option<Tensor<2>> {
+        let [m, k] = x.dims();
+        let first = ws.first()?;
+        let ok = (2..=3).contains(&ws.len())
+            && m <= GEMV_MAX_ROWS
+            && k % 32 == 0
+            && ws.iter().all(|w| w.cols == k && w.parts.len() == 1 && w.per_row == first.per_row);
+        if !ok {
+            return None;
+        }
+        let words = |i: usize| ws.get(i).unwrap_or(&ws[1]).parts[0].words.clone().into_dispatch();
+        let ty = |i: usize| ws.get(i).map_or(0, |w| w.ty.id());
+        let n = |i: usize| ws.get(i).map_or(0, |w| w.rows);
+        Some(Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gemv_multi(
+            x.clone().into_dispatch(),
+            words(0),
+            words(1),
+            words(2),
+            [ty(0), ty(1), ty(2)],
+            [n(0), n(1), n(2)],
+            k,
+            first.per_row,
+        )))
+    }
+
+    /// The rows named by `ids` (u32 on the device, each below `rows`) times `scale`, as f32
+    /// `[ids, cols]`: the embedding of a token the device chose, with no upload. One launch
+    /// per part.
+    pub fn gather_device(&self, ids: &Tensor<1, Int>, scale: f32) -> Tensor<2> {
+        let n = ids.dims()[0];
+        let device = ids.device();
+        let mut out = Tensor::<2>::empty([n, self.cols], &device).into_dispatch();
+        for p in &self.parts {
+            out = <Dispatch as GgmlOps>::ggml_gather_part_into(
+                p.words.clone().into_dispatch(),
+                ids.clone().into_dispatch(),
+                out,
+                self.ty.id(),
+                self.cols,
+                p.row0,
+                p.rows,
+                scale,
+            );
+        }
+        Tensor::from_dispatch(out)
     }
 
     fn part_of(&self, row: usize) -> usize {

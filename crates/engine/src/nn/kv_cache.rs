@@ -40,6 +40,43 @@ impl LayerCache {
     pub fn append(&mut self, k: Tensor<3>, v: Tensor<3>, pos0: usize, device: &Device) {
         let [nkv, t, hd] = k.dims();
         let len = self.len();
+        self.reserve(t, nkv, hd, device);
+        let r = [0..nkv, len..len + t, 0..hd];
+        self.k = self.k.take().map(|b| b.slice_assign(r.clone(), k));
+        self.v = self.v.take().map(|b| b.slice_assign(r, v));
+        self.slot_pos.extend(pos0..pos0 + t);
+    }
+
+    /// The slot where a full-attention layer's next key/value (position `pos`) goes, taken
+    /// (the caller writes it, as the fused decode kernel does), and the slots then in use.
+    pub fn append_slot(&mut self, pos: usize, nkv: usize, hd: usize, device: &Device) -> (usize, usize) {
+        let slot = self.len();
+        self.reserve(1, nkv, hd, device);
+        self.slot_pos.push(pos);
+        (slot, slot + 1)
+    }
+
+    /// The ring slot of position `pos` in a sliding layer of `window` slots, taken, and the
+    /// slots then valid (`min(pos + 1, window)`: the ring fills its prefix first).
+    pub fn ring_slot(&mut self, pos: usize, window: usize, nkv: usize, hd: usize, device: &Device) -> (usize, usize) {
+        self.alloc_ring(window, nkv, hd, device);
+        let slot = pos % window;
+        self.slot_pos[slot] = pos;
+        (slot, (pos + 1).min(window))
+    }
+
+    fn alloc_ring(&mut self, window: usize, nkv: usize, hd: usize, device: &Device) {
+        if self.k.is_none() {
+            self.k = Some(Tensor::<3>::zeros([nkv, window, hd], device));
+            self.v = Some(Tensor::<3>::zeros([nkv, window, hd], device));
+            self.slot_pos = vec![EMPTY_SLOT; window];
+        }
+    }
+
+    /// Room for `t` more slots in a full-attention layer's buffer (allocated at
+    /// `min_capacity`, then doubled when full: the only time the cache is copied).
+    fn reserve(&mut self, t: usize, nkv: usize, hd: usize, device: &Device) {
+        let len = self.len();
         if len + t > self.capacity() {
             let cap = (len + t).next_power_of_two().max(64).max(self.min_capacity);
             crate::profile::count_attention(2 * nkv * len * hd * 4, 0);
@@ -53,20 +90,12 @@ impl LayerCache {
             self.k = Some(grow(self.k.take()));
             self.v = Some(grow(self.v.take()));
         }
-        let r = [0..nkv, len..len + t, 0..hd];
-        self.k = self.k.take().map(|b| b.slice_assign(r.clone(), k));
-        self.v = self.v.take().map(|b| b.slice_assign(r, v));
-        self.slot_pos.extend(pos0..pos0 + t);
     }
 
     /// Writes the chunk's last `min(t, window)` keys/values into a sliding layer's ring.
     pub fn write_ring(&mut self, k: Tensor<3>, v: Tensor<3>, pos0: usize, window: usize, device: &Device) {
         let [nkv, t, hd] = k.dims();
-        if self.k.is_none() {
-            self.k = Some(Tensor::<3>::zeros([nkv, window, hd], device));
-            self.v = Some(Tensor::<3>::zeros([nkv, window, hd], device));
-            self.slot_pos = vec![EMPTY_SLOT; window];
-        }
+        self.alloc_ring(window, nkv, hd, device);
         let mut i = t.saturating_sub(window);
         while i < t {
             // A run of consecutive slots up to the ring's end.

@@ -3,7 +3,7 @@
 //! Runs on any burn device (wgpu, CPU). Field names follow the HF checkpoint tensor names
 //! (`model.layers.N.self_attn.q_proj.weight`, ...).
 
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::error::{EngineError, Result};
 use crate::profile::{count_attention, upload};
@@ -11,7 +11,8 @@ use crate::models::gemma3::{Config, LayerType};
 use crate::nn::kv_cache::EMPTY_SLOT;
 use crate::device::is_cube;
 use crate::kernels::fused;
-use crate::nn::{add_rms_norm, geglu, rope, softmax_last, to_host, Embedding, KvCache, LayerCache, Linear, RmsNorm, WeightLoader};
+use crate::kernels::qmatmul::QTensor;
+use crate::nn::{add_rms_norm, geglu, rope, softmax_last, to_host, Embedding, KvCache, LayerCache, Linear, LinearWeight, RmsNorm, WeightLoader};
 use crate::weights::WeightSource;
 
 /// Self-attention with QK-norm; GQA when `num_key_value_heads < num_attention_heads`.
@@ -35,6 +36,14 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        // Decode on the GPU: gate and up in one gemv launch, GeGLU over its packed output.
+        if let (LinearWeight::Quant(g), LinearWeight::Quant(u), None, None) =
+            (&self.gate_proj.weight, &self.up_proj.weight, &self.gate_proj.bias, &self.up_proj.bias)
+        {
+            if let Some(gu) = QTensor::gemv_multi(&[g, u], &x) {
+                return self.down_proj.forward(fused::geglu_packed(gu));
+            }
+        }
         let g = self.gate_proj.forward(x.clone());
         self.down_proj.forward(geglu(g, self.up_proj.forward(x)))
     }
@@ -145,8 +154,11 @@ impl Gemma3 {
 
     /// Token embeddings scaled by `sqrt(hidden)` (`Gemma3TextScaledWordEmbedding`), `[T, H]`.
     pub fn embed(&self, ids: &[u32]) -> Tensor<2> {
-        let scale = (self.config.hidden_size as f64).sqrt() as f32;
-        self.embed_tokens.lookup(ids, &self.device) * scale
+        self.embed_tokens.lookup(ids, &self.device) * self.embed_scale()
+    }
+
+    fn embed_scale(&self) -> f32 {
+        (self.config.hidden_size as f64).sqrt() as f32
     }
 
     /// Runs the decoder on input embeddings `x [T, H]` at the cache's position. Positions in
@@ -223,13 +235,42 @@ impl Gemma3 {
         }
         let h = self.forward_hidden(ids, cache);
         let t = ids.len();
-        let best = self.lm_head(h.slice([t - 1..t])).argmax(1);
-        let data = best
-            .try_into_data()
-            .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?;
-        crate::profile::count_readback(data.bytes().len());
-        let id = data.iter::<i64>().next();
-        id.map(|i| i as u32).ok_or_else(|| EngineError::Device("the device returned no token".into()))
+        Ok(self.greedy_of(self.lm_head(h.slice([t - 1..t])))?.0)
+    }
+
+    /// One greedy decode step for the token `tok`, which the previous step may have left on
+    /// the device (`on_device`, from [`greedy_of`](Self::greedy_of)): then its embedding is
+    /// gathered there and nothing is uploaded. Returns the next token and its device copy.
+    pub fn decode_greedy(&self, tok: u32, on_device: Option<&Tensor<1, Int>>, cache: &mut KvCache) -> Result<(u32, Tensor<1, Int>)> {
+        let logits = self.step_logits(tok, on_device, cache);
+        self.greedy_of(logits)
+    }
+
+    /// One decode step for `tok` (gathered on the device from `on_device` when the previous
+    /// step left it there), leaving the logits `[1, vocab]` on the device.
+    pub fn step_logits(&self, tok: u32, on_device: Option<&Tensor<1, Int>>, cache: &mut KvCache) -> Tensor<2> {
+        let x = match (&self.embed_tokens, on_device) {
+            (Embedding::Quant(q), Some(id)) => q.gather_device(id, self.embed_scale()),
+            _ => self.embed(&[tok]),
+        };
+        let h = self.forward_embeds(x, &[], cache);
+        self.lm_head(h)
+    }
+
+    /// The most likely token of `logits [1, vocab]`, chosen on the device: only its id comes
+    /// back (4 bytes, not the vocabulary's logits), and a device copy stays for the next
+    /// step's embedding. Ties go to the lowest id, as on the host.
+    fn greedy_of(&self, logits: Tensor<2>) -> Result<(u32, Tensor<1, Int>)> {
+        let best = if is_cube(&self.device) {
+            fused::argmax_device(logits)
+        } else {
+            logits.argmax(1).reshape([1])
+        };
+        let id = read_id(&best)?;
+        if id as usize >= self.config.vocab_size {
+            return Err(EngineError::Device(format!("the device chose token {id}, outside the vocabulary")));
+        }
+        Ok((id, best))
     }
 
     /// Bytes of weights one decode step reads: every layer's matrices and the LM head (at
@@ -270,6 +311,9 @@ impl Gemma3 {
         let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         let g = nh / nkv;
         let t = x.dims()[0];
+        if t == 1 && is_cube(&self.device) && hd <= 256 {
+            return self.decode_attention(layer, x, (cos, sin), lc, pos0);
+        }
         let q = a.q_proj.forward(x.clone()).reshape([t, nh, hd]);
         let k = a.k_proj.forward(x.clone()).reshape([t, nkv, hd]);
         let v = a.v_proj.forward(x).reshape([t, nkv, hd]);
@@ -296,7 +340,8 @@ impl Gemma3 {
         // transformers' Gemma 3 attention does not apply `attn_logit_softcapping` (a Gemma 2
         // field kept in the config); neither does llama.cpp's gemma3 graph. Follow them.
         let out = if t == 1 {
-            // One new token (decode): store its key/value first, then attend over the valid
+            // One new token (decode) on the CPU backend (the GPU takes `decode_attention`):
+            // store its key/value first, then attend over the valid
             // slots in place, with no mask. Every cached key is visible to it: full layers
             // hold only the past, and a ring holds exactly the window ending at this token
             // (its valid slots are the prefix 0..min(pos+1, window)). An image block's
@@ -313,10 +358,6 @@ impl Gemma3 {
                 _ => unreachable!("written above"),
             };
             count_attention(0, n);
-            if is_cube(&self.device) && hd <= 256 {
-                let o = fused::decode_attention(qg.reshape([nh, hd]), kc, vc, n);
-                return a.o_proj.forward(o.reshape([1, nh * hd]));
-            }
             let kc = kc.clone().slice([0..nkv, 0..n, 0..hd]);
             let vc = vc.clone().slice([0..nkv, 0..n, 0..hd]);
             softmax_last(scale_scores(qg.matmul(kc.swap_dims(1, 2)))).matmul(vc)
@@ -344,6 +385,59 @@ impl Gemma3 {
         }; // [nkv, g*T, hd]
         let out = out.reshape([nh, t, hd]).swap_dims(0, 1).reshape([t, nh * hd]);
         a.o_proj.forward(out)
+    }
+
+    /// Attention of one new token on the GPU, in four launches: q/k/v projections (one
+    /// gemv when all three are single-part quantized matrices), q/k norm + RoPE with the
+    /// key and value stored straight into their cache slot, attention over the valid slots
+    /// in place (no mask: full layers hold only the past, and a ring's valid slots are its
+    /// prefix `0..min(pos+1, window)`), and the output projection.
+    fn decode_attention(
+        &self,
+        layer: &DecoderLayer,
+        x: Tensor<2>,
+        (cos, sin): (&Tensor<3>, &Tensor<3>),
+        lc: &mut LayerCache,
+        pos: usize,
+    ) -> Tensor<2> {
+        let c = &self.config;
+        let a = &layer.self_attn;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let fused_qkv = match (&a.q_proj.weight, &a.k_proj.weight, &a.v_proj.weight) {
+            (LinearWeight::Quant(q), LinearWeight::Quant(k), LinearWeight::Quant(v))
+                if a.q_proj.bias.is_none() && a.k_proj.bias.is_none() && a.v_proj.bias.is_none() =>
+            {
+                QTensor::gemv_multi(&[q, k, v], &x)
+            }
+            _ => None,
+        };
+        let (q, k, v, offs) = match fused_qkv {
+            Some(qkv) => (qkv.clone(), qkv.clone(), qkv, [0, nh * hd, (nh + nkv) * hd]),
+            None => (a.q_proj.forward(x.clone()), a.k_proj.forward(x.clone()), a.v_proj.forward(x), [0, 0, 0]),
+        };
+        let (slot, n) = match layer.layer_type {
+            LayerType::Sliding => lc.ring_slot(pos, c.sliding_window, nkv, hd, &self.device),
+            LayerType::Full => lc.append_slot(pos, nkv, hd, &self.device),
+        };
+        let (Some(kc), Some(vc)) = (lc.k.take(), lc.v.take()) else { unreachable!("allocated by the slot call") };
+        let scaling = c.query_pre_attn_scalar.powf(-0.5) as f32;
+        let (q, kc, vc) = fused::qkv_store(
+            (&q, &k, &v),
+            offs,
+            (&a.q_norm.scale, a.q_norm.eps),
+            (&a.k_norm.scale, a.k_norm.eps),
+            (cos, sin),
+            (kc, vc),
+            [nh, nkv, hd],
+            slot,
+            pos,
+            scaling,
+        );
+        count_attention(0, n);
+        let o = fused::decode_attention(q, &kc, &vc, n);
+        lc.k = Some(kc);
+        lc.v = Some(vc);
+        a.o_proj.forward(o.reshape([1, nh * hd]))
     }
 
     /// The mask `[1, g*T, L]` (true where masked) of a chunk at `pos0..pos0+t` over the
@@ -381,4 +475,19 @@ impl Gemma3 {
         }
         upload(TensorData::new(mask, [1, g * t, l]), &self.device)
     }
+}
+
+/// The one token id in `t` (`[1]`, u32 from the device kernels or i64 from burn's argmax),
+/// read back (4 or 8 bytes, counted).
+pub fn read_id(t: &Tensor<1, Int>) -> Result<u32> {
+    let data = t
+        .clone()
+        .try_into_data()
+        .map_err(|e| EngineError::Device(format!("reading back from the device: {e:?}")))?;
+    crate::profile::count_readback(data.bytes().len());
+    let id = match data.dtype() {
+        burn::tensor::DType::U32 => data.iter::<u32>().next(),
+        _ => data.iter::<i64>().next().map(|i| i as u32),
+    };
+    id.ok_or_else(|| EngineError::Device("the device returned no token".into()))
 }
