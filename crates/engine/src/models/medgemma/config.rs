@@ -29,6 +29,10 @@ impl Config {
         let err = |detail: String| EngineError::Config { file: file.into(), detail };
         let v: Json = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
         let vc = v.get("vision_config").ok_or_else(|| err("no vision_config: not a multimodal Gemma 3 config".into()))?;
+        // An object, before fields are filled in below (indexing anything else panics).
+        if !vc.is_object() {
+            return Err(err(format!("vision_config is {vc}, not an object")));
+        }
         let mut vc = vc.clone();
         // The tower has no pooling head in Gemma 3 (`vision_use_head` is false on the hub).
         if vc.get("vision_use_head").is_none() {

@@ -138,6 +138,12 @@ impl SiglipConfig {
         let empty = Json::Object(Default::default());
         let vc = v.get("vision_config").unwrap_or(&empty);
         let tc = v.get("text_config").unwrap_or(&empty);
+        // Anything but an object would read as all defaults.
+        for (k, c) in [("vision_config", vc), ("text_config", tc)] {
+            if !c.is_object() {
+                return Err(err(format!("{k} is {c}, not an object")));
+            }
+        }
         let t = tower(tc, file)?;
         let text = TextConfig {
             vocab_size: get_usize(tc, "vocab_size", 32000, MAX_VOCAB, file)?,
