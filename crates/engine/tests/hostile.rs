@@ -513,6 +513,20 @@ fn tokenizer_and_config_files_are_read_only_up_to_a_bound() {
     std::fs::remove_dir_all(&d).ok();
 }
 
+/// The loaders read a model folder's `config.json` before anything else; one byte over the
+/// side-file bound (sparse, so it costs no disk) must be refused from its length, not read
+/// whole (which would take its 64 MiB of heap, four times [`LIMIT`]).
+#[test]
+fn model_folder_config_over_the_bound_is_refused_by_the_loaders() {
+    let _g = serial();
+    let d = tmp_dir("load");
+    sparse(&d.join("config.json"), b"{", medlens_engine::formats::MAX_SIDE_FILE_BYTES + 1);
+    let device = burn::tensor::Device::flex();
+    rejects("load_medgemma config.json", "config.json", "bytes", || medlens_engine::serve::load::load_medgemma(&d, &device));
+    rejects("load_text config.json", "config.json", "bytes", || medlens_engine::serve::load::load_text(&d, None, &device));
+    std::fs::remove_dir_all(&d).ok();
+}
+
 // ---- fuzz seeds and kept crash inputs ------------------------------------------------------
 
 #[path = "../../../fuzz/paths/engine.rs"]

@@ -47,7 +47,7 @@ impl Preprocess {
     /// MedSigLIP's values; `default_size` when the file has no size.
     pub fn from_dir(dir: &std::path::Path, default_size: usize) -> Self {
         let mut p = Self::medsiglip(default_size);
-        let Ok(text) = std::fs::read_to_string(dir.join("preprocessor_config.json")) else { return p };
+        let Ok(text) = crate::formats::read_side_text(&dir.join("preprocessor_config.json")) else { return p };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return p };
         if let Some(s) = v.get("size").and_then(|s| s.get("height").or_else(|| s.get("shortest_edge"))).and_then(|x| x.as_u64()) {
             p.size = s as usize;

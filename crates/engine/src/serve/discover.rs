@@ -171,7 +171,7 @@ pub fn scan_ollama(root: &Path) -> Vec<ModelInfo> {
         if !rel.contains("medgemma") {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&m) else { continue };
+        let Ok(text) = crate::formats::read_side_text(&m) else { continue };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
         let blob = |media: &str| -> Option<PathBuf> {
             let layers = v.get("layers")?.as_array()?;
@@ -228,7 +228,7 @@ pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
     if !cfg.is_file() {
         return None;
     }
-    let text = match std::fs::read_to_string(&cfg) {
+    let text = match crate::formats::read_side_text(&cfg) {
         Ok(t) => t,
         Err(e) => return Some(invalid(Kind::Medgemma, path, source, "hf", &format!("config.json: {e}"))),
     };

@@ -132,7 +132,7 @@ pub fn file_sha256(path: &Path, cache_dir: Option<&Path>) -> Result<String> {
     };
     let memo = cache_dir.map(|d| d.join("sha256").join(&key));
     if let Some(m) = &memo {
-        if let Ok(s) = std::fs::read_to_string(m) {
+        if let Ok(s) = crate::formats::read_side_text(m) {
             if s.trim().len() == 64 {
                 return Ok(s.trim().to_string());
             }

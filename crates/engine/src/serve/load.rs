@@ -41,7 +41,7 @@ pub fn load_text(path: &Path, tokenizer: Option<&Path>, device: &Device) -> Resu
         Ok(LoadedText { model, tokenizer })
     } else {
         let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path)
+        let text = crate::formats::read_side_text(&cfg_path)
             .map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
         let cfg = Config::from_hf_json(&cfg_path, &text)?;
         let st = Safetensors::open(path)?;
@@ -112,7 +112,7 @@ pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &De
     }
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
     let cfg_path = dir.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
+    let text = crate::formats::read_side_text(&cfg_path).map_err(|source| EngineError::Io { file: cfg_path.clone(), source })?;
     let cfg = medgemma::Config::from_hf_json(&cfg_path, &text)?;
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let st = Safetensors::open(&dir)?;

@@ -239,7 +239,7 @@ pub fn config_by_name(name: &str) -> Result<Config> {
         "gemma3-270m" => (PathBuf::from("<builtin gemma3-270m>"), GEMMA3_270M_CONFIG.to_string()),
         p => {
             let p = PathBuf::from(p);
-            let t = std::fs::read_to_string(&p).map_err(|source| EngineError::Io { file: p.clone(), source })?;
+            let t = crate::formats::read_side_text(&p).map_err(|source| EngineError::Io { file: p.clone(), source })?;
             (p, t)
         }
     };

@@ -136,7 +136,7 @@ impl LabelSet {
             let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
             return Err(label_err(name, format!("no such label set (built in: {}) and no such file", names.join(", "))));
         }
-        let text = std::fs::read_to_string(p).map_err(|source| EngineError::Io { file: p.into(), source })?;
+        let text = crate::formats::read_side_text(p).map_err(|source| EngineError::Io { file: p.into(), source })?;
         Self::from_json(name, &text)
     }
 
