@@ -175,18 +175,14 @@ pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_prog
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     let out = files::free_name(&out_dir, &format!("{name}-{}.gguf", q.name()));
     tauri::async_runtime::spawn_blocking(move || {
-        let r = catch_panic("model import", || {
+        // The importer writes a temporary file beside `out` and removes it itself on failure.
+        catch_panic("model import", || {
             medlens_engine::serve::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
                 let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
             })
             .map(|r| ImportResult { output: r.output })
             .map_err(|e| e.to_string())
-        });
-        if r.is_err() {
-            // The importer writes `<out>.partial` and renames it when complete.
-            let _ = std::fs::remove_file(out.with_extension("gguf.partial"));
-        }
-        r
+        })
     })
     .await
     .map_err(|e| e.to_string())?
@@ -650,6 +646,9 @@ fn export_findings(state: &AppState, req: ExportRequest) -> Result<SavedFile, St
             let input = req.provenance.inputs.first().ok_or("the provenance names no source DICOM file")?;
             crate::check_known(state, &input.path)?;
             let src = input.path.display().to_string();
+            if medlens_dicom::plain::is_plain_image_file(&input.path) {
+                return Err(format!("{src}: a plain image, not DICOM: export Markdown or JSON"));
+            }
             let file = medlens_dicom::open(&input.path).map_err(|e| format!("{src}: {}", e.kind))?;
             let frame = Some(input.frame as u32);
             let prov = serde_json::to_string(&req.provenance).unwrap_or_default();
@@ -767,6 +766,45 @@ mod tests {
         assert_eq!(dicom_date_time(t), ("19700101".to_string(), "000000".to_string()));
         let s = now_rfc3339();
         assert!(s.len() == 20 && s.ends_with('Z'), "{s}");
+    }
+
+    /// A DICOM SR must reference a DICOM instance; a plain image (opened in the viewer as an
+    /// in-memory Secondary Capture) has no real UIDs to reference, so SR export of it is refused
+    /// before anything is written. The PNG is made by the `png` crate, not by us.
+    #[test]
+    fn sr_export_of_a_plain_image_is_refused_before_writing() {
+        let root = std::env::temp_dir().join(format!("medlens-sr-plain-{}", std::process::id()));
+        let out = root.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let img = root.join("photo.png");
+        {
+            let mut e = png::Encoder::new(std::fs::File::create(&img).unwrap(), 2, 1);
+            e.set_color(png::ColorType::Rgb);
+            e.write_header().unwrap().write_image_data(&[255, 0, 0, 0, 128, 255]).unwrap();
+        }
+        let state = AppState::default();
+        state.grants.grant(&root).unwrap();
+        let img = access::resolve(&img).unwrap();
+        lock(&state.known).insert(img.clone());
+        let provenance = Provenance {
+            model_file: "m.gguf".into(),
+            model_sha256: String::new(),
+            quantization: String::new(),
+            mmproj_file: None,
+            mmproj_sha256: None,
+            adapter: String::new(),
+            template: String::new(),
+            system: String::new(),
+            prompt: String::new(),
+            sampling: SamplingRecord::new(&SamplingParams::default(), true, 16),
+            inputs: vec![InputRecord { path: img.clone(), sop_instance_uid: None, frame: 0, window: None, width: 2, height: 1 }],
+            created: String::new(),
+        };
+        let req = ExportRequest { format: "sr".into(), dir: out.clone(), text: "draft".into(), provenance };
+        let e = export_findings(&state, req).unwrap_err();
+        assert!(e.contains(&img.display().to_string()) && e.contains("not DICOM"), "{e}");
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing may be written");
+        std::fs::remove_dir_all(&root).ok();
     }
 
     #[test]
