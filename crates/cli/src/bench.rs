@@ -320,13 +320,13 @@ fn loaded_notice(load_s: f64, sel: &device::Selected) {
 /// A timed greedy decode and what its steady steps asked of the device.
 struct Decode {
     tokens_per_s: f64,
-    /// Per decode step, over steps 2..N (step 1 still warms up: its shapes are new).
+    /// Per decode step, over steps 3..N (steps 1 and 2 warm up: their paths are new).
     step: serde_json::Value,
 }
 
 /// Decodes `n` greedy tokens after `first` (the token chosen from the prefill's logits),
 /// the device choosing each, as `medlens generate --greedy` does. Times all `n` steps;
-/// counts steps 2..n: launches (total and by kernel), uploads, read-backs, KV bytes copied,
+/// counts steps 3..n: launches (total and by kernel), uploads, read-backs, KV bytes copied,
 /// keys attended, kernels not seen in `warm` (compiled after warm-up), memory-pool growth,
 /// host CPU time; and the gemv roofline: weight bytes per step ÷ time per step, over the
 /// adapter's copy bandwidth measured here.
@@ -344,10 +344,18 @@ fn decode_profiled(
         return Ok(Decode { tokens_per_s: 0.0, step: serde_json::Value::Null });
     }
     // As `generate` decodes greedily: each step's token stays on the device for the next.
+    // Two warm-up steps: the first embeds a token from the host, the second the first one
+    // gathered on the device (its kernel first runs there).
+    let warmup = n.min(2);
     let (r, k1) = profile::kernels_launched(|| model.decode_greedy(first, None, cache));
     let (mut tok, mut id) = r?;
     warm.extend(k1);
-    let steps = n - 1;
+    if warmup == 2 {
+        let (r, k2) = profile::kernels_launched(|| model.decode_greedy(tok, Some(&id), cache));
+        (tok, id) = r?;
+        warm.extend(k2);
+    }
+    let steps = n - warmup;
     let c0 = profile::snapshot();
     let cpu0 = profile::cpu_times();
     let pool0 = device.memory_pool_usage().map(|u| u.bytes_reserved);
@@ -435,7 +443,7 @@ fn print_profile(r: &serde_json::Value) {
         return;
     }
     let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    println!("one decode step (mean of steps 2..{}), {}", s["steps_counted"].as_u64().unwrap_or(0) + 1, r["context"]);
+    println!("one decode step (mean of steps 3..{}), {}", s["steps_counted"].as_u64().unwrap_or(0) + 2, r["context"]);
     let mut by: Vec<(String, f64)> = s["launches_by_kernel"]
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0))).collect())
