@@ -223,7 +223,11 @@ fn open_dialog(app: AppHandle, folder: bool) {
 /// gets a path outside what was dropped, opened or the data folder.
 #[tauri::command]
 async fn choose_path(app: AppHandle, folder: bool, title: Option<String>) -> Result<Option<PathBuf>, String> {
-    let title = title.unwrap_or_else(|| if folder { "Choose a folder" } else { "Choose a file" }.into());
+    // The page names what the path is for, but the dialog says whose it is and what choosing
+    // does: a page script cannot word a dialog that talks the user into granting a folder.
+    let what = title.as_deref().unwrap_or(if folder { "a folder" } else { "a file" });
+    let what: String = what.chars().filter(|c| !c.is_control()).take(60).collect();
+    let title = format!("Medlens: choose {what} (Medlens may read and write what you choose)");
     let dialog = app.dialog().file().set_title(title);
     let chosen = if folder { dialog.blocking_pick_folder() } else { dialog.blocking_pick_file() };
     let Some(path) = chosen.and_then(|p| p.into_path().ok()) else { return Ok(None) };
@@ -234,7 +238,9 @@ async fn choose_path(app: AppHandle, folder: bool, title: Option<String>) -> Res
 /// Whether the app was started for the end-to-end tests (`MEDLENS_TEST_DROPS=1`), which
 /// cannot make a native drop: then `test_drop` stands in for one.
 fn test_drops_enabled() -> bool {
-    std::env::var("MEDLENS_TEST_DROPS").is_ok_and(|v| v == "1")
+    // Never in a release build: an environment a launcher sets must not open a door a page
+    // script can walk through. The e2e suite drives the debug build.
+    cfg!(debug_assertions) && std::env::var("MEDLENS_TEST_DROPS").is_ok_and(|v| v == "1")
 }
 
 /// A drop for the automated tests, refused unless the person starting the app set

@@ -3,13 +3,15 @@
 //! uniform number drawn on the host), so a sampled decode step reads back only the chosen id,
 //! 4 bytes, instead of the vocabulary's logits (1 MiB at 262 144 tokens).
 //!
-//! Why exact and not approximate: a user who fixes a seed expects the same text whether the
-//! GPU or the host picks. The pick below is `generate::sampling::Sampler`'s arithmetic, in
-//! the same order, over the same sorted candidates; only the normalizer of an untruncated
-//! distribution is a tree sum here and a sequential sum on the host. When the pick would need
-//! a candidate beyond the best [`TOP_K`] (a flat distribution, a wide nucleus), the kernel
-//! says so ([`NEED_HOST`]) and the caller samples on the host from the full logits, with the
-//! same uniform number.
+//! Why the host's answer and not an approximation: a user who fixes a seed expects the same
+//! text whether the GPU or the host picks. The pick below is `generate::sampling::Sampler`'s
+//! arithmetic, in the same order, over the same candidates sorted the same way (by `l/T`,
+//! then id); only the normalizer of an untruncated distribution is a tree sum here, and a
+//! GPU's `exp` may differ from libm's in the last bits. So where a comparison of the pick
+//! (the walk of `r`, the top-p or min-p cut) falls within a relative 1e-5 of going the other
+//! way, or would need a candidate beyond the best [`TOP_K`] (a flat distribution, a wide
+//! nucleus), the kernel says so ([`NEED_HOST`]) and the caller samples on the host from the
+//! full logits, with the same uniform number.
 //!
 //! Four launches, few barriers (each costs a pass over the workgroup on a CPU adapter):
 //! 1. `chunk_stats_kernel`: one cube per chunk of the vocabulary reduces its max and its
@@ -240,6 +242,7 @@ mod kernels {
         ci: &mut Tensor<u32>,
         n: usize,
         cap: usize,
+        t: f32,
     ) {
         let i = ABSOLUTE_POS;
         if i < n {
@@ -247,7 +250,9 @@ mod kernels {
             if v >= glob[0] {
                 let slot = counter[0].fetch_add(1u32) as usize;
                 if slot < cap {
-                    cv[slot] = v;
+                    // Sorted as the host sorts: by `l / T` (two logits a rounding apart can
+                    // tie once divided), then by id.
+                    cv[slot] = v / t;
                     ci[slot] = i as u32;
                 }
             }
@@ -270,7 +275,6 @@ mod kernels {
         hist: &mut Tensor<u32>,
         len: usize,
         vocab: usize,
-        t: f32,
         top_k: usize,
         top_p: f32,
         min_p: f32,
@@ -317,13 +321,13 @@ mod kernels {
                 if top_k > 0 && top_k < vocab {
                     set = top_k;
                 }
-                let lt0 = sv[0] / t;
+                let lt0 = sv[0];
                 let mut sum = 0.0f32;
                 let mut sum_known = true;
                 if set <= cnt {
                     for i in 0..kk {
                         if i < set {
-                            sum += (sv[i] / t - lt0).exp();
+                            sum += (sv[i] - lt0).exp();
                         }
                     }
                 } else if set == vocab {
@@ -339,13 +343,20 @@ mod kernels {
                     let mut acc = 0.0f32;
                     let mut p0 = 0.0f32;
                     let mut decided = set <= cnt;
+                    // A comparison this close could go the other way in the host's rounding
+                    // (a GPU's exp is not libm's; an untruncated sum is a tree here): then
+                    // the host decides.
+                    let mut unsure = false;
                     for i in 0..kk {
                         if i < cnt && i < keep {
-                            let p = (sv[i] / t - lt0).exp() / sum;
+                            let p = (sv[i] - lt0).exp() / sum;
                             if i == 0 {
                                 p0 = p;
                             }
                             acc += p;
+                            if top_p < 1.0 && (acc - top_p).abs() <= 1.0e-5f32 {
+                                unsure = true;
+                            }
                             if top_p < 1.0 && acc >= top_p && keep > i + 1 {
                                 keep = i + 1;
                                 decided = true;
@@ -357,7 +368,10 @@ mod kernels {
                         let mut run = true;
                         for i in 0..kk {
                             if run && i < cnt && i < keep {
-                                let p = (sv[i] / t - lt0).exp() / sum;
+                                let p = (sv[i] - lt0).exp() / sum;
+                                if (p - thr).abs() <= 1.0e-5f32 * thr {
+                                    unsure = true;
+                                }
                                 if p < thr {
                                     keep = i;
                                     if keep < 1 {
@@ -381,7 +395,7 @@ mod kernels {
                         total = 0.0f32;
                         for i in 0..kk {
                             if i < keep {
-                                total += (sv[i] / t - lt0).exp() / sum;
+                                total += (sv[i] - lt0).exp() / sum;
                             }
                         }
                     }
@@ -389,7 +403,10 @@ mod kernels {
                     let mut done = false;
                     for i in 0..kk {
                         if !done && i < cnt && i < keep {
-                            let p = (sv[i] / t - lt0).exp() / sum;
+                            let p = (sv[i] - lt0).exp() / sum;
+                            if (rr - p).abs() <= 1.0e-5f32 * p {
+                                unsure = true;
+                            }
                             if rr < p {
                                 pick = si[i];
                                 done = true;
@@ -401,6 +418,9 @@ mod kernels {
                     if !done && decided && keep <= cnt {
                         // Rounding left r past the last kept one: the host takes the last.
                         pick = si[keep - 1];
+                    }
+                    if unsure {
+                        pick = 4294967295u32;
                     }
                 }
             }
@@ -508,6 +528,7 @@ impl SampleOps for CubeBackend {
                 ci.clone().into_tensor_arg(),
                 vocab,
                 SORT_CAP,
+                t,
             );
             pick_kernel::launch_unchecked(
                 &client,
@@ -523,7 +544,6 @@ impl SampleOps for CubeBackend {
                 hist.into_tensor_arg(),
                 len,
                 vocab,
-                t,
                 top_k,
                 top_p,
                 min_p,

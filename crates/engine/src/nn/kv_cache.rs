@@ -11,7 +11,9 @@ use burn::tensor::{Device, Tensor};
 /// `slot_pos` of a ring slot not written yet (masked out of attention).
 pub const EMPTY_SLOT: usize = usize::MAX;
 
-#[derive(Debug, Clone, Default)]
+/// Not `Clone`: the decode step writes keys and values into these buffers in place, so a
+/// copy of the handles would see the next step's writes.
+#[derive(Debug, Default)]
 pub struct LayerCache {
     pub k: Option<Tensor<3>>,
     pub v: Option<Tensor<3>>,
@@ -115,7 +117,7 @@ impl LayerCache {
 
 /// The cache of every layer, the position the next token takes, and the device-resident
 /// RoPE tables the model keeps with it (one per frequency set, filled by the model).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KvCache {
     pub layers: Vec<LayerCache>,
     /// Number of positions processed so far.
@@ -125,6 +127,6 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(n_layers: usize) -> Self {
-        Self { layers: vec![LayerCache::default(); n_layers], pos: 0, rope: Vec::new() }
+        Self { layers: (0..n_layers).map(|_| LayerCache::default()).collect(), pos: 0, rope: Vec::new() }
     }
 }
