@@ -94,15 +94,17 @@ pub fn resolve(path: &Path) -> Result<PathBuf, AccessError> {
     }
 }
 
-/// Names Windows reserves in every folder (with any extension).
-const WINDOWS_RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3",
-    "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+/// Names Windows reserves in every folder (with any extension). The superscript-digit
+/// ports count as digits to Windows, so they are devices too.
+const WINDOWS_RESERVED: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "COM¹", "COM²", "COM³", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³",
 ];
 
 /// `name` if it is a plain file name: one component in the folder it is joined to, on
 /// every platform (no separators of either kind, no drive letter or stream `:`, not `.` or
-/// `..`, no control characters, not a Windows device name, at most 200 bytes).
+/// `..`, no control characters, not a Windows device name, not ending in `.` or a space,
+/// at most 200 bytes).
 pub fn plain_name(name: &str) -> Result<&str, AccessError> {
     let bad = |reason| Err(AccessError::BadName { name: name.to_string(), reason });
     if name.trim().is_empty() {
@@ -122,6 +124,10 @@ pub fn plain_name(name: &str) -> Result<&str, AccessError> {
     }
     if name.len() > 200 {
         return bad("longer than 200 bytes");
+    }
+    // Windows strips a trailing `.` or space, so `a.` would be written as `a`.
+    if name.ends_with(['.', ' ']) {
+        return bad("ends in `.` or a space (Windows drops them, naming another file)");
     }
     let stem = name.split('.').next().unwrap_or(name).trim_end();
     if WINDOWS_RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
@@ -169,6 +175,35 @@ mod tests {
             assert!(e.contains(why) && e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
         }
         assert!(plain_name(&"x".repeat(201)).is_err());
+    }
+
+    /// The device names and the trailing-character rule of Microsoft's "Naming Files,
+    /// Paths, and Namespaces": console and clock devices, the superscript ports, and
+    /// names Windows would silently shorten.
+    #[test]
+    fn windows_devices_and_stripped_endings_refused() {
+        for ok in ["COM10.txt", "console", "clock", "conin", "LPT0x", "a.b", "a b"] {
+            assert_eq!(plain_name(ok).unwrap(), ok);
+        }
+        for (bad, why) in [
+            ("CONIN$", "device"),
+            ("conout$.log", "device"),
+            ("Clock$", "device"),
+            ("COM\u{b9}", "device"),
+            ("com\u{b2}.json", "device"),
+            ("COM\u{b3}", "device"),
+            ("LPT\u{b9}.txt", "device"),
+            ("lpt\u{b2}", "device"),
+            ("LPT\u{b3}", "device"),
+            ("con.txt", "device"),
+            ("a.", "ends in"),
+            ("a ", "ends in"),
+            ("report.json.", "ends in"),
+            ("x. ", "ends in"),
+        ] {
+            let e = plain_name(bad).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+        }
     }
 
     #[test]
