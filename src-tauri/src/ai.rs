@@ -173,11 +173,14 @@ pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_prog
     let out_dir = data_dir(&app).join("models");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    let out = files::free_name(&out_dir, &format!("{name}-{}.gguf", q.name()));
+    // Held until the import ends: the importer renames over `out`, so a second import
+    // started meanwhile must not pick the same name.
+    let reserved = files::reserve_free_name(&out_dir, &format!("{name}-{}.gguf", q.name()));
     tauri::async_runtime::spawn_blocking(move || {
+        let out = reserved.path();
         // The importer writes a temporary file beside `out` and removes it itself on failure.
         catch_panic("model import", || {
-            medlens_engine::serve::import::import_hf(&path, &out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
+            medlens_engine::serve::import::import_hf(&path, out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
                 let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
             })
             .map(|r| ImportResult { output: r.output })

@@ -7,10 +7,12 @@
 //! if the name exists (atomically, so two writers cannot both claim it); where links are
 //! not supported the name is checked and the file renamed.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// Why a write failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,24 +31,40 @@ impl From<WriteError> for String {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A temporary file beside `dest`, written by `write` and synced; removed again on error.
+/// Removes the temporary file when dropped unless `committed`: on an error and also when
+/// the writer panics, so a half-written file (which may hold patient data) is not left.
+struct TempGuard {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A temporary file beside `dest`, written by `write` and synced; removed again on error
+/// or panic.
 fn write_temp(dest: &Path, write: &dyn Fn(&mut dyn Write) -> io::Result<()>) -> Result<PathBuf, WriteError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), TEMP_SEQ.fetch_add(1, Ordering::Relaxed)));
-    let io_err = |source| WriteError::Io { path: tmp.clone(), source };
+    let f = File::options().write(true).create_new(true).open(&tmp).map_err(|source| WriteError::Io { path: tmp.clone(), source })?;
+    let mut guard = TempGuard { path: tmp, committed: false };
     let result = (|| -> io::Result<()> {
-        let f = File::options().write(true).create_new(true).open(&tmp)?;
         let mut w = io::BufWriter::new(f);
         write(&mut w)?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()
     })();
     match result {
-        Ok(()) => Ok(tmp),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(io_err(e))
+        Ok(()) => {
+            guard.committed = true;
+            Ok(guard.path.clone())
         }
+        Err(source) => Err(WriteError::Io { path: guard.path.clone(), source }),
     }
 }
 
@@ -107,13 +125,51 @@ pub fn write_unique(dir: &Path, stem: &str, ext: &str, write: &dyn Fn(&mut dyn W
 /// `dir/name`, or `dir/{stem}-2.{ext}`, `-3` … : the first name not taken (for a write
 /// that then refuses to replace, should another writer take the name in between).
 pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    free_name_except(dir, name, &HashSet::new())
+}
+
+/// `free_name`, also skipping the names in `reserved`.
+fn free_name_except(dir: &Path, name: &str, reserved: &HashSet<PathBuf>) -> PathBuf {
     let p = Path::new(name);
     let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
     (1..=10_000)
         .map(|n| if n == 1 { dir.join(name) } else { dir.join(format!("{stem}-{n}{ext}")) })
-        .find(|p| p.symlink_metadata().is_err())
+        .find(|p| !reserved.contains(p) && p.symlink_metadata().is_err())
         .unwrap_or_else(|| dir.join(name))
+}
+
+/// Names promised to writers that have not created their file yet (a model import picks
+/// its name minutes before the importer renames over it, replacing whatever is there).
+static RESERVED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+/// A name `free_name` picked and holds for its writer until dropped, so two writers
+/// started together with the same wish get different names.
+#[derive(Debug)]
+pub struct Reserved(PathBuf);
+
+impl Reserved {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if let Some(set) = RESERVED.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            set.remove(&self.0);
+        }
+    }
+}
+
+/// `free_name`, skipping the names other running writers hold, and held until the result
+/// is dropped (after the writer has created its file or given up).
+pub fn reserve_free_name(dir: &Path, name: &str) -> Reserved {
+    let mut guard = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
+    let set = guard.get_or_insert_with(HashSet::new);
+    let p = free_name_except(dir, name, set);
+    set.insert(p.clone());
+    Reserved(p)
 }
 
 #[cfg(test)]
@@ -131,6 +187,40 @@ mod tests {
         let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_panicking_writer_leaves_no_temporary_file() {
+        let dir = temp("panic");
+        for overwrite in [false, true] {
+            let r = std::panic::catch_unwind(|| {
+                write_atomic(&dir.join("scan.png"), overwrite, &|w| {
+                    w.write_all(b"patient bytes")?;
+                    w.flush()?;
+                    panic!("writer fails midway")
+                })
+            });
+            assert!(r.is_err());
+            assert_eq!(entries(&dir), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn reserved_names_are_not_picked_twice_until_released() {
+        let dir = temp("reserve");
+        std::fs::write(dir.join("m.gguf"), b"x").unwrap();
+        let a = reserve_free_name(&dir, "m.gguf");
+        let b = reserve_free_name(&dir, "m.gguf");
+        assert_eq!(a.path(), dir.join("m-2.gguf"));
+        assert_eq!(b.path(), dir.join("m-3.gguf"));
+        // Plain `free_name` (no reservation) still sees only the folder.
+        assert_eq!(free_name(&dir, "m.gguf"), dir.join("m-2.gguf"));
+        drop(a);
+        let c = reserve_free_name(&dir, "m.gguf");
+        assert_eq!(c.path(), dir.join("m-2.gguf"));
+        drop(b);
+        drop(c);
+        assert_eq!(reserve_free_name(&dir, "m.gguf").path(), dir.join("m-2.gguf"));
     }
 
     #[test]
