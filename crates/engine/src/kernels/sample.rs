@@ -9,7 +9,7 @@
 //! then id); only the normalizer of an untruncated distribution is a tree sum here, and a
 //! GPU's `exp` may differ from libm's in the last bits. So where a comparison of the pick
 //! (the walk of `r`, the top-p or min-p cut) falls within a relative 1e-5 of going the other
-//! way, or would need a candidate beyond the best [`TOP_K`] (a flat distribution, a wide
+//! way, or would need a candidate beyond those collected (a flat distribution, a wide
 //! nucleus), the kernel says so ([`NEED_HOST`]) and the caller samples on the host from the
 //! full logits, with the same uniform number.
 //!
@@ -32,7 +32,8 @@ use cubecl::prelude::{CubeCount, CubeDim};
 use super::qmatmul::contiguous;
 use kernels::{chunk_stats_kernel, collect_kernel, penalty_kernel, pick_kernel, threshold_kernel};
 
-/// Candidates the device keeps (the host sampler's whole list when `top_k` ≤ this).
+/// Candidates the device is sure to collect (the pick uses all it collected, up to 1024: a
+/// user's `top_k` up to that many is decided on the device whenever they were collected).
 pub const TOP_K: usize = 64;
 /// Cubes of the first stage (at most; each reduces one chunk of the vocabulary: 256 logits
 /// at 262 144). More, finer chunks make a tighter threshold.
@@ -304,11 +305,11 @@ mod kernels {
             bi_out[unit] = si[unit];
         }
         if unit == 0 {
-            let mut cnt = 0usize;
-            for i in 0..kk {
-                if si[i] != 4294967295u32 {
-                    cnt = i + 1;
-                }
+            // Every logit at or above the threshold was collected, so the sorted list is
+            // the vocabulary's true best `cnt` (at least `kk` of them).
+            let mut cnt = count;
+            if cnt > 1024 {
+                cnt = 1024;
             }
             // More candidates than the sort holds: which are the best is unknown.
             let overflow = count > 1024;
@@ -325,7 +326,7 @@ mod kernels {
                 let mut sum = 0.0f32;
                 let mut sum_known = true;
                 if set <= cnt {
-                    for i in 0..kk {
+                    for i in 0..cnt {
                         if i < set {
                             sum += (sv[i] - lt0).exp();
                         }
@@ -347,7 +348,7 @@ mod kernels {
                     // (a GPU's exp is not libm's; an untruncated sum is a tree here): then
                     // the host decides.
                     let mut unsure = false;
-                    for i in 0..kk {
+                    for i in 0..cnt {
                         if i < cnt && i < keep {
                             let p = (sv[i] - lt0).exp() / sum;
                             if i == 0 {
@@ -366,7 +367,7 @@ mod kernels {
                     if min_p > 0.0 {
                         let thr = p0 * min_p;
                         let mut run = true;
-                        for i in 0..kk {
+                        for i in 0..cnt {
                             if run && i < cnt && i < keep {
                                 let p = (sv[i] - lt0).exp() / sum;
                                 if (p - thr).abs() <= 1.0e-5f32 * thr {
@@ -393,7 +394,7 @@ mod kernels {
                     }
                     if decided {
                         total = 0.0f32;
-                        for i in 0..kk {
+                        for i in 0..cnt {
                             if i < keep {
                                 total += (sv[i] - lt0).exp() / sum;
                             }
@@ -401,7 +402,7 @@ mod kernels {
                     }
                     let mut rr = r * total;
                     let mut done = false;
-                    for i in 0..kk {
+                    for i in 0..cnt {
                         if !done && i < cnt && i < keep {
                             let p = (sv[i] - lt0).exp() / sum;
                             if (rr - p).abs() <= 1.0e-5f32 * p {
