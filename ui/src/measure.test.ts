@@ -1,0 +1,227 @@
+// Expected values derived by hand from the definitions: Pixel Spacing is row spacing \ column
+// spacing (PS3.3 10.7.1.3), so a step of one column is the second value in mm and a step of one
+// row the first; the pixel in column c, row r has its centre at (c + 0.5, r + 0.5); an ROI holds
+// the pixels whose centre is inside the ellipse; SD divides by n. The real-file values are
+// checked in the window against numpy (tests/e2e/measure.e2e.mjs).
+import { describe as group, expect, it } from "vitest";
+import type { PixelGeometry } from "./bindings";
+import {
+  angleOf,
+  calibrationOf,
+  describe,
+  ellipseFromCorners,
+  ellipseStats,
+  fixed,
+  formatArea,
+  imageToScreen,
+  initialMeasure,
+  lengthOf,
+  measureReduce,
+  measurementsOf,
+  pixelInside,
+  probeAt,
+  screenToImage,
+  statsLines,
+  valueUnit,
+  type MeasureState,
+} from "./measure";
+
+const geometry = (g: Partial<PixelGeometry>): PixelGeometry => ({
+  spacing: null,
+  aspect: [1, 1],
+  calibration: "uncalibrated",
+  magnification: null,
+  orientation: null,
+  patient_orientation: null,
+  ...g,
+});
+
+// Rows 0.5 mm apart, columns 1.0 mm apart: a pixel 1 mm wide and 0.5 mm tall.
+const nonSquare = calibrationOf(geometry({ spacing: [0.5, 1.0], aspect: [0.5, 1.0], calibration: "pixel_spacing" }));
+
+group("calibration", () => {
+  it("Pixel Spacing row\\column: width is the second value, height the first", () => {
+    expect(nonSquare).toEqual({ sx: 1.0, sy: 0.5, unit: "mm", calibration: "pixel_spacing" });
+  });
+  it("a detector or magnification-corrected spacing is used as it comes", () => {
+    expect(calibrationOf(geometry({ spacing: [0.2, 0.2], aspect: [0.2, 0.2], calibration: "magnification", magnification: 1.5 }))).toEqual({
+      sx: 0.2,
+      sy: 0.2,
+      unit: "mm",
+      calibration: "magnification",
+    });
+  });
+  it("no spacing: px, keeping the aspect with the finer side one px", () => {
+    expect(calibrationOf(geometry({ aspect: [2, 1], calibration: "aspect" }))).toEqual({ sx: 1, sy: 2, unit: "px", calibration: "aspect" });
+    expect(calibrationOf(geometry({}))).toEqual({ sx: 1, sy: 1, unit: "px", calibration: "uncalibrated" });
+  });
+});
+
+group("length", () => {
+  it("3-4-5 in mm on non-square pixels: 4 columns (4 mm) and 6 rows (3 mm)", () => {
+    expect(lengthOf({ x: 10, y: 20 }, { x: 14, y: 26 }, nonSquare)).toBeCloseTo(5, 12);
+  });
+  it("along a row and along a column", () => {
+    expect(lengthOf({ x: 0, y: 0 }, { x: 10, y: 0 }, nonSquare)).toBe(10);
+    expect(lengthOf({ x: 0, y: 0 }, { x: 0, y: 10 }, nonSquare)).toBe(5);
+  });
+  it("uncalibrated in px", () => {
+    const c = calibrationOf(geometry({}));
+    expect(lengthOf({ x: 1, y: 1 }, { x: 4, y: 5 }, c)).toBe(5);
+    expect(describe({ id: 1, kind: "length", points: [{ x: 1, y: 1 }, { x: 4, y: 5 }] }, empty, c, "").lines).toEqual(["5.00 px"]);
+  });
+});
+
+const empty = { values: new Float32Array(0), columns: 0, rows: 0, samples: 1 };
+
+group("angle", () => {
+  it("a right angle in pixels is not one in mm on non-square pixels", () => {
+    // Arms (2, −2) and (2, 2) pixels: 90° on square pixels. In mm (1.0 wide, 0.5 tall) they are
+    // (2, −1) and (2, 1): the angle is 2·atan(1/2) = 53.130102…°.
+    const v = { x: 10, y: 10 };
+    expect(angleOf({ x: 12, y: 8 }, v, { x: 12, y: 12 }, calibrationOf(geometry({})))).toBeCloseTo(90, 12);
+    expect(angleOf({ x: 12, y: 8 }, v, { x: 12, y: 12 }, nonSquare)).toBeCloseTo((2 * Math.atan(0.5) * 180) / Math.PI, 12);
+    expect(angleOf({ x: 12, y: 8 }, v, { x: 12, y: 12 }, nonSquare)).toBeCloseTo(53.13010235415598, 10);
+  });
+  it("0°, 180°, order of the arms, and a zero arm", () => {
+    const c = calibrationOf(geometry({}));
+    expect(angleOf({ x: 5, y: 0 }, { x: 0, y: 0 }, { x: 9, y: 0 }, c)).toBe(0);
+    expect(angleOf({ x: 5, y: 0 }, { x: 0, y: 0 }, { x: -9, y: 0 }, c)).toBeCloseTo(180, 12);
+    expect(angleOf({ x: 1, y: 0 }, { x: 0, y: 0 }, { x: 1, y: 1 }, c)).toBeCloseTo(45, 12);
+    expect(angleOf({ x: 1, y: 1 }, { x: 0, y: 0 }, { x: 1, y: 0 }, c)).toBeCloseTo(45, 12);
+    expect(angleOf({ x: 0, y: 0 }, { x: 0, y: 0 }, { x: 1, y: 0 }, c)).toBeNull();
+  });
+});
+
+group("ellipse ROI", () => {
+  // A 5 × 4 image, value = 10·row + column.
+  const cols = 5;
+  const rows = 4;
+  const values = Float32Array.from({ length: cols * rows }, (_, i) => 10 * Math.floor(i / cols) + (i % cols));
+  const frame = { values, columns: cols, rows, samples: 1 };
+
+  it("pixel centres inside, boundary included", () => {
+    // Corners (0,0) and (5,4): centre (2.5, 2), radii 2.5 and 2.
+    const e = ellipseFromCorners({ x: 0, y: 0 }, { x: 5, y: 4 });
+    expect(e).toEqual({ cx: 2.5, cy: 2, rx: 2.5, ry: 2 });
+    // Pixel (2, 0): centre (2.5, 0.5): (0)² + (−1.5/2)² = 0.5625 → inside.
+    expect(pixelInside(e, 2, 0)).toBe(true);
+    // Pixel (0, 0): centre (0.5, 0.5): (−2/2.5)² + (−1.5/2)² = 0.64 + 0.5625 > 1 → outside.
+    expect(pixelInside(e, 0, 0)).toBe(false);
+    // Pixel (0, 1): centre (0.5, 1.5): 0.64 + 0.0625 = 0.7025 → inside.
+    expect(pixelInside(e, 0, 1)).toBe(true);
+    // Exactly on the boundary: corners (0,0)–(2,2) give centre (1,1), radii 1; pixel (1, 0) has
+    // centre (1.5, 0.5): 0.25 + 0.25 = 0.5 inside; corners (0.5,0.5)–(2.5,0.5+2): pixel (2,1)
+    // centre (2.5, 1.5) is (1)² + 0 = 1 → on the boundary, inside.
+    expect(pixelInside(ellipseFromCorners({ x: 0.5, y: 0.5 }, { x: 2.5, y: 2.5 }), 2, 1)).toBe(true);
+    expect(pixelInside(ellipseFromCorners({ x: 0.5, y: 0.5 }, { x: 2.5, y: 2.5 }), 2, 0)).toBe(false);
+  });
+
+  it("statistics of the pixels inside, by hand", () => {
+    // Corners (0,0)–(5,4) on square 1 mm pixels. Inside (by the rule above): row 0 and row 3:
+    // columns 1..3 ((±1/2.5)² + 0.5625 = 0.7225 ≤ 1; column 0: 1.2025 > 1); rows 1 and 2: all
+    // five columns (column 0: 0.64 + 0.0625 ≤ 1). Values: 1,2,3 · 10..14 · 20..24 · 31,32,33.
+    const s = ellipseStats(frame, ellipseFromCorners({ x: 0, y: 0 }, { x: 5, y: 4 }), calibrationOf(geometry({ spacing: [1, 1], aspect: [1, 1], calibration: "pixel_spacing" })));
+    const inside = [1, 2, 3, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 31, 32, 33];
+    const mean = inside.reduce((a, b) => a + b, 0) / inside.length; // 272 / 16 = 17
+    expect(mean).toBe(17);
+    const sd = Math.sqrt(inside.reduce((a, b) => a + (b - mean) ** 2, 0) / inside.length);
+    expect(s.count).toBe(16);
+    expect(s.mean).toBe(17);
+    expect(s.sd).toBeCloseTo(sd, 12);
+    // Σ(v − 17)² by hand: 256+225+196 + 49+36+25+16+9 + 9+16+25+36+49 + 196+225+256 = 1624.
+    expect(s.sd).toBeCloseTo(Math.sqrt(1624 / 16), 12);
+    expect(s.min).toBe(1);
+    expect(s.max).toBe(33);
+    expect(s.area).toBeCloseTo(Math.PI * 2.5 * 2, 12);
+  });
+
+  it("area in mm² on non-square pixels, corners in either order, clipped at the edges", () => {
+    // 10 columns (10 mm) by 8 rows (4 mm): radii 5 mm and 2 mm.
+    const s = ellipseStats(frame, ellipseFromCorners({ x: 8, y: 6 }, { x: -2, y: -2 }), nonSquare);
+    expect(s.area).toBeCloseTo(Math.PI * 5 * 2, 12);
+    expect(s.unit).toBe("mm");
+    // Every pixel of the 5 × 4 image has its centre inside that ellipse (centre (3, 2), radii 5, 4).
+    expect(s.count).toBe(20);
+    expect(s.min).toBe(0);
+    expect(s.max).toBe(34);
+  });
+
+  it("a flat ellipse holds nothing; a colour frame has no statistics", () => {
+    expect(ellipseStats(frame, ellipseFromCorners({ x: 1, y: 1 }, { x: 4, y: 1 }), nonSquare).count).toBe(0);
+    const rgb = ellipseStats({ ...frame, samples: 3 }, ellipseFromCorners({ x: 0, y: 0 }, { x: 2, y: 2 }), nonSquare);
+    expect([rgb.count, rgb.mean]).toEqual([0, null]);
+  });
+
+  it("label lines", () => {
+    // π · 2.5 · 2 = 15.71 mm²; SD √(1624/16) = 10.07.
+    const s = ellipseStats(frame, ellipseFromCorners({ x: 0, y: 0 }, { x: 5, y: 4 }), calibrationOf(geometry({ spacing: [1, 1], aspect: [1, 1], calibration: "pixel_spacing" })));
+    expect(statsLines(s, "HU")).toEqual(["Area 15.7 mm²", "Mean 17.0 HU SD 10.1", "Min 1 Max 33 HU", "n 16 px"]);
+    expect(formatArea(1234, "mm")).toBe("12.34 cm²");
+    expect(formatArea(12.34, "px")).toBe("12.3 px²");
+    expect(fixed(-0.04, 1)).toBe("0.0");
+    expect(fixed(-1.25, 1)).toBe("−1.3");
+  });
+});
+
+group("probe and screen mapping", () => {
+  it("the pixel holding a point, and its value(s)", () => {
+    const f = { values: Float32Array.from([1, 2, 3, 4, 5, 6]), columns: 3, rows: 2, samples: 1 };
+    expect(probeAt(f, { x: 2.99, y: 1.0 })).toEqual({ col: 2, row: 1, values: [6] });
+    expect(probeAt(f, { x: 3, y: 0 })).toBeNull();
+    expect(probeAt(f, { x: -0.01, y: 0 })).toBeNull();
+    const rgb = { values: Float32Array.from([1, 2, 3, 4, 5, 6]), columns: 2, rows: 1, samples: 3 };
+    expect(probeAt(rgb, { x: 1.5, y: 0.5 })).toEqual({ col: 1, row: 0, values: [4, 5, 6] });
+  });
+  it("screen and image coordinates round-trip through the drawn box", () => {
+    const box = { left: 100, top: 50, width: 600, height: 200 }; // 120 × 80 image drawn 3:1 wide
+    expect(screenToImage(100, 50, box, 120, 80)).toEqual({ x: 0, y: 0 });
+    expect(screenToImage(700, 250, box, 120, 80)).toEqual({ x: 120, y: 80 });
+    expect(screenToImage(400, 150, box, 120, 80)).toEqual({ x: 60, y: 40 });
+    expect(imageToScreen({ x: 60, y: 40 }, box, 120, 80)).toEqual({ x: 400, y: 150 });
+  });
+  it("value units: Rescale Type, else HU for CT", () => {
+    expect(valueUnit("", "CT")).toBe("HU");
+    expect(valueUnit("US", "CT")).toBe("HU");
+    expect(valueUnit("OD", "CR")).toBe("OD");
+    expect(valueUnit("", "MR")).toBe("");
+  });
+});
+
+group("per-image store", () => {
+  const at = (x: number, y: number) => ({ x, y });
+  const run = (s: MeasureState, ...as: Parameters<typeof measureReduce>[1][]) => as.reduce(measureReduce, s);
+
+  it("W/L tool places nothing; a length takes two points, an angle three", () => {
+    let s = run(initialMeasure(), { type: "place", image: "a#0", at: at(1, 1) });
+    expect(s.draft).toBeNull();
+    s = run(s, { type: "tool", tool: "length" }, { type: "place", image: "a#0", at: at(1, 1) });
+    expect(s.draft?.points).toEqual([at(1, 1)]);
+    s = run(s, { type: "move", image: "a#0", at: at(3, 3) });
+    expect(s.draft?.cursor).toEqual(at(3, 3));
+    s = run(s, { type: "place", image: "a#0", at: at(4, 5) });
+    expect(s.draft).toBeNull();
+    expect(measurementsOf(s, "a#0")).toEqual([{ id: 1, kind: "length", points: [at(1, 1), at(4, 5)] }]);
+    s = run(s, { type: "tool", tool: "angle" }, ...[at(0, 0), at(1, 1)].map((p) => ({ type: "place" as const, image: "a#0", at: p })));
+    expect(s.draft?.points.length).toBe(2);
+    s = run(s, { type: "place", image: "a#0", at: at(2, 0) });
+    expect(measurementsOf(s, "a#0").map((m) => m.kind)).toEqual(["length", "angle"]);
+  });
+
+  it("each image keeps its own; Escape (cancel) drops only the draft; clear empties one image", () => {
+    let s = run(initialMeasure(), { type: "tool", tool: "ellipse" });
+    s = run(s, { type: "place", image: "a#0", at: at(0, 0) }, { type: "place", image: "a#0", at: at(2, 2) });
+    s = run(s, { type: "image", image: "b#0" }, { type: "place", image: "b#0", at: at(0, 0) }, { type: "place", image: "b#0", at: at(3, 3) });
+    expect(measurementsOf(s, "a#0").length).toBe(1);
+    expect(measurementsOf(s, "b#0").length).toBe(1);
+    s = run(s, { type: "place", image: "b#0", at: at(1, 1) }, { type: "cancel" });
+    expect(s.draft).toBeNull();
+    expect(measurementsOf(s, "b#0").length).toBe(1);
+    // A draft started on one image is dropped when another is shown, not finished there.
+    s = run(s, { type: "place", image: "b#0", at: at(1, 1) }, { type: "image", image: "a#0" });
+    expect(s.draft).toBeNull();
+    s = run(s, { type: "clear", image: "a#0" });
+    expect(measurementsOf(s, "a#0")).toEqual([]);
+    expect(measurementsOf(s, "b#0").length).toBe(1);
+  });
+});

@@ -1,0 +1,315 @@
+// Measurements on an image: length, angle, ellipse ROI statistics and the value probe, in the
+// same calibration the geometry work derives (PixelGeometry: Pixel Spacing, Imager Pixel
+// Spacing at the detector or ÷ magnification, Pixel Aspect Ratio). Pure maths and an
+// immutable per-image store; no DOM (tests: measure.test.ts; the real window:
+// tests/e2e/measure.e2e.mjs against tests/dicom/measure/make_measure_reference.py).
+//
+// Coordinates. A point is in continuous image coordinates: x along the row (towards higher
+// column numbers), y down the column (towards higher row numbers). The pixel in column c, row
+// r covers [c, c+1) × [r, r+1); its centre is (c + 0.5, r + 0.5). Physical coordinates are
+// x · column spacing, y · row spacing (Pixel Spacing is row spacing \ column spacing, PS3.3
+// 10.7.1.3), so lengths and angles are measured in mm whatever the pixels' aspect.
+//
+// Uncalibrated images (no spacing) are measured in "px": the pixel's aspect (Pixel Aspect
+// Ratio, else 1:1) is kept, with the finer direction one px long, exactly as the viewport
+// draws them; nothing is ever called mm without a spacing.
+import type { Calibration, PixelGeometry } from "./bindings";
+import { pixelScale } from "./geometry";
+
+export interface Pt {
+  x: number;
+  y: number;
+}
+
+/** Size of one pixel across (`sx`, its width) and down (`sy`, its height) in `unit`. */
+export interface Calib {
+  sx: number;
+  sy: number;
+  unit: "mm" | "px";
+  calibration: Calibration;
+}
+
+export function calibrationOf(g: PixelGeometry): Calib {
+  const s = g.spacing;
+  if (s && s[0] > 0 && s[1] > 0 && Number.isFinite(s[0]) && Number.isFinite(s[1])) return { sx: s[1], sy: s[0], unit: "mm", calibration: g.calibration };
+  const { sx, sy } = pixelScale(g.aspect);
+  return { sx, sy, unit: "px", calibration: g.calibration };
+}
+
+/** The distance between two points in the calibration's unit. */
+export function lengthOf(a: Pt, b: Pt, c: Calib): number {
+  return Math.hypot((b.x - a.x) * c.sx, (b.y - a.y) * c.sy);
+}
+
+/** The angle at `vertex` between the arms to `a` and `b`, in degrees (0 … 180), measured in
+ *  physical space (so non-square pixels give the true angle); null when an arm has no length. */
+export function angleOf(a: Pt, vertex: Pt, b: Pt, c: Calib): number | null {
+  const ux = (a.x - vertex.x) * c.sx;
+  const uy = (a.y - vertex.y) * c.sy;
+  const vx = (b.x - vertex.x) * c.sx;
+  const vy = (b.y - vertex.y) * c.sy;
+  if ((ux === 0 && uy === 0) || (vx === 0 && vy === 0)) return null;
+  // atan2 of cross and dot: accurate near 0° and 180°, where acos of the cosine is not.
+  return (Math.atan2(Math.abs(ux * vy - uy * vx), ux * vx + uy * vy) * 180) / Math.PI;
+}
+
+/** An axis-aligned ellipse given by two opposite corners of its bounding box. */
+export interface Ellipse {
+  cx: number;
+  cy: number;
+  rx: number;
+  ry: number;
+}
+
+export function ellipseFromCorners(a: Pt, b: Pt): Ellipse {
+  return { cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2, rx: Math.abs(b.x - a.x) / 2, ry: Math.abs(b.y - a.y) / 2 };
+}
+
+/** Whether a pixel is in the ROI: its centre (c + 0.5, r + 0.5) satisfies
+ *  ((x − cx) / rx)² + ((y − cy) / ry)² ≤ 1 (the boundary counts as inside). An ellipse with a
+ *  zero radius holds no pixel. Written as the reference script writes it (numpy, float64). */
+export function pixelInside(e: Ellipse, col: number, row: number): boolean {
+  if (!(e.rx > 0 && e.ry > 0)) return false;
+  const u = (col + 0.5 - e.cx) / e.rx;
+  const v = (row + 0.5 - e.cy) / e.ry;
+  return u * u + v * v <= 1;
+}
+
+/** Statistics of the modality values of the pixels inside an ellipse. `count` is the number of
+ *  pixels; `sd` is the population standard deviation (divided by n, numpy's default); `area` is
+ *  the ellipse's own area π·rx·ry in the calibration's unit squared (not the pixel count). */
+export interface RoiStats {
+  count: number;
+  mean: number | null;
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+  area: number;
+  unit: "mm" | "px";
+}
+
+/** A frame's values: `samples` interleaved per pixel, top row first (the viewport's modality
+ *  values; only single-sample frames have statistics). */
+export interface FrameValues {
+  values: ArrayLike<number>;
+  columns: number;
+  rows: number;
+  samples: number;
+}
+
+export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
+  const area = Math.PI * e.rx * c.sx * e.ry * c.sy;
+  const out: RoiStats = { count: 0, mean: null, sd: null, min: null, max: null, area, unit: c.unit };
+  if (f.samples !== 1 || !(e.rx > 0 && e.ry > 0)) return out;
+  // Rows and columns that can hold a centre inside, clipped to the image.
+  const r0 = Math.max(0, Math.floor(e.cy - e.ry - 1));
+  const r1 = Math.min(f.rows - 1, Math.ceil(e.cy + e.ry + 1));
+  const c0 = Math.max(0, Math.floor(e.cx - e.rx - 1));
+  const c1 = Math.min(f.columns - 1, Math.ceil(e.cx + e.rx + 1));
+  let n = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let r = r0; r <= r1; r++)
+    for (let col = c0; col <= c1; col++) {
+      if (!pixelInside(e, col, r)) continue;
+      const v = f.values[r * f.columns + col]!;
+      n++;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  if (n === 0) return out;
+  const mean = sum / n;
+  // Second pass for the deviations: no cancellation for large values with a small spread.
+  let ss = 0;
+  for (let r = r0; r <= r1; r++)
+    for (let col = c0; col <= c1; col++) {
+      if (!pixelInside(e, col, r)) continue;
+      const d = f.values[r * f.columns + col]! - mean;
+      ss += d * d;
+    }
+  return { count: n, mean, sd: Math.sqrt(ss / n), min, max, area, unit: c.unit };
+}
+
+/** The value under a point: the pixel holding it (0-based column and row) and its values
+ *  (one, or R, G, B); null outside the image. */
+export function probeAt(f: FrameValues, p: Pt): { col: number; row: number; values: number[] } | null {
+  const col = Math.floor(p.x);
+  const row = Math.floor(p.y);
+  if (!(col >= 0 && row >= 0 && col < f.columns && row < f.rows)) return null;
+  const at = (row * f.columns + col) * f.samples;
+  return { col, row, values: Array.from({ length: f.samples }, (_, k) => f.values[at + k]!) };
+}
+
+/** The unit of a frame's modality values: Rescale Type (0028,1054) when it names one (not
+ *  "US", unspecified); HU for CT, whose rescaled values are Hounsfield units (PS3.3 C.8.2.1.1.4)
+ *  when it is absent; otherwise none. */
+export function valueUnit(rescaleType: string, modality: string): string {
+  const t = rescaleType.trim();
+  if (t && t.toUpperCase() !== "US") return t;
+  return modality.trim().toUpperCase() === "CT" ? "HU" : "";
+}
+
+/** Screen ↔ image: `box` is the drawn image's client rectangle (its CSS box after zoom and
+ *  pan), so a point keeps its place in the image whatever the view. */
+export interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export function screenToImage(x: number, y: number, box: Box, columns: number, rows: number): Pt {
+  return { x: ((x - box.left) / box.width) * columns, y: ((y - box.top) / box.height) * rows };
+}
+
+export function imageToScreen(p: Pt, box: Box, columns: number, rows: number): { x: number; y: number } {
+  return { x: box.left + (p.x / columns) * box.width, y: box.top + (p.y / rows) * box.height };
+}
+
+// --- Formatting -----------------------------------------------------------------------------
+
+/** A number with `d` decimals, a true minus sign, no "-0". */
+export function fixed(v: number, d: number): string {
+  const s = v.toFixed(d);
+  return (/^-0(\.0*)?$/.test(s) ? s.slice(1) : s).replace(/^-/, "−");
+}
+
+export function formatLength(v: number, unit: "mm" | "px"): string {
+  return `${fixed(v, 2)} ${unit}`;
+}
+
+export function formatAngle(deg: number): string {
+  return `${fixed(deg, 1)}°`;
+}
+
+/** mm² below 1000 mm², then cm² (what a report uses for larger regions); px² uncalibrated. */
+export function formatArea(v: number, unit: "mm" | "px"): string {
+  if (unit === "px") return `${fixed(v, 1)} px²`;
+  return v < 1000 ? `${fixed(v, 1)} mm²` : `${fixed(v / 100, 2)} cm²`;
+}
+
+/** A modality value: integers as they are, others with one decimal. */
+export function formatValue(v: number): string {
+  return Number.isInteger(v) ? fixed(v, 0) : fixed(v, 1);
+}
+
+export function statsLines(s: RoiStats, valueUnitText: string): string[] {
+  const u = valueUnitText ? ` ${valueUnitText}` : "";
+  const lines = [`Area ${formatArea(s.area, s.unit)}`];
+  if (s.mean === null || s.sd === null || s.min === null || s.max === null) lines.push(`n ${s.count} px`);
+  else
+    lines.push(
+      `Mean ${fixed(s.mean, 1)}${u} SD ${fixed(s.sd, 1)}`,
+      `Min ${formatValue(s.min)} Max ${formatValue(s.max)}${u}`,
+      `n ${s.count} px`,
+    );
+  return lines;
+}
+
+// --- The per-image store --------------------------------------------------------------------
+
+export type Tool = "wl" | "length" | "angle" | "ellipse";
+export type MeasureKind = Exclude<Tool, "wl">;
+
+/** Points a measurement takes: a length's two ends; an angle's first arm end, vertex and
+ *  second arm end; an ellipse's two opposite bounding-box corners. */
+export const POINTS: Readonly<Record<MeasureKind, number>> = { length: 2, angle: 3, ellipse: 2 };
+
+export interface Measurement {
+  id: number;
+  kind: MeasureKind;
+  points: readonly Pt[];
+}
+
+export interface Draft {
+  kind: MeasureKind;
+  image: string;
+  points: readonly Pt[];
+  cursor: Pt | null;
+}
+
+/** Measurements belong to the image they were drawn on (a key naming the file and frame). */
+export interface MeasureState {
+  tool: Tool;
+  byImage: ReadonlyMap<string, readonly Measurement[]>;
+  draft: Draft | null;
+  nextId: number;
+}
+
+export type MeasureAction =
+  | { type: "tool"; tool: Tool }
+  | { type: "place"; image: string; at: Pt }
+  | { type: "move"; image: string; at: Pt }
+  | { type: "cancel" }
+  | { type: "clear"; image: string }
+  | { type: "image"; image: string | null };
+
+export function initialMeasure(): MeasureState {
+  return { tool: "wl", byImage: new Map(), draft: null, nextId: 1 };
+}
+
+export function measurementsOf(s: MeasureState, image: string | null): readonly Measurement[] {
+  return image === null ? [] : (s.byImage.get(image) ?? []);
+}
+
+export function measureReduce(s: MeasureState, a: MeasureAction): MeasureState {
+  switch (a.type) {
+    case "tool":
+      return { ...s, tool: a.tool, draft: null };
+    case "place": {
+      if (s.tool === "wl") return s;
+      const kind = s.tool;
+      const prior = s.draft && s.draft.image === a.image && s.draft.kind === kind ? s.draft.points : [];
+      const points = [...prior, a.at];
+      if (points.length < POINTS[kind]) return { ...s, draft: { kind, image: a.image, points, cursor: a.at } };
+      const byImage = new Map(s.byImage);
+      byImage.set(a.image, [...measurementsOf(s, a.image), { id: s.nextId, kind, points }]);
+      return { ...s, byImage, draft: null, nextId: s.nextId + 1 };
+    }
+    case "move":
+      return s.draft && s.draft.image === a.image ? { ...s, draft: { ...s.draft, cursor: a.at } } : s;
+    case "cancel":
+      return s.draft ? { ...s, draft: null } : s;
+    case "clear": {
+      if (!s.byImage.has(a.image) && !s.draft) return s;
+      const byImage = new Map(s.byImage);
+      byImage.delete(a.image);
+      return { ...s, byImage, draft: s.draft?.image === a.image ? null : s.draft };
+    }
+    case "image":
+      // A draft stays on the image it was started on; another image on screen drops it.
+      return s.draft && s.draft.image !== a.image ? { ...s, draft: null } : s;
+  }
+}
+
+/** What a measurement shows: its label lines and its numbers (for tests and export). */
+export interface Described {
+  id: number;
+  kind: MeasureKind;
+  points: readonly Pt[];
+  lines: string[];
+  length?: number;
+  angle?: number | null;
+  stats?: RoiStats;
+  unit: "mm" | "px";
+}
+
+export function describe(m: { id: number; kind: MeasureKind; points: readonly Pt[] }, f: FrameValues, c: Calib, valueUnitText: string): Described {
+  const base = { id: m.id, kind: m.kind, points: m.points, unit: c.unit };
+  const [a, b, d] = m.points;
+  if (m.kind === "length" && a && b) {
+    const length = lengthOf(a, b, c);
+    return { ...base, length, lines: [formatLength(length, c.unit)] };
+  }
+  if (m.kind === "angle" && a && b && d) {
+    const angle = angleOf(a, b, d, c);
+    return { ...base, angle, lines: [angle === null ? "—°" : formatAngle(angle)] };
+  }
+  if (m.kind === "ellipse" && a && b) {
+    const stats = ellipseStats(f, ellipseFromCorners(a, b), c);
+    return { ...base, stats, lines: statsLines(stats, valueUnitText) };
+  }
+  return { ...base, lines: [] };
+}
