@@ -71,6 +71,8 @@ export class App {
       btn("wl-auto", "Auto W/L", "Auto window (A)", () => v.handle({ type: "autoWindow" })),
       btn("invert", "Invert", "Invert (I)", () => v.handle({ type: "invert" })),
       h("span.sep"),
+      v.measure.toolbar.el,
+      h("span.sep"),
       btn("cine", "▶ Cine", "Play / stop (Space)", () => v.handle({ type: "cine" })),
       this.fps,
       h("span.unit", {}, "fps"),
@@ -322,6 +324,10 @@ export class App {
       /** The image context the AI panels use (path, frame, window, SOP Instance UID). */
       aiContext: () => this.imageContext.current(),
       benchmark: (n: number) => v.benchmark(n),
+      /** Set an exact zoom (screen px per finer image pixel; null = fit) and pan. */
+      setView: (zoom: number | null, panX: number, panY: number) => v.dispatch({ type: "view", zoom, panX, panY }),
+      /** The tool in use and the measurements of the image on screen, with their numbers. */
+      measurements: () => v.measure.info(),
     };
     (window as unknown as { __medlens: typeof hook }).__medlens = hook;
   }

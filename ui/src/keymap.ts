@@ -20,7 +20,10 @@ export type KeyAction =
   | { type: "export" }
   | { type: "open" }
   | { type: "openFolder" }
-  | { type: "reset" };
+  | { type: "reset" }
+  | { type: "tool"; tool: "wl" | "length" | "angle" | "ellipse" }
+  | { type: "cancelMeasure" }
+  | { type: "clearMeasurements" };
 
 export interface KeyLike {
   key: string;
@@ -76,6 +79,10 @@ export function keyAction(e: KeyLike): KeyAction | null {
       return { type: "oneToOne" };
     case " ":
       return { type: "cine" };
+    case "Escape":
+      return { type: "cancelMeasure" };
+    case "Delete":
+      return { type: "clearMeasurements" };
   }
   if (/^[1-9]$/.test(e.key)) return { type: "preset", index: Number(e.key) - 1 };
   switch (e.key.toLowerCase()) {
@@ -91,6 +98,14 @@ export function keyAction(e: KeyLike): KeyAction | null {
       return { type: "tags" };
     case "r":
       return { type: "reset" };
+    case "v":
+      return { type: "tool", tool: "wl" };
+    case "l":
+      return { type: "tool", tool: "length" };
+    case "g":
+      return { type: "tool", tool: "angle" };
+    case "e":
+      return { type: "tool", tool: "ellipse" };
   }
   return null;
 }
@@ -104,10 +119,11 @@ export function helpKey(e: KeyLike): "toggle" | "close" | null {
   return null;
 }
 
-/** What a mouse drag on the viewport does, by the button pressed (0 left, 1 middle, 2 right). */
-export function dragMode(e: { button: number; shiftKey: boolean }): "wl" | "pan" | null {
+/** What a mouse drag on the viewport does, by the button pressed (0 left, 1 middle, 2 right);
+ *  with a measurement tool chosen (`measuring`) the left button places its points. */
+export function dragMode(e: { button: number; shiftKey: boolean }, measuring = false): "wl" | "pan" | "measure" | null {
   if (e.button === 1 || e.button === 2 || (e.button === 0 && e.shiftKey)) return "pan";
-  if (e.button === 0) return "wl";
+  if (e.button === 0) return measuring ? "measure" : "wl";
   return null;
 }
 
@@ -117,7 +133,7 @@ export function wheelAction(e: { ctrlKey: boolean; metaKey: boolean; deltaY: num
   return e.deltaY === 0 ? null : { type: "slice", delta: e.deltaY > 0 ? 1 : -1 };
 }
 
-export type ShortcutGroup = "Navigation" | "Window / level" | "Zoom and pan" | "View and panels" | "Files" | "Help";
+export type ShortcutGroup = "Navigation" | "Window / level" | "Zoom and pan" | "Measure" | "View and panels" | "Files" | "Help";
 
 /** KeyboardEvent.key values with Ctrl (or ⌘) held or not; `shift` undefined: either. Alt: never. */
 export interface KeyChord {
@@ -126,8 +142,10 @@ export interface KeyChord {
   shift?: boolean;
 }
 
+/** A drag's `tool`: only with the W/L tool ("wl"), only with a measurement tool ("measure"),
+ *  or with any (absent). */
 export type Gesture =
-  | { input: "drag"; button: 0 | 1 | 2; shift: boolean; does: "wl" | "pan" }
+  | { input: "drag"; button: 0 | 1 | 2; shift: boolean; does: "wl" | "pan" | "measure"; tool?: "wl" | "measure" }
   | { input: "wheel"; mod: boolean; does: "slice" | "zoom" };
 
 interface ShortcutBase {
@@ -168,9 +186,9 @@ export const SHORTCUTS: readonly Shortcut[] = [
   {
     group: "Window / level",
     label: ["Left drag"],
-    does: "window: right = wider, down = higher level",
+    does: "window: right = wider, down = higher level (W/L tool)",
     via: "mouse",
-    gestures: [{ input: "drag", button: 0, shift: false, does: "wl" }],
+    gestures: [{ input: "drag", button: 0, shift: false, does: "wl", tool: "wl" }],
   },
   key("Window / level", ["1 … 9"], "window presets (CT)", [{ keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], mod: false }], (k) => ({
     type: "preset",
@@ -231,6 +249,19 @@ export const SHORTCUTS: readonly Shortcut[] = [
     ],
   },
   letter("Zoom and pan", "r", "reset the view (fit, no pan, not inverted)", { type: "reset" }),
+  letter("Measure", "v", "W/L tool (left drag sets the window)", { type: "tool", tool: "wl" }),
+  letter("Measure", "l", "length tool (mm; px when uncalibrated)", { type: "tool", tool: "length" }),
+  letter("Measure", "g", "angle tool (arm end, vertex, arm end)", { type: "tool", tool: "angle" }),
+  letter("Measure", "e", "ellipse ROI tool (area, mean, SD, min, max)", { type: "tool", tool: "ellipse" }),
+  {
+    group: "Measure",
+    label: ["Left click", "Left drag"],
+    does: "place a measurement's points (a drag places two)",
+    via: "mouse",
+    gestures: [{ input: "drag", button: 0, shift: false, does: "measure", tool: "measure" }],
+  },
+  key("Measure", ["Esc"], "cancel the measurement being drawn, else back to W/L (image focused)", [{ keys: ["Escape"], mod: false }], { type: "cancelMeasure" }),
+  key("Measure", ["Delete"], "clear this image's measurements", [{ keys: ["Delete"], mod: false }], { type: "clearMeasurements" }),
   letter("View and panels", "t", "tag browser", { type: "tags" }),
   key("Files", ["Ctrl+O"], "open files", [{ keys: bothCases("o"), mod: true, shift: false }], { type: "open" }),
   key("Files", ["Ctrl+Shift+O"], "open a folder", [{ keys: bothCases("o"), mod: true, shift: true }], { type: "openFolder" }),
@@ -239,4 +270,4 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { group: "Help", label: ["Esc"], does: "close this list", via: "help", chords: [{ keys: ["Escape"], mod: false }], action: "close" },
 ];
 
-export const SHORTCUT_GROUPS: readonly ShortcutGroup[] = ["Navigation", "Window / level", "Zoom and pan", "View and panels", "Files", "Help"];
+export const SHORTCUT_GROUPS: readonly ShortcutGroup[] = ["Navigation", "Window / level", "Zoom and pan", "Measure", "View and panels", "Files", "Help"];

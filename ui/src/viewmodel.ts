@@ -36,7 +36,9 @@ export type ViewAction =
   | { type: "oneToOne" }
   | { type: "play"; playing: boolean }
   | { type: "fps"; fps: number }
-  | { type: "reset" };
+  | { type: "reset" }
+  /** An exact zoom and pan (automation: the e2e tests place the image on whole screen pixels). */
+  | { type: "view"; zoom: number | null; panX: number; panY: number };
 
 export const MIN_ZOOM = 0.05;
 export const MAX_ZOOM = 64;
@@ -124,6 +126,8 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
       return { ...s, fps: clamp(Math.round(a.fps), 1, 60) };
     case "reset":
       return { ...s, zoom: null, panX: 0, panY: 0, invert: false };
+    case "view":
+      return { ...s, zoom: a.zoom === null ? null : clamp(a.zoom, MIN_ZOOM, MAX_ZOOM), panX: a.panX, panY: a.panY };
   }
 }
 

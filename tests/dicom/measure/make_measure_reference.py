@@ -129,7 +129,7 @@ def main():
         case(
             CORPUS_ROOT / "pydicom/CT_small.dcm",
             "pydicom/CT_small.dcm",
-            lengths=[((20.5, 30.5), (100.5, 90.5))],
+            lengths=[((80.5, 100.5), (120.5, 80.5))],
             angles=[((30.5, 40.5), (64.5, 64.5), (100.5, 40.5))],
             rois=[((30.0, 84.0), (70.0, 104.0))],
             probes=[(40.5, 92.5), (10.5, 10.5)],

@@ -49,7 +49,7 @@ describe("help overlay", () => {
         .map((s) => `${s.label.join(" or ")} = ${s.does}`),
     );
     const sections = [...overlay.el.querySelectorAll<HTMLElement>("section.help-group")].map((s) => s.dataset.group);
-    expect(sections).toEqual(["Navigation", "Window / level", "Zoom and pan", "View and panels", "Files", "Help"]);
+    expect(sections).toEqual(["Navigation", "Window / level", "Zoom and pan", "Measure", "View and panels", "Files", "Help"]);
     expect(overlay.el.textContent).toContain("Left drag");
     expect(overlay.el.textContent).toContain("Ctrl+wheel");
   });
@@ -125,5 +125,5 @@ describe("help overlay", () => {
   });
 });
 
-const ORDER = ["Navigation", "Window / level", "Zoom and pan", "View and panels", "Files", "Help"];
+const ORDER = ["Navigation", "Window / level", "Zoom and pan", "Measure", "View and panels", "Files", "Help"];
 const groupIndex = (g: string) => ORDER.indexOf(g);

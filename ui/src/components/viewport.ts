@@ -9,6 +9,7 @@ import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
 import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, paletteValues, voiLutValues } from "../windowing";
 import type { Frame } from "../types";
+import { MeasureController } from "./measureController";
 
 export interface ViewportDeps {
   loadFrame(path: string, frame: number): Promise<Frame>;
@@ -60,6 +61,8 @@ export class Viewport {
   private error: string | null = null;
   /** The VOI LUT whose output is in the renderer's texture (null: modality values). */
   private uploadedLut: number | null = null;
+  /** Length, angle and ellipse ROI tools, the value probe (measureController.ts). */
+  readonly measure: MeasureController;
 
   constructor(private readonly deps: ViewportDeps) {
     const canvas = h("canvas", { id: "viewport-canvas", class: "image" });
@@ -68,6 +71,13 @@ export class Viewport {
       this.marks.top, this.marks.bottom, this.marks.left, this.marks.right, this.scale);
     this.renderer = createRenderer(canvas);
     this.el.dataset.renderer = this.renderer.kind;
+    this.measure = new MeasureController({
+      el: this.el,
+      canvas: () => this.canvas,
+      image: () => (this.current && !this.error ? { key: `${this.current.path}#${this.current.frame}`, header: this.current.header, values: this.current.values } : null),
+      modality: () => this.ctx?.series.modality ?? "",
+    });
+    this.stage.after(this.measure.layer.el);
     this.bindInput();
     new ResizeObserver(() => this.layout()).observe(this.el);
   }
@@ -167,7 +177,7 @@ export class Viewport {
       case "reset":
         return this.dispatch({ type: "reset" });
       default:
-        this.deps.onCommand(a);
+        if (!this.measure.handle(a)) this.deps.onCommand(a);
     }
   }
 
@@ -389,6 +399,7 @@ export class Viewport {
       sliceLine,
       line(along !== null ? `Pos ${along.toFixed(2)} mm` : ref && ref.instance.frames > 1 ? `Frame ${ref.frame + 1}/${ref.instance.frames}` : ""),
       line(this.view.playing ? `▶ ${this.view.fps} fps` : ""),
+      this.measure.probe,
     );
     this.ov.br.replaceChildren(
       h("div#ov-wl", {}, formatWindow(this.view.window)),
@@ -413,6 +424,7 @@ export class Viewport {
       this.scale.dataset.mm = String(bar.mm);
       this.scale.dataset.px = String(bar.px);
     }
+    this.measure.render();
   }
 
   private syncCine(): void {
@@ -438,8 +450,12 @@ export class Viewport {
     el.addEventListener("mousedown", (e) => {
       el.focus();
       if (!this.current) return;
+      if (this.measure.mouseDown(e)) {
+        e.preventDefault();
+        return;
+      }
       const mode = dragMode(e);
-      if (!mode) return;
+      if (!mode || mode === "measure") return;
       this.drag = { x: e.clientX, y: e.clientY, mode };
       e.preventDefault();
     });
@@ -454,7 +470,12 @@ export class Viewport {
       if (d.mode === "wl") this.dispatch({ type: "wlDrag", dx, dy });
       else this.dispatch({ type: "pan", dx, dy });
     });
-    window.addEventListener("mouseup", () => (this.drag = null));
+    window.addEventListener("mouseup", (e) => {
+      this.drag = null;
+      this.measure.mouseUp(e);
+    });
+    el.addEventListener("mousemove", (e) => this.measure.mouseMove(e));
+    el.addEventListener("mouseleave", () => this.measure.mouseLeave());
     el.addEventListener(
       "wheel",
       (e) => {
