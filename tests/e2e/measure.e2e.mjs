@@ -296,9 +296,9 @@ test("Esc cancels the measurement being drawn, then leaves the tool; Delete clea
   await browser.keys(["Escape"]);
   assert.equal((await measurements()).tool, "wl", "a second Esc goes back to W/L");
   assert.equal(await browser.execute(() => document.querySelector("#tool-wl").getAttribute("aria-pressed")), "true");
-  await (await browser.$("#measure-clear")).click();
+  await browser.keys(["Delete"]);
   m = await measurements();
-  assert.equal(m.items.length, 0, "clear");
+  assert.equal(m.items.length, 0, "Delete clears the image's measurements");
   assert.equal((await drawn()).length, 0, "nothing drawn after clear");
 });
 
@@ -330,5 +330,17 @@ test("measurements belong to their image: scrolling the stack shows each slice's
   assert.deepEqual((await measurements()).items, first.items, "the first slice's length is back");
   assert.equal((await drawn()).length, 1);
   await shot("measure-stack");
+  // Clear (the toolbar button) empties this slice only; the tool stays.
+  await browser.keys(["ArrowDown"]);
+  await waitFor("the next slice", async () => (await measurements()).image !== first.image);
+  await drag({ x: mid.x - 30, y: mid.y - 30 }, { x: mid.x + 30, y: mid.y + 30 });
+  await waitFor("a length on the next slice", async () => (await measurements()).items.length === 1);
+  await (await browser.$("#measure-clear")).click();
+  assert.equal((await measurements()).items.length, 0, "Clear empties the slice on screen");
+  assert.equal((await measurements()).tool, "length");
+  await focusViewport();
+  await browser.keys(["ArrowUp"]);
+  await waitFor("back on the first slice", async () => (await measurements()).image === first.image);
+  assert.deepEqual((await measurements()).items, first.items, "the first slice keeps its own");
   await browser.keys(["Escape"]);
 });

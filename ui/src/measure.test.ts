@@ -141,6 +141,7 @@ group("ellipse ROI", () => {
     const s = ellipseStats(frame, ellipseFromCorners({ x: 8, y: 6 }, { x: -2, y: -2 }), nonSquare);
     expect(s.area).toBeCloseTo(Math.PI * 5 * 2, 12);
     expect(s.unit).toBe("mm");
+    expect(s.colour).toBe(false);
     // Every pixel of the 5 × 4 image has its centre inside that ellipse (centre (3, 2), radii 5, 4).
     expect(s.count).toBe(20);
     expect(s.min).toBe(0);
@@ -149,8 +150,11 @@ group("ellipse ROI", () => {
 
   it("a flat ellipse holds nothing; a colour frame has no statistics", () => {
     expect(ellipseStats(frame, ellipseFromCorners({ x: 1, y: 1 }, { x: 4, y: 1 }), nonSquare).count).toBe(0);
+    // Corners (0,0)–(2,2): centre (1,1), radii 1; pixel centres (0.5|1.5, 0.5|1.5) are at
+    // 0.25 + 0.25 = 0.5: all four inside, counted; a colour frame has no mean.
     const rgb = ellipseStats({ ...frame, samples: 3 }, ellipseFromCorners({ x: 0, y: 0 }, { x: 2, y: 2 }), nonSquare);
-    expect([rgb.count, rgb.mean]).toEqual([0, null]);
+    expect([rgb.count, rgb.mean, rgb.sd, rgb.colour]).toEqual([4, null, null, true]);
+    expect(statsLines(rgb, "")).toEqual(["Area 1.6 mm²", "n 4 px (colour: no values)"]);
   });
 
   it("label lines", () => {

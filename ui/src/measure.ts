@@ -86,6 +86,8 @@ export interface RoiStats {
   max: number | null;
   area: number;
   unit: "mm" | "px";
+  /** A colour frame: pixels are counted, but R, G, B have no single value to average. */
+  colour: boolean;
 }
 
 /** A frame's values: `samples` interleaved per pixel, top row first (the viewport's modality
@@ -99,8 +101,9 @@ export interface FrameValues {
 
 export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
   const area = Math.PI * e.rx * c.sx * e.ry * c.sy;
-  const out: RoiStats = { count: 0, mean: null, sd: null, min: null, max: null, area, unit: c.unit };
-  if (f.samples !== 1 || !(e.rx > 0 && e.ry > 0)) return out;
+  const colour = f.samples !== 1;
+  const out: RoiStats = { count: 0, mean: null, sd: null, min: null, max: null, area, unit: c.unit, colour };
+  if (!(e.rx > 0 && e.ry > 0)) return out;
   // Rows and columns that can hold a centre inside, clipped to the image.
   const r0 = Math.max(0, Math.floor(e.cy - e.ry - 1));
   const r1 = Math.min(f.rows - 1, Math.ceil(e.cy + e.ry + 1));
@@ -113,13 +116,14 @@ export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
   for (let r = r0; r <= r1; r++)
     for (let col = c0; col <= c1; col++) {
       if (!pixelInside(e, col, r)) continue;
-      const v = f.values[r * f.columns + col]!;
       n++;
+      if (colour) continue;
+      const v = f.values[r * f.columns + col]!;
       sum += v;
       if (v < min) min = v;
       if (v > max) max = v;
     }
-  if (n === 0) return out;
+  if (n === 0 || colour) return { ...out, count: n };
   const mean = sum / n;
   // Second pass for the deviations: no cancellation for large values with a small spread.
   let ss = 0;
@@ -129,7 +133,7 @@ export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
       const d = f.values[r * f.columns + col]! - mean;
       ss += d * d;
     }
-  return { count: n, mean, sd: Math.sqrt(ss / n), min, max, area, unit: c.unit };
+  return { count: n, mean, sd: Math.sqrt(ss / n), min, max, area, unit: c.unit, colour };
 }
 
 /** The value under a point: the pixel holding it (0-based column and row) and its values
@@ -198,7 +202,7 @@ export function formatValue(v: number): string {
 export function statsLines(s: RoiStats, valueUnitText: string): string[] {
   const u = valueUnitText ? ` ${valueUnitText}` : "";
   const lines = [`Area ${formatArea(s.area, s.unit)}`];
-  if (s.mean === null || s.sd === null || s.min === null || s.max === null) lines.push(`n ${s.count} px`);
+  if (s.mean === null || s.sd === null || s.min === null || s.max === null) lines.push(`n ${s.count} px${s.colour ? " (colour: no values)" : ""}`);
   else
     lines.push(
       `Mean ${fixed(s.mean, 1)}${u} SD ${fixed(s.sd, 1)}`,
