@@ -41,6 +41,8 @@ export interface MeasureHost {
 
 /** A press further than this (screen px) from where it started places a second point. */
 const DRAG_PX = 4;
+/** Bounding-box pixels above which a draft ROI shows no live statistics. */
+const DRAFT_STATS_MAX_PX = 1_000_000;
 
 export class MeasureController {
   readonly layer = new MeasureLayer();
@@ -135,7 +137,12 @@ export class MeasureController {
     let draft: Described | null = null;
     if (d) {
       const pts = d.cursor && d.points.length < POINTS[d.kind] ? [...d.points, d.cursor] : d.points;
-      draft = this.describe(img, { id: 0, kind: d.kind, points: pts });
+      const [a, b] = pts;
+      // While dragging, statistics only for an ROI a pass can cover at mouse rate; a larger
+      // one shows its area until it is placed.
+      const big = d.kind === "ellipse" && a && b && Math.abs((b.x - a.x) * (b.y - a.y)) > DRAFT_STATS_MAX_PX;
+      draft = big ? this.describe({ ...img, header: { ...img.header, samples: 1, columns: 0, rows: 0 } }, { id: 0, kind: d.kind, points: pts }) : this.describe(img, { id: 0, kind: d.kind, points: pts });
+      if (big) draft = { ...draft, lines: draft.lines.slice(0, 1) };
     }
     this.layer.render(this.current(img), draft, toScreen);
   }
