@@ -72,10 +72,11 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
     }
 }
 
-/// Whether weights stay quantized on `device` (every backend but the CPU one; the CPU
-/// backend multiplies f32). `MEDLENS_ENGINE_DENSE=1` forces f32 everywhere, for comparisons.
-pub fn keeps_quantized(device: &Device) -> bool {
-    *device != Device::flex() && std::env::var_os("MEDLENS_ENGINE_DENSE").is_none_or(|v| v != "1")
+/// Whether weights stay quantized on `device` in their ggml block layout (every backend: the
+/// GPU kernels and the CPU kernels read them). `MEDLENS_ENGINE_DENSE=1` forces f32
+/// everywhere, for comparisons.
+pub fn keeps_quantized(_device: &Device) -> bool {
+    std::env::var_os("MEDLENS_ENGINE_DENSE").is_none_or(|v| v != "1")
 }
 
 /// Whether `device` runs CubeCL kernels (wgpu), where the engine's own fused kernels apply;

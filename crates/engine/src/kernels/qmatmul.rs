@@ -910,9 +910,9 @@ mod kernels {
 // ---------------------------------------------------------------------------------------
 // burn extension: the kernels as backend operations on `Tensor`s
 
-/// Quantized operations; implemented for burn's CubeCL backend (wgpu). The CPU backend keeps
-/// weights in f32 and never calls these.
-#[backend_extension(Cube)]
+/// Quantized operations; implemented for burn's CubeCL backend (wgpu) here and for its CPU
+/// backend (Flex) in `kernels::cpu`.
+#[backend_extension(Cube, Flex)]
 pub trait GgmlOps: Backend {
     /// `x [m, k]` times the `[n, k]` quantized matrix in `w`, transposed: `[m, n]`; `per_row`
     /// picks the one-unit-per-row kernel (CPU adapters) over the cooperative one.
@@ -1248,13 +1248,18 @@ pub struct QTensor {
     /// Which gemv kernel decode uses: one unit per row on CPU adapters, cooperative on GPUs
     /// (`crate::device::gemv_per_row`).
     pub per_row: bool,
+    /// On burn's CPU backend: one part, and every product (any number of rows of `x`) runs
+    /// the CPU kernels, which never dequantize a whole weight.
+    host: bool,
 }
 
 impl QTensor {
     /// Uploads `bytes` (ggml blocks, row-major `[rows, cols]`). The caller has validated
     /// `bytes.len() == rows * row_bytes`; `cols` must be a whole number of blocks.
     pub fn upload(ty: GgmlType, rows: usize, cols: usize, bytes: &[u8], device: &Device) -> crate::Result<Self> {
-        Self::upload_parts(ty, rows, cols, bytes, device, PART_BYTES)
+        // wgpu caps one storage binding; the CPU has no such limit.
+        let part = if crate::device::is_cube(device) { PART_BYTES } else { usize::MAX };
+        Self::upload_parts(ty, rows, cols, bytes, device, part)
     }
 
     /// [`upload`](Self::upload) with parts of at most `part_bytes` (whole rows; tests use
@@ -1270,7 +1275,7 @@ impl QTensor {
         let be = ty.block_elems();
         if !ty.has_kernel() || cols % be != 0 || rows == 0 {
             return Err(crate::EngineError::Unsupported(format!(
-                "{} matrix [{rows}, {cols}] on the GPU",
+                "{} matrix [{rows}, {cols}] in the quantized kernels",
                 ty.name()
             )));
         }
@@ -1289,16 +1294,18 @@ impl QTensor {
         while row0 < rows {
             let n = rows_per_part.min(rows - row0);
             let chunk = &bytes[row0 * rb..(row0 + n) * rb];
-            let mut words = vec![0u32; chunk.len().div_ceil(4)];
-            for (i, b) in chunk.iter().enumerate() {
-                words[i / 4] |= (*b as u32) << ((i % 4) * 8);
+            let mut words: Vec<u32> = chunk.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let tail = chunk.chunks_exact(4).remainder();
+            if !tail.is_empty() {
+                words.push(tail.iter().enumerate().fold(0u32, |w, (i, &b)| w | (b as u32) << (8 * i)));
             }
             let len = words.len();
             let t = Tensor::<1, Int>::from_data(TensorData::new(words, [len]), (device, DType::U32));
             parts.push(Part { row0, rows: n, words: t });
             row0 += n;
         }
-        Ok(Self { ty, rows, cols, parts, per_row: crate::device::gemv_per_row(device) })
+        let host = !crate::device::is_cube(device);
+        Ok(Self { ty, rows, cols, parts, per_row: crate::device::gemv_per_row(device), host })
     }
 
     /// Bytes of the ggml blocks.
@@ -1306,10 +1313,11 @@ impl QTensor {
         (self.rows * (self.cols / self.ty.block_elems()) * self.ty.block_bytes()) as u64
     }
 
-    /// `x [m, cols] · selfᵀ` → `[m, rows]`: gemv for a few rows, dequantize + matmul above.
+    /// `x [m, cols] · selfᵀ` → `[m, rows]`: gemv for a few rows, dequantize + matmul above
+    /// on the GPU; the CPU kernels for any `m` on the CPU.
     pub fn matmul_t(&self, x: Tensor<2>) -> Tensor<2> {
         let m = x.dims()[0];
-        if m <= GEMV_MAX_ROWS && self.cols % 32 == 0 {
+        if self.host || (m <= GEMV_MAX_ROWS && self.cols % 32 == 0) {
             // Every part's gemv writes its columns of one output: no concatenation.
             let device = x.device();
             let mut out = Tensor::<2>::empty([m, self.rows], &device).into_dispatch();
@@ -1394,9 +1402,8 @@ impl QTensor {
         let [m, k] = x.dims();
         let first = ws.first()?;
         let ok = (2..=3).contains(&ws.len())
-            && m <= GEMV_MAX_ROWS
-            && k % 32 == 0
-            && ws.iter().all(|w| w.cols == k && w.parts.len() == 1 && w.per_row == first.per_row);
+            && (first.host || (m <= GEMV_MAX_ROWS && k % 32 == 0))
+            && ws.iter().all(|w| w.cols == k && w.parts.len() == 1 && w.per_row == first.per_row && w.host == first.host);
         if !ok {
             return None;
         }

@@ -41,7 +41,13 @@ impl Mlp {
             (&self.gate_proj.weight, &self.up_proj.weight, &self.gate_proj.bias, &self.up_proj.bias)
         {
             if let Some(gu) = QTensor::gemv_multi(&[g, u], &x) {
-                return self.down_proj.forward(fused::geglu_packed(gu));
+                if is_cube(&gu.device()) {
+                    return self.down_proj.forward(fused::geglu_packed(gu));
+                }
+                // CPU: the one product fed both halves; GeGLU from burn ops.
+                let [m, n2] = gu.dims();
+                let (gate, up) = (gu.clone().slice([0..m, 0..n2 / 2]), gu.slice([0..m, n2 / 2..n2]));
+                return self.down_proj.forward(geglu(gate, up));
             }
         }
         let g = self.gate_proj.forward(x.clone());

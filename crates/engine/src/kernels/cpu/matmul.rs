@@ -1,0 +1,367 @@
+//! `y = x · Wᵀ` with `W` in its ggml block layout, on the CPU, for any number of rows of `x`.
+//!
+//! - Few rows of `x` (decode): the weight rows are split into tasks over all cores (rayon);
+//!   a task multiplies its rows by every row of `x`, so each weight byte is read from memory
+//!   once per call, at its quantized size, and stays in cache while the activations stream
+//!   past it. By default the weights are dequantized in registers and multiplied by f32
+//!   activations ([`Arithmetic::Exact`]: the GPU kernels' and transformers' arithmetic, so
+//!   the CPU and the GPU give the same logits and every golden holds with its tolerance).
+//!   `MEDLENS_CPU_ACTIVATIONS=q8` quantizes the activations once to Q8_0/Q8_K and uses
+//!   integer dot products instead ([`Arithmetic::Q8`]: llama.cpp's CPU arithmetic).
+//! - [`GEMM_MIN_ROWS`] rows or more (prefill, the vision towers): a blocked f32 GEMM over
+//!   panels of [`PANEL_ROWS`] weight rows dequantized into a scratch buffer, never the whole
+//!   weight (with `q8`, only F16/BF16 weights take this path).
+
+use rayon::prelude::*;
+
+use super::act::{quantize_q8_0, quantize_q8_k, BlockQ8K, BlockQ8_0};
+use super::dot::{detect, dot_row, dot_row_f32, Acts, Simd};
+use crate::quant::{dequantize_block, GgmlType, QK, QK_K};
+
+/// Rows of `x` from which weights are multiplied by a dequantized-panel GEMM.
+pub const GEMM_MIN_ROWS: usize = 16;
+
+/// How the activations meet the weights (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// f32 activations times exactly dequantized weights.
+    Exact,
+    /// Activations quantized to Q8_0/Q8_K, integer dot products (llama.cpp's CPU path).
+    Q8,
+}
+
+impl Arithmetic {
+    /// `MEDLENS_CPU_ACTIVATIONS=q8` picks [`Arithmetic::Q8`]; the default is exact.
+    pub fn from_env() -> Self {
+        static A: std::sync::OnceLock<Arithmetic> = std::sync::OnceLock::new();
+        *A.get_or_init(|| {
+            if std::env::var("MEDLENS_CPU_ACTIVATIONS").is_ok_and(|v| v == "q8") {
+                Arithmetic::Q8
+            } else {
+                Arithmetic::Exact
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arithmetic::Exact => "f32 activations",
+            Arithmetic::Q8 => "q8 activations",
+        }
+    }
+}
+/// Weight rows dequantized at a time for that GEMM.
+pub const PANEL_ROWS: usize = 256;
+
+/// The activations of every row of `x`, in the kind the format multiplies.
+enum Prepared<'a> {
+    /// f32 activations with the sum of every 32 (for the k-quants' minimums).
+    Exact(&'a [f32], Vec<f32>),
+    F32(&'a [f32]),
+    Q8_0(Vec<BlockQ8_0>),
+    Q8K(Vec<BlockQ8K>),
+}
+
+impl Prepared<'_> {
+    fn dot(&self, ty: GgmlType, row: &[u8], t: usize, k: usize, simd: Simd) -> f32 {
+        match self {
+            Prepared::Exact(x, sums) => {
+                let s = if sums.is_empty() { &[][..] } else { &sums[t * (k / QK)..(t + 1) * (k / QK)] };
+                dot_row_f32(ty, row, &x[t * k..(t + 1) * k], s, simd)
+            }
+            _ => dot_row(ty, row, self.row(t, k), simd),
+        }
+    }
+
+    fn row(&self, t: usize, k: usize) -> Acts<'_> {
+        match self {
+            Prepared::Exact(x, _) | Prepared::F32(x) => Acts::F32(&x[t * k..(t + 1) * k]),
+            Prepared::Q8_0(b) => Acts::Q8_0(&b[t * (k / QK)..(t + 1) * (k / QK)]),
+            Prepared::Q8K(b) => Acts::Q8K(&b[t * (k / QK_K)..(t + 1) * (k / QK_K)]),
+        }
+    }
+}
+
+fn prepare(ty: GgmlType, x: &[f32], arith: Arithmetic) -> Prepared<'_> {
+    if arith == Arithmetic::Exact {
+        let sums = if matches!(ty, GgmlType::Q4K | GgmlType::Q5K) { x.chunks_exact(QK).map(|c| c.iter().sum()).collect() } else { Vec::new() };
+        return Prepared::Exact(x, sums);
+    }
+    match ty {
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => Prepared::Q8_0(quantize_q8_0(x)),
+        GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K => Prepared::Q8K(quantize_q8_k(x)),
+        _ => Prepared::F32(x),
+    }
+}
+
+/// Bytes of one `k`-wide row of `ty`.
+pub fn row_bytes(ty: GgmlType, k: usize) -> usize {
+    k / ty.block_elems() * ty.block_bytes()
+}
+
+/// Whether the CPU kernels multiply `ty` with rows of width `k`.
+pub fn supports(ty: GgmlType, k: usize) -> bool {
+    ty.has_kernel() && k % ty.block_elems() == 0 && k > 0
+}
+
+/// `x [m, k]` (row-major) times the `[n, k]` matrix `w` transposed, written into columns
+/// `col0..col0 + n` of `out [m, ld]`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_t_into(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32], ld: usize, col0: usize) {
+    matmul_t_into_with(ty, w, n, k, x, m, out, ld, col0, detect(), Arithmetic::from_env())
+}
+
+/// [`matmul_t_into`] with the instruction set and arithmetic chosen by the caller (tests run
+/// every combination).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_t_into_with(
+    ty: GgmlType,
+    w: &[u8],
+    n: usize,
+    k: usize,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    ld: usize,
+    col0: usize,
+    simd: Simd,
+    arith: Arithmetic,
+) {
+    let rb = row_bytes(ty, k);
+    assert!(supports(ty, k) && w.len() >= n * rb && x.len() >= m * k && col0 + n <= ld && out.len() >= m * ld);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m >= GEMM_MIN_ROWS && (arith == Arithmetic::Exact || matches!(ty, GgmlType::F16 | GgmlType::BF16)) {
+        return gemm_panels(ty, w, n, k, &x[..m * k], m, out, ld, col0);
+    }
+    let acts = prepare(ty, &x[..m * k], arith);
+    // Enough tasks for rayon to balance both the cores and uneven rows, each at least a few
+    // rows so a task's overhead is small beside its work.
+    let threads = rayon::current_num_threads().max(1);
+    let rows_per_task = n.div_ceil(threads * 8).clamp(4, 256);
+    // Results come back transposed (`[n, m]`), each task owning a contiguous slice.
+    let mut yt = vec![0f32; n * m];
+    yt.par_chunks_mut(rows_per_task * m).enumerate().for_each(|(task, ys)| {
+        let r0 = task * rows_per_task;
+        for (i, yr) in ys.chunks_mut(m).enumerate() {
+            let row = &w[(r0 + i) * rb..(r0 + i + 1) * rb];
+            for (t, y) in yr.iter_mut().enumerate() {
+                *y = acts.dot(ty, row, t, k, simd);
+            }
+        }
+    });
+    for t in 0..m {
+        let o = &mut out[t * ld + col0..t * ld + col0 + n];
+        for (r, v) in o.iter_mut().enumerate() {
+            *v = yt[r * m + t];
+        }
+    }
+}
+
+/// Many rows of `x`: panels of dequantized weight rows through `gemm`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_panels(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32], ld: usize, col0: usize) {
+    let rb = row_bytes(ty, k);
+    let mut panel = vec![0f32; PANEL_ROWS.min(n) * k];
+    let mut p0 = 0;
+    while p0 < n {
+        let rows = PANEL_ROWS.min(n - p0);
+        dequantize_rows_into(ty, &w[p0 * rb..(p0 + rows) * rb], k, &mut panel[..rows * k]);
+        // out[t, col0 + p0 + j] = Σ_l x[t, l] · panel[j, l]: the panel read as a `[k, rows]`
+        // matrix with row stride 1 and column stride k.
+        // SAFETY: every pointer and stride stays inside its slice: `x` is `[m, k]`, `panel`
+        // `[rows, k]`, and the output block `[m, rows]` at column `col0 + p0` with row stride
+        // `ld` ends at `(m - 1) · ld + col0 + p0 + rows ≤ m · ld` (asserted by the caller).
+        unsafe {
+            gemm::gemm(
+                m,
+                rows,
+                k,
+                out.as_mut_ptr().add(col0 + p0),
+                1,
+                ld as isize,
+                false,
+                x.as_ptr(),
+                1,
+                k as isize,
+                panel.as_ptr(),
+                k as isize,
+                1,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
+        }
+        p0 += rows;
+    }
+}
+
+/// Dequantizes whole rows (`w`: a multiple of the row size) into `out`, in parallel.
+pub fn dequantize_rows_into(ty: GgmlType, w: &[u8], k: usize, out: &mut [f32]) {
+    let rb = row_bytes(ty, k);
+    let (be, bb) = (ty.block_elems(), ty.block_bytes());
+    out.par_chunks_mut(k).zip(w.par_chunks(rb)).for_each(|(o, r)| {
+        for (ob, blk) in o.chunks_exact_mut(be).zip(r.chunks_exact(bb)) {
+            dequantize_block(ty, blk, ob);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use half::{bf16, f16};
+
+    use super::*;
+    use crate::quant::{dequantize, quantize};
+
+    fn lcg(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
+            })
+            .collect()
+    }
+
+    /// Random bytes with valid (finite, modest) block scales, so every bit pattern of the
+    /// quantized values is exercised, not only what our quantizers write.
+    fn random_blocks(ty: GgmlType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed;
+        let mut bytes: Vec<u8> = (0..rows * row_bytes(ty, k))
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 56) as u8
+            })
+            .collect();
+        let scale = |b: &mut [u8], at: usize, v: f32| b[at..at + 2].copy_from_slice(&f16::from_f32(v).to_le_bytes());
+        let bb = ty.block_bytes();
+        for (i, b) in bytes.chunks_exact_mut(bb).enumerate() {
+            let v = 0.001 + (i % 7) as f32 * 0.0007;
+            match ty {
+                GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => scale(b, 0, v),
+                GgmlType::Q4K | GgmlType::Q5K => {
+                    scale(b, 0, v);
+                    scale(b, 2, v * 0.5);
+                }
+                GgmlType::Q6K => scale(b, 208, v),
+                GgmlType::F16 => scale(b, 0, (i % 13) as f32 * 0.01 - 0.06),
+                GgmlType::BF16 => b.copy_from_slice(&bf16::from_f32((i % 11) as f32 * 0.01 - 0.05).to_le_bytes()),
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    const FORMATS: [GgmlType; 8] = [
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::Q4_0,
+        GgmlType::Q5_0,
+        GgmlType::Q8_0,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+    ];
+
+    /// Every format, both arithmetics, portable and (where the CPU has it) AVX2, one row of
+    /// `x` and several (the GEMM path from 16), against the reference dequantizer in f64.
+    /// Exact arithmetic may only add f32 rounding: 1e-5 of `Σ|W_i x_i|`. Q8 arithmetic also
+    /// rounds each activation by at most half a step, `amax_b / 254` for its block `b`, so
+    /// `|y − y_ref| ≤ Σ_b (amax_b / 254) · Σ_{i∈b} |W_i|` more (F16/BF16 keep f32 activations).
+    #[test]
+    fn every_format_matches_the_reference_dequantizer_within_the_activation_rounding() {
+        let (n, k) = (37, 512);
+        let mut simds = vec![Simd::Portable];
+        if detect() == Simd::Avx2 {
+            simds.push(Simd::Avx2);
+        }
+        for ty in FORMATS {
+            let w = random_blocks(ty, n, k, ty.id() as u64 + 11);
+            let wf = dequantize(ty, &w).unwrap();
+            for m in [1usize, 3, 20] {
+                let x = lcg(m * k, 5 + m as u64, 2.0);
+                let ab = if matches!(ty, GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K) { QK_K } else { QK };
+                for (simd, arith) in simds.iter().flat_map(|s| [(*s, Arithmetic::Exact), (*s, Arithmetic::Q8)]) {
+                    let ld = n + 5;
+                    let mut out = vec![f32::NAN; m * ld];
+                    matmul_t_into_with(ty, &w, n, k, &x, m, &mut out, ld, 3, simd, arith);
+                    for t in 0..m {
+                        let xr = &x[t * k..(t + 1) * k];
+                        for r in 0..n {
+                            let wr = &wf[r * k..(r + 1) * k];
+                            let exact: f64 = wr.iter().zip(xr).map(|(&a, &b)| a as f64 * b as f64).sum();
+                            let mut bound = 1e-5 * wr.iter().zip(xr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
+                            if arith == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
+                                for (wb, xb) in wr.chunks(ab).zip(xr.chunks(ab)) {
+                                    let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
+                                    bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
+                                }
+                            }
+                            let got = out[t * ld + 3 + r] as f64;
+                            assert!(
+                                (got - exact).abs() <= bound,
+                                "{} {simd:?} {arith:?} m={m} row {r} tok {t}: {got} vs {exact} (bound {bound})",
+                                ty.name()
+                            );
+                        }
+                        // Columns outside `col0..col0 + n` are left alone.
+                        assert!(out[t * ld..t * ld + 3].iter().chain(&out[t * ld + 3 + n..(t + 1) * ld]).all(|v| v.is_nan()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The portable and AVX2 kernels do the same integer sums: they agree to float rounding.
+    #[test]
+    fn portable_and_avx2_agree() {
+        if detect() != Simd::Avx2 {
+            return;
+        }
+        let (n, k) = (64, 1024);
+        for ty in FORMATS {
+            let w = random_blocks(ty, n, k, 99 + ty.id() as u64);
+            let x = lcg(2 * k, 3, 1.0);
+            let wf = dequantize(ty, &w).unwrap();
+            for arith in [Arithmetic::Exact, Arithmetic::Q8] {
+                let mut a = vec![0f32; 2 * n];
+                let mut b = vec![0f32; 2 * n];
+                matmul_t_into_with(ty, &w, n, k, &x, 2, &mut a, n, 0, Simd::Portable, arith);
+                matmul_t_into_with(ty, &w, n, k, &x, 2, &mut b, n, 0, Simd::Avx2, arith);
+                for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                    // Float rounding of a sum of k terms, relative to the sum of their sizes.
+                    let (t, r) = (i / n, i % n);
+                    let size: f32 = wf[r * k..(r + 1) * k].iter().zip(&x[t * k..(t + 1) * k]).map(|(a, b)| (a * b).abs()).sum();
+                    assert!((p - q).abs() <= 1e-5 * size, "{} {arith:?}: {p} vs {q}", ty.name());
+                }
+            }
+        }
+    }
+
+    /// Weights our own quantizers wrote (the importer's formats) give the same answer as
+    /// their dequantized f32 copy, within the activation rounding bound used above.
+    #[test]
+    fn quantizer_output_round_trips() {
+        let (n, k) = (8, 256);
+        let wf = lcg(n * k, 1, 0.2);
+        let x = lcg(k, 2, 1.0);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4K, GgmlType::Q6K] {
+            let w = quantize(ty, &wf).unwrap();
+            let deq = dequantize(ty, &w).unwrap();
+            let mut y = vec![0f32; n];
+            matmul_t_into_with(ty, &w, n, k, &x, 1, &mut y, n, 0, detect(), Arithmetic::Q8);
+            let amax = x.iter().fold(0f32, |a, v| a.max(v.abs()));
+            for r in 0..n {
+                let wr = &deq[r * k..(r + 1) * k];
+                let exact: f32 = wr.iter().zip(&x).map(|(a, b)| a * b).sum();
+                let bound = amax / 254.0 * wr.iter().map(|v| v.abs()).sum::<f32>() + 1e-4;
+                assert!((y[r] - exact).abs() <= bound, "{}: {} vs {exact}", ty.name(), y[r]);
+            }
+        }
+    }
+}

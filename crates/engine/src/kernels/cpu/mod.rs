@@ -1,0 +1,19 @@
+//! CPU kernels for weights kept in their ggml block layout: the CPU backend (burn's Flex)
+//! runs the same [`GgmlOps`](super::qmatmul::GgmlOps) as the GPU, so `Linear`, the
+//! embedding and the LM head keep MedGemma-4B at its quantized size (~2.5 GB) instead of
+//! ~16 GB of f32.
+//!
+//! - [`dot`]: one dot product per format, portable and AVX2 (chosen at run time), with f32
+//!   activations (the default: exact, as the GPU) or with [`act`]'s Q8_0/Q8_K activations
+//!   and integer arithmetic (llama.cpp's, `MEDLENS_CPU_ACTIVATIONS=q8`);
+//! - [`matmul`]: rows split over every core for decode; a GEMM over dequantized panels for
+//!   prefill and the vision towers;
+//! - `ops`: the burn backend operations built on them.
+
+pub mod act;
+pub mod dot;
+pub mod matmul;
+mod ops;
+
+pub use dot::{detect as simd, Simd};
+pub use matmul::Arithmetic;
