@@ -22,8 +22,8 @@ pub struct Args {
     /// Keep only the first N layers (random weights), to fit memory.
     #[arg(long)]
     pub layers: Option<usize>,
-    /// Random weights as `q4_k_m` blocks (llama.cpp's mix; GPU only: the CPU backend computes
-    /// in f32) or `f32`.
+    /// Random weights as `q4_k_m` blocks (llama.cpp's mix; kept quantized on the GPU and on the
+    /// CPU) or `f32`.
     #[arg(long, default_value = "q4_k_m")]
     pub quant: String,
     #[arg(long, default_value_t = 128)]
@@ -85,7 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     src = src.q4_k_m();
                     format!("random weights ({name}, Q4_K_M)")
                 }
-                "q4_k_m" => format!("random weights ({name}, f32: the CPU backend computes in f32)"),
+                "q4_k_m" => format!("random weights ({name}, f32: MEDLENS_ENGINE_DENSE=1 keeps every weight in f32)"),
                 "f32" => format!("random weights ({name}, f32)"),
                 o => anyhow::bail!("--quant {o}: expected q4_k_m or f32"),
             };
@@ -420,6 +420,8 @@ fn context(device: &medlens_engine::Device) -> serde_json::Value {
         "WGPU_BACKEND",
         "RAYON_NUM_THREADS",
         "MEDLENS_ENGINE_DENSE",
+        "MEDLENS_CPU_ACTIVATIONS",
+        "MEDLENS_CPU_SIMD",
     ]
     .iter()
     .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), serde_json::json!(v))))
@@ -431,6 +433,12 @@ fn context(device: &medlens_engine::Device) -> serde_json::Value {
         "build_profile": if cfg!(debug_assertions) { "dev" } else { "release" },
         "commit": env!("MEDLENS_COMMIT"),
         "threads": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        // The CPU kernels' instruction set and arithmetic (none on a GPU).
+        "cpu_kernels": (!medlens_engine::device::is_cube(device)).then(|| serde_json::json!({
+            "simd": medlens_engine::kernels::cpu::simd().name(),
+            "arithmetic": medlens_engine::kernels::cpu::Arithmetic::current().name(),
+            "threads": medlens_engine::kernels::cpu::threads(),
+        })),
         "env": knobs,
     })
 }

@@ -167,6 +167,9 @@ pub fn cpu_times() -> Option<(f64, f64)> {
 /// The adapter's device-memory copy bandwidth, GB/s (bytes read + written): the best of three
 /// passes over 256 MiB in 64 MiB buffers (one storage binding each, under any adapter's limit).
 pub fn copy_bandwidth(device: &burn::tensor::Device) -> Option<f64> {
+    if !crate::device::is_cube(device) {
+        return Some(host_read_bandwidth());
+    }
     let n = 16 << 20; // f32s: 64 MiB
     let bufs: Vec<Tensor<1>> = (0..4).map(|_| Tensor::<1>::ones([n], device)).collect();
     device.sync().ok()?;
@@ -180,4 +183,21 @@ pub fn copy_bandwidth(device: &burn::tensor::Device) -> Option<f64> {
         drop(outs);
     }
     Some(2.0 * 4.0 * (4 * n) as f64 / best / 1e9)
+}
+
+/// The CPU's memory read bandwidth in GB/s, on every core: a 256 MiB buffer (beyond any
+/// cache) summed in parallel, best of three. A CPU decode step reads its weights once, so
+/// this is its roofline, as a device copy is the GPU's.
+pub fn host_read_bandwidth() -> f64 {
+    use rayon::prelude::*;
+    let words = 32 << 20; // u64s: 256 MiB
+    let buf: Vec<u64> = (0..words as u64).collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let s: u64 = buf.par_chunks(1 << 16).map(|c| c.iter().fold(0u64, |a, &b| a.wrapping_add(b))).reduce(|| 0, u64::wrapping_add);
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (words * 8) as f64 / best / 1e9
 }

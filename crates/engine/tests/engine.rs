@@ -151,37 +151,51 @@ fn real_270m_greedy_matches_llamacpp() {
     eprintln!("{}", report.join("\n"));
 }
 
+/// The real 270M's last-position logits against transformers on the same dequantized weights.
+/// Exact arithmetic (f32 activations; the only one on the GPU, `with_arithmetic(Exact)` on
+/// the CPU) must match within summation order. The CPU's default arithmetic quantizes the
+/// activations of its few-row products as llama.cpp does (bounded per product in
+/// `kernels::cpu`, and checked end to end by the greedy test against llama.cpp's CPU build):
+/// here it must still pick transformers' top token, and its error is reported.
 #[test]
 fn real_270m_last_logits_match_transformers() {
+    use medlens_engine::kernels::cpu::{with_arithmetic, Arithmetic};
     let (dev, _) = device();
     let r = real();
     let g = json(tests_dir().join("goldens/transformers-270m.json"));
     let probe = ids(&g["probe_ids"]);
-    let mut worst = 0f32;
-    for res in g["results"].as_array().unwrap() {
-        let prompt = ids(&res["prompt_ids"]);
-        let mut cache = r.model.new_cache();
-        let logits = r.model.forward_last(&prompt, &mut cache).unwrap();
-        let mut err = 0f32;
-        for (i, v) in ids(&res["top_ids"]).iter().zip(res["top_logits"].as_array().unwrap()) {
-            err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
+    let run = |label: &str| -> f32 {
+        let mut worst = 0f32;
+        for res in g["results"].as_array().unwrap() {
+            let prompt = ids(&res["prompt_ids"]);
+            let mut cache = r.model.new_cache();
+            let logits = r.model.forward_last(&prompt, &mut cache).unwrap();
+            let mut err = 0f32;
+            for (i, v) in ids(&res["top_ids"]).iter().zip(res["top_logits"].as_array().unwrap()) {
+                err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
+            }
+            for (i, v) in probe.iter().zip(res["probe_logits"].as_array().unwrap()) {
+                err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
+            }
+            assert_eq!(
+                medlens_engine::generate::argmax(&logits),
+                res["top_ids"][0].as_u64().unwrap() as u32,
+                "{label} {:?}: argmax differs",
+                res["prompt"]
+            );
+            eprintln!("{dev} {label} vs transformers {:?}: max abs logit error {err:.2e}", res["prompt"]);
+            worst = worst.max(err);
         }
-        for (i, v) in probe.iter().zip(res["probe_logits"].as_array().unwrap()) {
-            err = err.max((logits[*i as usize] - v.as_f64().unwrap() as f32).abs());
-        }
-        assert_eq!(
-            medlens_engine::generate::argmax(&logits),
-            res["top_ids"][0].as_u64().unwrap() as u32,
-            "{:?}: argmax differs",
-            res["prompt"]
-        );
-        eprintln!("{dev} vs transformers {:?}: max abs logit error {err:.2e}", res["prompt"]);
-        worst = worst.max(err);
-    }
-    eprintln!("{dev} vs transformers: worst max abs logit error {worst:.2e}");
+        eprintln!("{dev} {label} vs transformers: worst max abs logit error {worst:.2e}");
+        worst
+    };
+    let worst = with_arithmetic(Arithmetic::Exact, || run("exact"));
     // Same dequantized weights, f32 both sides; the error is summation order through 18 layers
     // on logits of magnitude ~20-40.
     assert!(worst < 1e-2, "max abs logit error {worst}");
+    if dev == "cpu" {
+        run("default (q8 activations below 16 rows)");
+    }
 }
 
 #[test]

@@ -166,11 +166,19 @@ fn upload_rejects_inconsistent_sizes() {
 /// n·eps relative to the row's scale.
 #[test]
 fn fused_row_kernels_match_composed_ops() {
-    use medlens_engine::kernels::fused;
-    use medlens_engine::nn::{rope, RmsNorm};
-    let device = medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
+    let gpu = medlens_engine::device::select(medlens_engine::device::DeviceChoice::Gpu)
         .expect("the fused kernels need a wgpu adapter (lavapipe: apt install mesa-vulkan-drivers)")
         .device;
+    // The CubeCL kernels, and their host loops on burn's CPU backend.
+    for device in [gpu, burn::tensor::Device::flex()] {
+        println!("--- {device:?}");
+        fused_rows_on(device);
+    }
+}
+
+fn fused_rows_on(device: burn::tensor::Device) {
+    use medlens_engine::kernels::fused;
+    use medlens_engine::nn::{rope, RmsNorm};
     let mut r = rng(0x5eed);
     let mut rand = |n: usize, amp: f32| -> Vec<f32> { (0..n).map(|_| ((r() % 20001) as f32 / 10000.0 - 1.0) * amp).collect() };
     let t2 = |v: Vec<f32>, a: usize, b: usize| Tensor::<2>::from_data(TensorData::new(v, [a, b]), &device);

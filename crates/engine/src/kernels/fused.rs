@@ -453,8 +453,10 @@ mod kernels {
     }
 }
 
-/// Fused row operations; implemented for burn's CubeCL backend (wgpu). All tensors are f32.
-#[backend_extension(Cube)]
+/// Fused row operations; implemented for burn's CubeCL backend (wgpu) here, and for its CPU
+/// backend (Flex) as host loops in `kernels::cpu` (all but `fused_qkv_store`, which writes
+/// the caches through shared handles). All tensors are f32.
+#[backend_extension(Cube, Flex)]
 pub trait FusedOps: Backend {
     /// RMSNorm of each row of `x` (last dimension `n`) times `w` (`[n]`).
     fn fused_rms_norm(x: FloatTensor<Self>, w: FloatTensor<Self>, eps: f32) -> FloatTensor<Self>;

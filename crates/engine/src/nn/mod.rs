@@ -29,22 +29,14 @@ pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     x * (inner.tanh() + 1.0) * 0.5
 }
 
-/// `gelu_tanh(g) · u` (GeGLU's gate): one fused kernel on the GPU.
+/// `gelu_tanh(g) · u` (GeGLU's gate): one fused kernel.
 pub fn geglu<const D: usize>(g: Tensor<D>, u: Tensor<D>) -> Tensor<D> {
-    if crate::device::is_cube(&g.device()) {
-        crate::kernels::fused::geglu(g, u)
-    } else {
-        gelu_tanh(g) * u
-    }
+    crate::kernels::fused::geglu(g, u)
 }
 
-/// Softmax over the last dimension: one fused kernel on the GPU.
+/// Softmax over the last dimension: one fused kernel.
 pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    if crate::device::is_cube(&x.device()) {
-        crate::kernels::fused::softmax(x)
-    } else {
-        burn::tensor::activation::softmax(x, D - 1)
-    }
+    crate::kernels::fused::softmax(x)
 }
 
 /// A tensor's values on the host, row-major; a failed read-back (lost device, out of memory)

@@ -2,7 +2,6 @@
 
 use burn::tensor::Tensor;
 
-use crate::device::is_cube;
 use crate::kernels::fused;
 
 /// RMSNorm with the effective multiplier `1 + w` precomputed.
@@ -13,16 +12,12 @@ pub struct RmsNorm {
 }
 
 impl RmsNorm {
-    /// One fused kernel on the GPU; burn ops on the CPU backend.
+    /// One fused kernel (a CubeCL kernel on the GPU, a host loop on the CPU).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        if is_cube(&x.device()) {
-            fused::rms_norm(x, &self.scale, self.eps)
-        } else {
-            self.forward_composed(x)
-        }
+        fused::rms_norm(x, &self.scale, self.eps)
     }
 
-    /// The same norm from burn ops (the CPU path, and the fused kernel's reference).
+    /// The same norm from burn ops (the fused kernels' reference in the tests).
     pub fn forward_composed<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let var = x.clone().square().mean_dim(D - 1);
         let normed = x * (var + self.eps).sqrt().recip();
@@ -34,15 +29,9 @@ impl RmsNorm {
 }
 
 /// Gemma's sandwich step: `sum = res + first(h)`, then `second(sum)`; returns both (the
-/// residual stream and the next block's input). One kernel on the GPU.
+/// residual stream and the next block's input). One fused kernel.
 pub fn add_rms_norm(res: Tensor<2>, h: Tensor<2>, first: &RmsNorm, second: &RmsNorm) -> (Tensor<2>, Tensor<2>) {
-    if is_cube(&h.device()) {
-        fused::add_rms_norm(res, h, &first.scale, first.eps, &second.scale, second.eps)
-    } else {
-        let sum = res + first.forward_composed(h);
-        let normed = second.forward_composed(sum.clone());
-        (sum, normed)
-    }
+    fused::add_rms_norm(res, h, &first.scale, first.eps, &second.scale, second.eps)
 }
 
 /// LayerNorm with weight and bias.

@@ -454,10 +454,31 @@ mod avx2 {
         unsafe {
             match ty {
                 GgmlType::Q8_0 => {
-                    for i in 0..nb {
-                        let d = f16c_at(w, 34 * i);
-                        acc = chunk!(acc, load(wp.add(34 * i + 2)), xp.add(32 * i), d, d);
+                    // The bytes are already signed values: widen eight at a time straight from
+                    // memory (no shuffles), and alternate two accumulators so consecutive
+                    // blocks do not wait on one another's adds. (The LM head of the 270M is
+                    // Q8_0: 70 % of its decode bytes.)
+                    let mut acc2 = _mm256_setzero_ps();
+                    macro_rules! widen {
+                        ($p:expr) => {
+                            _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64($p as *const __m128i)))
+                        };
                     }
+                    for i in 0..nb {
+                        let b = wp.add(34 * i + 2);
+                        let x = xp.add(32 * i);
+                        let p = _mm256_mul_ps(widen!(b), _mm256_loadu_ps(x));
+                        let p = _mm256_fmadd_ps(widen!(b.add(8)), _mm256_loadu_ps(x.add(8)), p);
+                        let p = _mm256_fmadd_ps(widen!(b.add(16)), _mm256_loadu_ps(x.add(16)), p);
+                        let p = _mm256_fmadd_ps(widen!(b.add(24)), _mm256_loadu_ps(x.add(24)), p);
+                        let d = _mm256_set1_ps(f16c_at(w, 34 * i));
+                        if i % 2 == 0 {
+                            acc = _mm256_fmadd_ps(d, p, acc);
+                        } else {
+                            acc2 = _mm256_fmadd_ps(d, p, acc2);
+                        }
+                    }
+                    acc = _mm256_add_ps(acc, acc2);
                 }
                 GgmlType::Q4_0 => {
                     let eight = _mm256_set1_epi8(8);

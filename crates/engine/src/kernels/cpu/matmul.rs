@@ -3,14 +3,22 @@
 //! - Few rows of `x` (decode): the weight rows are split into tasks over all cores (rayon);
 //!   a task multiplies its rows by every row of `x`, so each weight byte is read from memory
 //!   once per call, at its quantized size, and stays in cache while the activations stream
-//!   past it. By default the weights are dequantized in registers and multiplied by f32
-//!   activations ([`Arithmetic::Exact`]: the GPU kernels' and transformers' arithmetic, so
-//!   the CPU and the GPU give the same logits and every golden holds with its tolerance).
-//!   `MEDLENS_CPU_ACTIVATIONS=q8` quantizes the activations once to Q8_0/Q8_K and uses
-//!   integer dot products instead ([`Arithmetic::Q8`]: llama.cpp's CPU arithmetic).
+//!   past it.
 //! - [`GEMM_MIN_ROWS`] rows or more (prefill, the vision towers): a blocked f32 GEMM over
 //!   panels of [`PANEL_ROWS`] weight rows dequantized into a scratch buffer, never the whole
-//!   weight (with `q8`, only F16/BF16 weights take this path).
+//!   weight.
+//!
+//! Two arithmetics meet the weights ([`Arithmetic`]). *Exact*: f32 activations times the
+//! exactly dequantized weights, the GPU kernels' and transformers' arithmetic (the same
+//! logits up to summation order). *Q8*: the activations quantized once to Q8_0/Q8_K and
+//! integer dot products, llama.cpp's CPU arithmetic, each activation off by at most half a
+//! step (`amax/254` of its block). Measured on this kind of machine (2 cores, AVX2), one row
+//! of x: Q8 reads Q8_0 at 13 GB/s, the memory's pace, Exact at 7 GB/s, bound by converting
+//! bytes to floats. So by default ([`Arithmetic::Auto`]) the few-row products (decode steps,
+//! a prompt's last-position logits) take Q8, which halves a decode step's matmul time, and
+//! the GEMMs (prompts, images) are exact. `MEDLENS_CPU_ACTIVATIONS=f32` or `=q8` forces one
+//! everywhere, and [`with_arithmetic`] for one thread's work (the transformers goldens run
+//! exact).
 
 use rayon::prelude::*;
 
@@ -28,25 +36,59 @@ pub enum Arithmetic {
     Exact,
     /// Activations quantized to Q8_0/Q8_K, integer dot products (llama.cpp's CPU path).
     Q8,
+    /// Q8 below [`GEMM_MIN_ROWS`] rows of `x`, the exact GEMM from there (the default).
+    Auto,
+}
+
+thread_local! {
+    static OVERRIDE: std::cell::Cell<Option<Arithmetic>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with the CPU kernels on this thread using `a` (the thread that calls the model:
+/// the products are set up there before rayon spreads them). Scoped, so concurrent callers,
+/// such as tests, do not see each other's choice.
+pub fn with_arithmetic<R>(a: Arithmetic, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arithmetic>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(a))));
+    f()
 }
 
 impl Arithmetic {
-    /// `MEDLENS_CPU_ACTIVATIONS=q8` picks [`Arithmetic::Q8`]; the default is exact.
+    /// `MEDLENS_CPU_ACTIVATIONS`: `f32` ([`Arithmetic::Exact`]), `q8` ([`Arithmetic::Q8`]);
+    /// anything else, or unset, [`Arithmetic::Auto`].
     pub fn from_env() -> Self {
         static A: std::sync::OnceLock<Arithmetic> = std::sync::OnceLock::new();
-        *A.get_or_init(|| {
-            if std::env::var("MEDLENS_CPU_ACTIVATIONS").is_ok_and(|v| v == "q8") {
-                Arithmetic::Q8
-            } else {
-                Arithmetic::Exact
-            }
+        *A.get_or_init(|| match std::env::var("MEDLENS_CPU_ACTIVATIONS").as_deref() {
+            Ok("f32") => Arithmetic::Exact,
+            Ok("q8") => Arithmetic::Q8,
+            _ => Arithmetic::Auto,
         })
+    }
+
+    /// What this thread's products use: [`with_arithmetic`]'s choice, else the environment's.
+    pub fn current() -> Self {
+        OVERRIDE.with(|o| o.get()).unwrap_or_else(Self::from_env)
+    }
+
+    /// The arithmetic a product with `m` rows of `x` uses.
+    pub fn for_rows(self, m: usize) -> Self {
+        match self {
+            Arithmetic::Auto if m < GEMM_MIN_ROWS => Arithmetic::Q8,
+            Arithmetic::Auto => Arithmetic::Exact,
+            a => a,
+        }
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Arithmetic::Exact => "f32 activations",
             Arithmetic::Q8 => "q8 activations",
+            Arithmetic::Auto => "q8 activations below 16 rows, f32 GEMM above",
         }
     }
 }
@@ -108,7 +150,7 @@ pub fn supports(ty: GgmlType, k: usize) -> bool {
 /// `col0..col0 + n` of `out [m, ld]`.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_t_into(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32], ld: usize, col0: usize) {
-    matmul_t_into_with(ty, w, n, k, x, m, out, ld, col0, detect(), Arithmetic::from_env())
+    matmul_t_into_with(ty, w, n, k, x, m, out, ld, col0, detect(), Arithmetic::current())
 }
 
 /// [`matmul_t_into`] with the instruction set and arithmetic chosen by the caller (tests run
@@ -132,6 +174,7 @@ pub fn matmul_t_into_with(
     if m == 0 || n == 0 {
         return;
     }
+    let arith = arith.for_rows(m);
     if m >= GEMM_MIN_ROWS && (arith == Arithmetic::Exact || matches!(ty, GgmlType::F16 | GgmlType::BF16)) {
         return gemm_panels(ty, w, n, k, &x[..m * k], m, out, ld, col0);
     }
@@ -286,7 +329,7 @@ mod tests {
             for m in [1usize, 3, 20] {
                 let x = lcg(m * k, 5 + m as u64, 2.0);
                 let ab = if matches!(ty, GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K) { QK_K } else { QK };
-                for (simd, arith) in simds.iter().flat_map(|s| [(*s, Arithmetic::Exact), (*s, Arithmetic::Q8)]) {
+                for (simd, arith) in simds.iter().flat_map(|s| [(*s, Arithmetic::Exact), (*s, Arithmetic::Q8), (*s, Arithmetic::Auto)]) {
                     let ld = n + 5;
                     let mut out = vec![f32::NAN; m * ld];
                     matmul_t_into_with(ty, &w, n, k, &x, m, &mut out, ld, 3, simd, arith);
@@ -296,7 +339,7 @@ mod tests {
                             let wr = &wf[r * k..(r + 1) * k];
                             let exact: f64 = wr.iter().zip(xr).map(|(&a, &b)| a as f64 * b as f64).sum();
                             let mut bound = 1e-5 * wr.iter().zip(xr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
-                            if arith == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
+                            if arith.for_rows(m) == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
                                 for (wb, xb) in wr.chunks(ab).zip(xr.chunks(ab)) {
                                     let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
                                     bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
@@ -361,6 +404,32 @@ mod tests {
                 let exact: f32 = wr.iter().zip(&x).map(|(a, b)| a * b).sum();
                 let bound = amax / 254.0 * wr.iter().map(|v| v.abs()).sum::<f32>() + 1e-4;
                 assert!((y[r] - exact).abs() <= bound, "{}: {} vs {exact}", ty.name(), y[r]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed_probe {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn probe() {
+        for (ty, n, k) in [(GgmlType::Q8_0, 262144usize, 640usize), (GgmlType::Q4K, 10240, 2560), (GgmlType::Q6K, 20000, 2560), (GgmlType::Q5_0, 8192, 640)] {
+            let rb = row_bytes(ty, k);
+            let w: Vec<u8> = (0..n * rb).map(|i| (i * 7 % 251) as u8 & 0x3f).collect();
+            let x: Vec<f32> = (0..k).map(|i| (i % 13) as f32 * 0.01).collect();
+            let mut out = vec![0f32; n];
+            for arith in [Arithmetic::Exact, Arithmetic::Q8] {
+                for simd in [Simd::Avx2, Simd::Portable] {
+                    matmul_t_into_with(ty, &w, n, k, &x, 1, &mut out, n, 0, simd, arith);
+                    let t = std::time::Instant::now();
+                    for _ in 0..5 {
+                        matmul_t_into_with(ty, &w, n, k, &x, 1, &mut out, n, 0, simd, arith);
+                    }
+                    let s = t.elapsed().as_secs_f64() / 5.0;
+                    println!("{} {arith:?} {simd:?}: {:.2} ms, {:.1} GB/s", ty.name(), s * 1e3, (n * rb) as f64 / s / 1e9);
+                }
             }
         }
     }

@@ -8,12 +8,19 @@
 //!   and integer arithmetic (llama.cpp's, `MEDLENS_CPU_ACTIVATIONS=q8`);
 //! - [`matmul`]: rows split over every core for decode; a GEMM over dequantized panels for
 //!   prefill and the vision towers;
-//! - `ops`: the burn backend operations built on them.
+//! - `ops`: the burn backend operations built on them; `fused`: the GPU's fused row kernels
+//!   (norms, RoPE, GeGLU, softmax, one token's attention, arg-max) as host loops.
 
 pub mod act;
 pub mod dot;
+mod fused;
 pub mod matmul;
 mod ops;
 
 pub use dot::{detect as simd, Simd};
-pub use matmul::Arithmetic;
+pub use matmul::{with_arithmetic, Arithmetic};
+
+/// Threads the CPU kernels run on (rayon's pool: every core, or `RAYON_NUM_THREADS`).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}

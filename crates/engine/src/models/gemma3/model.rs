@@ -36,18 +36,13 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        // Decode on the GPU: gate and up in one gemv launch, GeGLU over its packed output.
+        // Gate and up in one product (one launch on the GPU, one pass over the cores on the
+        // CPU), GeGLU over its packed output.
         if let (LinearWeight::Quant(g), LinearWeight::Quant(u), None, None) =
             (&self.gate_proj.weight, &self.up_proj.weight, &self.gate_proj.bias, &self.up_proj.bias)
         {
             if let Some(gu) = QTensor::gemv_multi(&[g, u], &x) {
-                if is_cube(&gu.device()) {
-                    return self.down_proj.forward(fused::geglu_packed(gu));
-                }
-                // CPU: the one product fed both halves; GeGLU from burn ops.
-                let [m, n2] = gu.dims();
-                let (gate, up) = (gu.clone().slice([0..m, 0..n2 / 2]), gu.slice([0..m, n2 / 2..n2]));
-                return self.down_proj.forward(geglu(gate, up));
+                return self.down_proj.forward(fused::geglu_packed(gu));
             }
         }
         let g = self.gate_proj.forward(x.clone());
@@ -267,11 +262,7 @@ impl Gemma3 {
     /// back (4 bytes, not the vocabulary's logits), and a device copy stays for the next
     /// step's embedding. Ties go to the lowest id, as on the host.
     fn greedy_of(&self, logits: Tensor<2>) -> Result<(u32, Tensor<1, Int>)> {
-        let best = if is_cube(&self.device) {
-            fused::argmax_device(logits)
-        } else {
-            logits.argmax(1).reshape([1])
-        };
+        let best = fused::argmax_device(logits);
         let id = read_id(&best)?;
         if id as usize >= self.config.vocab_size {
             return Err(EngineError::Device(format!("the device chose token {id}, outside the vocabulary")));
@@ -324,18 +315,11 @@ impl Gemma3 {
         let k = a.k_proj.forward(x.clone()).reshape([t, nkv, hd]);
         let v = a.v_proj.forward(x).reshape([t, nkv, hd]);
         let scaling = c.query_pre_attn_scalar.powf(-0.5);
-        // The attention scale rides on q: (s·q)·k instead of s·(q·k), one launch fewer.
-        let (q, k) = if is_cube(&self.device) {
-            (
-                fused::norm_rope(q, &a.q_norm.scale, a.q_norm.eps, cos, sin, pos0, scaling as f32),
-                fused::norm_rope(k, &a.k_norm.scale, a.k_norm.eps, cos, sin, pos0, 1.0),
-            )
-        } else {
-            let (cos, sin) = (cos.clone().slice([pos0..pos0 + t]), sin.clone().slice([pos0..pos0 + t]));
-            (rope::apply(a.q_norm.forward(q), &cos, &sin), rope::apply(a.k_norm.forward(k), &cos, &sin))
-        };
-        // On the CPU backend the scale applies to the scores, as transformers does.
-        let scale_scores = |s: Tensor<3>| if is_cube(&self.device) { s } else { s * scaling };
+        // The attention scale rides on q: (s·q)·k instead of s·(q·k), one pass fewer.
+        let (q, k) = (
+            fused::norm_rope(q, &a.q_norm.scale, a.q_norm.eps, cos, sin, pos0, scaling as f32),
+            fused::norm_rope(k, &a.k_norm.scale, a.k_norm.eps, cos, sin, pos0, 1.0),
+        );
         // [heads, T, hd]
         let q = q.swap_dims(0, 1);
         let k = k.swap_dims(0, 1);
@@ -364,9 +348,7 @@ impl Gemma3 {
                 _ => unreachable!("written above"),
             };
             count_attention(0, n);
-            let kc = kc.clone().slice([0..nkv, 0..n, 0..hd]);
-            let vc = vc.clone().slice([0..nkv, 0..n, 0..hd]);
-            softmax_last(scale_scores(qg.matmul(kc.swap_dims(1, 2)))).matmul(vc)
+            fused::decode_attention(qg.reshape([nh, hd]), kc, vc, n).reshape([nkv, g, hd])
         } else {
             let filled = lc.len();
             // Keys visible to this chunk: every cached slot, then the chunk's own.
@@ -380,7 +362,7 @@ impl Gemma3 {
             let l = filled + t;
             count_attention(2 * nkv * filled * hd * 4, t * l);
             let mask = mask.get_or_insert_with(|| self.chunk_mask(&lc.slot_pos, pos0, t, g, sliding, blocks));
-            let scores = scale_scores(qg.matmul(k_all.swap_dims(1, 2))).mask_fill(mask.clone(), -1.0e30f32);
+            let scores = qg.matmul(k_all.swap_dims(1, 2)).mask_fill(mask.clone(), -1.0e30f32);
             let out = softmax_last(scores).matmul(v_all);
             if sliding {
                 lc.write_ring(k, v, pos0, window, &self.device);

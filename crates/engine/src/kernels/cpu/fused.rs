@@ -1,0 +1,231 @@
+//! [`FusedOps`] for burn's CPU backend (Flex): the GPU's fused row kernels as plain loops
+//! over host rows, parallel over rows. Each replaces a chain of burn operations, every one of
+//! which allocates and walks its whole tensor: on the 270M a decode step was ~40 of them per
+//! layer, more time than the matmuls.
+//!
+//! Same arithmetic as the CubeCL kernels in `kernels::fused` (and as the composed burn ops
+//! they replace), up to the order of float additions; the tests compare both with direct
+//! formulas.
+
+use burn::tensor::{DType, TensorData};
+use burn_flex::{Flex, FlexTensor};
+use rayon::prelude::*;
+
+use crate::kernels::fused::FusedOps;
+
+/// The values of `t` (f32, row-major) and its shape.
+fn host(t: FlexTensor) -> (Vec<f32>, Vec<usize>) {
+    let shape = t.layout().shape().to_vec();
+    let d = t.into_data();
+    let d = if d.dtype() == DType::F32 { d } else { d.convert::<f32>() };
+    (d.try_into_vec::<f32>().expect("f32 after conversion"), shape)
+}
+
+fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+/// Rows below which the loops stay on one thread (a decode step's rows are a few hundred
+/// values; waking the pool costs more than it saves).
+const PAR_MIN_VALUES: usize = 1 << 15;
+
+/// Runs `f` over every `n`-wide row of `out` (with the row index), in parallel when large.
+fn rows_mut(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.len() >= PAR_MIN_VALUES {
+        out.par_chunks_mut(n).enumerate().for_each(|(r, o)| f(r, o));
+    } else {
+        out.chunks_mut(n).enumerate().for_each(|(r, o)| f(r, o));
+    }
+}
+
+fn inv_rms(x: &[f32], eps: f32) -> f32 {
+    let ss: f32 = x.iter().map(|v| v * v).sum();
+    1.0 / (ss / x.len() as f32 + eps).sqrt()
+}
+
+/// `gelu_pytorch_tanh(g) · u`.
+#[inline]
+pub fn geglu1(g: f32, u: f32) -> f32 {
+    const C: f32 = 0.797_884_6; // sqrt(2/pi)
+    let inner = (g + 0.044715 * g * g * g) * C;
+    0.5 * g * (1.0 + inner.tanh()) * u
+}
+
+fn softmax_row(o: &mut [f32]) {
+    let mx = o.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in o.iter_mut() {
+        *v = (*v - mx).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    o.iter_mut().for_each(|v| *v *= inv);
+}
+
+impl FusedOps for Flex {
+    fn fused_rms_norm(x: FlexTensor, w: FlexTensor, eps: f32) -> FlexTensor {
+        let (mut v, shape) = host(x);
+        let (w, _) = host(w);
+        let n = w.len();
+        rows_mut(&mut v, n, |_, o| {
+            let inv = inv_rms(o, eps);
+            o.iter_mut().zip(&w).for_each(|(a, &b)| *a *= inv * b);
+        });
+        tensor(v, shape)
+    }
+
+    fn fused_add_rms_norm(res: FlexTensor, h: FlexTensor, w1: FlexTensor, w2: FlexTensor, eps1: f32, eps2: f32) -> FlexTensor {
+        let (r, shape) = host(res);
+        let (h, _) = host(h);
+        let ((w1, _), (w2, _)) = (host(w1), host(w2));
+        let n = w1.len();
+        let len = r.len();
+        let mut out = vec![0f32; 2 * len];
+        let (sum, normed) = out.split_at_mut(len);
+        let body = |((s, o), (rr, hh)): ((&mut [f32], &mut [f32]), (&[f32], &[f32]))| {
+            let inv = inv_rms(hh, eps1);
+            for i in 0..n {
+                s[i] = rr[i] + hh[i] * inv * w1[i];
+            }
+            let inv2 = inv_rms(s, eps2);
+            for i in 0..n {
+                o[i] = s[i] * inv2 * w2[i];
+            }
+        };
+        if len >= PAR_MIN_VALUES {
+            sum.par_chunks_mut(n).zip(normed.par_chunks_mut(n)).zip(r.par_chunks(n).zip(h.par_chunks(n))).for_each(body);
+        } else {
+            sum.chunks_mut(n).zip(normed.chunks_mut(n)).zip(r.chunks(n).zip(h.chunks(n))).for_each(body);
+        }
+        let mut s2 = vec![2];
+        s2.extend(shape);
+        tensor(out, s2)
+    }
+
+    fn fused_norm_rope(x: FlexTensor, w: FlexTensor, cos: FlexTensor, sin: FlexTensor, pos0: usize, eps: f32, scale: f32) -> FlexTensor {
+        let (mut v, shape) = host(x);
+        let (w, _) = host(w);
+        let (cos, _) = host(cos);
+        let (sin, _) = host(sin);
+        let (heads, hd) = (shape[1], shape[2]);
+        let half = hd / 2;
+        rows_mut(&mut v, hd, |row, o| {
+            let inv = inv_rms(o, eps);
+            let tb = (pos0 + row / heads) * half;
+            for i in 0..half {
+                let x1 = o[i] * inv * w[i];
+                let x2 = o[half + i] * inv * w[half + i];
+                let (c, s) = (cos[tb + i], sin[tb + i]);
+                o[i] = (x1 * c - x2 * s) * scale;
+                o[half + i] = (x2 * c + x1 * s) * scale;
+            }
+        });
+        tensor(v, shape)
+    }
+
+    fn fused_geglu(g: FlexTensor, u: FlexTensor) -> FlexTensor {
+        let (mut g, shape) = host(g);
+        let (u, _) = host(u);
+        g.iter_mut().zip(&u).for_each(|(a, &b)| *a = geglu1(*a, b));
+        tensor(g, shape)
+    }
+
+    fn fused_softmax(x: FlexTensor) -> FlexTensor {
+        let (mut v, shape) = host(x);
+        let n = *shape.last().unwrap_or(&1);
+        rows_mut(&mut v, n.max(1), |_, o| softmax_row(o));
+        tensor(v, shape)
+    }
+
+    fn fused_decode_attention(q: FlexTensor, k: FlexTensor, v: FlexTensor, n: usize) -> FlexTensor {
+        let (q, qs) = host(q);
+        let kd = k.layout().shape().to_vec();
+        let (kv_heads, cap, hd) = (kd[0], kd[1], kd[2]);
+        // The caches are read in place (contiguous buffers the model owns); a view is copied.
+        let (kd_owned, vd_owned);
+        let kc: &[f32] = match k.as_slice::<f32>() {
+            Some(s) => s,
+            None => {
+                kd_owned = k.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 cache");
+                &kd_owned
+            }
+        };
+        let vc: &[f32] = match v.as_slice::<f32>() {
+            Some(s) => s,
+            None => {
+                vd_owned = v.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 cache");
+                &vd_owned
+            }
+        };
+        let heads = qs[0];
+        let g = heads / kv_heads;
+        let mut out = vec![0f32; heads * hd];
+        let n = n.min(cap);
+        let head = |(h, o): (usize, &mut [f32])| {
+            let qh = &q[h * hd..(h + 1) * hd];
+            let base = (h / g) * cap * hd;
+            let mut scores: Vec<f32> = (0..n).map(|j| qh.iter().zip(&kc[base + j * hd..base + (j + 1) * hd]).map(|(a, b)| a * b).sum()).collect();
+            softmax_row(&mut scores);
+            for (j, p) in scores.iter().enumerate() {
+                let vr = &vc[base + j * hd..base + (j + 1) * hd];
+                o.iter_mut().zip(vr).for_each(|(a, &b)| *a += p * b);
+            }
+        };
+        if heads * n * hd >= PAR_MIN_VALUES {
+            out.par_chunks_mut(hd).enumerate().for_each(head);
+        } else {
+            out.chunks_mut(hd).enumerate().for_each(head);
+        }
+        tensor(out, qs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fused_qkv_store(
+        _q: FlexTensor,
+        _k: FlexTensor,
+        _v: FlexTensor,
+        _offs: [usize; 3],
+        _wq: FlexTensor,
+        _wk: FlexTensor,
+        _cos: FlexTensor,
+        _sin: FlexTensor,
+        _kc: FlexTensor,
+        _vc: FlexTensor,
+        _heads: [usize; 3],
+        _slot: usize,
+        _pos: usize,
+        _eps: [f32; 2],
+        _scale: f32,
+    ) -> FlexTensor {
+        // It writes the caches through shared handles, which a CPU tensor (copy-on-write)
+        // cannot do; the CPU decode step stores K/V with `LayerCache::append`/`write_ring`
+        // and normalizes with `fused_norm_rope` instead (`Gemma3::attention`).
+        unreachable!("qkv_store is a GPU-only kernel; the CPU decode path does not call it")
+    }
+
+    fn fused_geglu_packed(gu: FlexTensor) -> FlexTensor {
+        let (v, shape) = host(gu);
+        let (rows, f2) = (shape[0], shape[1]);
+        let f = f2 / 2;
+        let mut out = vec![0f32; rows * f];
+        rows_mut(&mut out, f, |r, o| {
+            let row = &v[r * f2..(r + 1) * f2];
+            for i in 0..f {
+                o[i] = geglu1(row[i], row[f + i]);
+            }
+        });
+        tensor(out, vec![rows, f])
+    }
+
+    fn fused_argmax(x: FlexTensor) -> FlexTensor {
+        let (v, _) = host(x);
+        // The first of equal maxima, as the host's `generate::argmax`.
+        let mut best = 0usize;
+        for (i, &a) in v.iter().enumerate() {
+            if a > v[best] {
+                best = i;
+            }
+        }
+        FlexTensor::from_data(TensorData::new(vec![best as u32], [1]))
+    }
+}
