@@ -62,6 +62,17 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
             .map(|device| Selected { device, name: "wgpu".into(), notice: None })
             .map_err(|e| crate::EngineError::Device(format!("no usable wgpu adapter: {e}"))),
         DeviceChoice::Auto => match probe_wgpu() {
+            // A software rasterizer (lavapipe, llvmpipe, WARP, SwiftShader) runs shaders on
+            // the same cores as the CPU kernels, several times slower (measured on the 270M:
+            // the CPU path decodes ~20× faster than lavapipe on two cores).
+            Ok(device) if is_software(&device) => {
+                let name = device.identity().map(|i| i.name).unwrap_or_else(|| "a software adapter".into());
+                let mut s = cpu();
+                s.notice = Some(format!(
+                    "the only GPU adapter, {name}, is a software renderer; running on the CPU, which is faster here (--device gpu forces the adapter)"
+                ));
+                Ok(s)
+            }
             Ok(device) => Ok(Selected { device, name: "wgpu".into(), notice: None }),
             Err(e) => {
                 let mut s = cpu();
@@ -104,7 +115,12 @@ pub fn gemv_per_row(device: &Device) -> bool {
         Ok("coop") => return false,
         _ => {}
     }
+    is_cube(device) && is_software(device)
+}
+
+/// Whether `device` is a wgpu adapter with no card behind it (a CPU, a software rasterizer
+/// such as lavapipe): it has no physical identity.
+pub fn is_software(device: &Device) -> bool {
     static SOFTWARE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    // A device that is no card (a CPU, a software rasterizer) has no physical identity.
     is_cube(device) && *SOFTWARE.get_or_init(|| device.identity().is_some_and(|i| i.physical.is_none()))
 }

@@ -92,8 +92,11 @@ impl Arithmetic {
         }
     }
 }
-/// Weight rows dequantized at a time for that GEMM.
+/// Most weight rows one task of that GEMM dequantizes at a time.
 pub const PANEL_ROWS: usize = 256;
+/// Largest dequantized panel (f32 bytes): it should stay in a core's cache while its GEMM
+/// reads it.
+const PANEL_BYTES: usize = 1 << 20;
 
 /// The activations of every row of `x`, in the kind the format multiplies.
 enum Prepared<'a> {
@@ -202,45 +205,67 @@ pub fn matmul_t_into_with(
     }
 }
 
-/// Many rows of `x`: panels of dequantized weight rows through `gemm`.
+/// Many rows of `x`: panels of dequantized weight rows through `gemm`, one panel per task
+/// over the cores (each task dequantizes its own panel, which its GEMM then reads from cache,
+/// and writes its own columns of `out`).
 #[allow(clippy::too_many_arguments)]
 fn gemm_panels(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32], ld: usize, col0: usize) {
     let rb = row_bytes(ty, k);
-    let mut panel = vec![0f32; PANEL_ROWS.min(n) * k];
-    let mut p0 = 0;
-    while p0 < n {
-        let rows = PANEL_ROWS.min(n - p0);
-        dequantize_rows_into(ty, &w[p0 * rb..(p0 + rows) * rb], k, &mut panel[..rows * k]);
-        // out[t, col0 + p0 + j] = Σ_l x[t, l] · panel[j, l]: the panel read as a `[k, rows]`
-        // matrix with row stride 1 and column stride k.
-        // SAFETY: every pointer and stride stays inside its slice: `x` is `[m, k]`, `panel`
-        // `[rows, k]`, and the output block `[m, rows]` at column `col0 + p0` with row stride
-        // `ld` ends at `(m - 1) · ld + col0 + p0 + rows ≤ m · ld` (asserted by the caller).
-        unsafe {
-            gemm::gemm(
-                m,
-                rows,
-                k,
-                out.as_mut_ptr().add(col0 + p0),
-                1,
-                ld as isize,
-                false,
-                x.as_ptr(),
-                1,
-                k as isize,
-                panel.as_ptr(),
-                k as isize,
-                1,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-        p0 += rows;
-    }
+    // Enough panels to keep every core busy, each small enough to stay in cache.
+    let threads = rayon::current_num_threads().max(1);
+    let by_bytes = (PANEL_BYTES / (4 * k)).max(16);
+    let rows_per_panel = n.div_ceil(threads * 4).next_multiple_of(16).clamp(16, by_bytes.min(PANEL_ROWS));
+    /// `out`'s base pointer, shared by the tasks: each writes only its own columns.
+    #[derive(Clone, Copy)]
+    struct Out(*mut f32);
+    // SAFETY: the tasks write disjoint column ranges of `out` (see below).
+    unsafe impl Send for Out {}
+    unsafe impl Sync for Out {}
+    let base = Out(out.as_mut_ptr());
+    let panels = n.div_ceil(rows_per_panel);
+    (0..panels).into_par_iter().for_each_init(
+        || vec![0f32; rows_per_panel * k],
+        |panel, p| {
+            let base = base;
+            let p0 = p * rows_per_panel;
+            let rows = rows_per_panel.min(n - p0);
+            let panel = &mut panel[..rows * k];
+            for (o, r) in panel.chunks_exact_mut(k).zip(w[p0 * rb..(p0 + rows) * rb].chunks_exact(rb)) {
+                for (ob, blk) in o.chunks_exact_mut(ty.block_elems()).zip(r.chunks_exact(ty.block_bytes())) {
+                    dequantize_block(ty, blk, ob);
+                }
+            }
+            // out[t, col0 + p0 + j] = Σ_l x[t, l] · panel[j, l]: the panel read as a
+            // `[k, rows]` matrix with row stride 1 and column stride k.
+            // SAFETY: `x` is `[m, k]` and `panel` `[rows, k]`; the output block `[m, rows]` at
+            // column `col0 + p0` with row stride `ld` ends at `(m - 1) · ld + col0 + p0 + rows
+            // ≤ m · ld` (asserted by the caller), and no other task writes columns
+            // `col0 + p0 .. col0 + p0 + rows`.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    rows,
+                    k,
+                    base.0.add(col0 + p0),
+                    1,
+                    ld as isize,
+                    false,
+                    x.as_ptr(),
+                    1,
+                    k as isize,
+                    panel.as_ptr(),
+                    k as isize,
+                    1,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        },
+    );
 }
 
 /// Dequantizes whole rows (`w`: a multiple of the row size) into `out`, in parallel.
@@ -404,32 +429,6 @@ mod tests {
                 let exact: f32 = wr.iter().zip(&x).map(|(a, b)| a * b).sum();
                 let bound = amax / 254.0 * wr.iter().map(|v| v.abs()).sum::<f32>() + 1e-4;
                 assert!((y[r] - exact).abs() <= bound, "{}: {} vs {exact}", ty.name(), y[r]);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod speed_probe {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn probe() {
-        for (ty, n, k) in [(GgmlType::Q8_0, 262144usize, 640usize), (GgmlType::Q4K, 10240, 2560), (GgmlType::Q6K, 20000, 2560), (GgmlType::Q5_0, 8192, 640)] {
-            let rb = row_bytes(ty, k);
-            let w: Vec<u8> = (0..n * rb).map(|i| (i * 7 % 251) as u8 & 0x3f).collect();
-            let x: Vec<f32> = (0..k).map(|i| (i % 13) as f32 * 0.01).collect();
-            let mut out = vec![0f32; n];
-            for arith in [Arithmetic::Exact, Arithmetic::Q8] {
-                for simd in [Simd::Avx2, Simd::Portable] {
-                    matmul_t_into_with(ty, &w, n, k, &x, 1, &mut out, n, 0, simd, arith);
-                    let t = std::time::Instant::now();
-                    for _ in 0..5 {
-                        matmul_t_into_with(ty, &w, n, k, &x, 1, &mut out, n, 0, simd, arith);
-                    }
-                    let s = t.elapsed().as_secs_f64() / 5.0;
-                    println!("{} {arith:?} {simd:?}: {:.2} ms, {:.1} GB/s", ty.name(), s * 1e3, (n * rb) as f64 / s / 1e9);
-                }
             }
         }
     }
