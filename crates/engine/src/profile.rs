@@ -167,7 +167,8 @@ pub fn cpu_times() -> Option<(f64, f64)> {
 /// The adapter's device-memory copy bandwidth, GB/s (bytes read + written): the best of three
 /// passes over 256 MiB in 64 MiB buffers (one storage binding each, under any adapter's limit).
 pub fn copy_bandwidth(device: &burn::tensor::Device) -> Option<f64> {
-    if !crate::device::is_cube(device) {
+    // burn's CPU backend: the memory is the device's memory.
+    if *device == burn::tensor::Device::flex() {
         return Some(host_read_bandwidth());
     }
     let n = 16 << 20; // f32s: 64 MiB
