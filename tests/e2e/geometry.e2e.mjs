@@ -5,30 +5,23 @@
 // plus two real files of the shared corpus it describes. Run by tests/suites/30-viewer.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openApp, waitFor } from "./lib.mjs";
+import { openApp, seriesOf, shot, showFile, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
 const fixtures = path.join(repo, "tests/dicom/geometry");
 const expected = JSON.parse(fs.readFileSync(path.join(fixtures, "expected.json"), "utf8"));
 const APP = process.env.MEDLENS_APP;
-const ART = process.env.E2E_ARTIFACTS ?? path.join(repo, "tests/artifacts");
 const EXPORT_DIR = process.env.MEDLENS_EXPORT_DIR;
 assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
 assert.ok(EXPORT_DIR, "MEDLENS_EXPORT_DIR must be set");
-fs.mkdirSync(ART, { recursive: true });
 
 let browser;
 const info = () => browser.execute(() => window.__medlens.info());
 const text = (sel) => browser.execute((s) => document.querySelector(s)?.textContent ?? null, sel);
-const shot = async (name) => {
-  await new Promise((r) => setTimeout(r, 300));
-  execFileSync("import", ["-window", "root", path.join(ART, `${name}.png`)], { stdio: "pipe", timeout: 30000 });
-};
 
 /** The drawn image's box on screen, the canvas's native size, and the scale bar's. */
 const measure = () =>
@@ -67,28 +60,12 @@ function pngInfo(file) {
   return out;
 }
 
-/** The series whose file ends with `file`, from the app's own list. */
-async function seriesOf(file) {
-  const list = await browser.execute(() => window.__medlens.seriesList());
-  const s = list.find((x) => x.paths.some((p) => p.endsWith(file)));
-  assert.ok(s, `${file} is listed`);
-  return { ...s, path: s.paths.find((p) => p.endsWith(file)) };
-}
-
-async function show(file) {
-  const s = await seriesOf(file);
-  assert.ok(await browser.execute((p) => window.__medlens.openAt(p), s.path));
-  await waitFor(`${file} on screen`, async () => {
-    const i = await info();
-    return i.path === s.path && !i.viewError;
-  });
-  // Layout follows the frame: wait until the box has settled to the frame's native size.
-  await waitFor(`${file} laid out`, async () => {
+// Layout follows the frame: a file is shown once the box has settled to its native size.
+const show = (file) =>
+  showFile(browser, file, async () => {
     const m = await measure();
     return m.native[0] > 0 && m.width > 0 ? m : null;
   });
-  return s;
-}
 
 const round125 = (mm) => {
   const p = 10 ** Math.floor(Math.log10(mm) + 1e-9);
@@ -172,7 +149,7 @@ test("the scale bar follows the zoom", async () => {
 
 test("thumbnails show non-square pixels at their true aspect", async () => {
   for (const e of expected.files.filter((f) => f.width_over_height !== 1)) {
-    const s = await seriesOf(e.file);
+    const s = await seriesOf(browser, e.file);
     const box = await waitFor(`the thumbnail of ${e.file}`, () =>
       browser.execute((uid) => {
         const c = document.querySelector(`#study-browser button.series[data-uid="${uid}"] canvas`);

@@ -9,20 +9,17 @@
 // pixel and the mouse puts it exactly there; the test checks the points the app recorded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openApp, waitFor } from "./lib.mjs";
+import { openApp, shot, showFile, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
 const geometryDir = path.join(repo, "tests/dicom/geometry");
 const expected = JSON.parse(fs.readFileSync(path.join(repo, "tests/dicom/measure/expected.json"), "utf8"));
 const APP = process.env.MEDLENS_APP;
-const ART = process.env.E2E_ARTIFACTS ?? path.join(repo, "tests/artifacts");
 assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
-fs.mkdirSync(ART, { recursive: true });
 
 const ct = expected.cases.find((c) => c.file === "pydicom/CT_small.dcm");
 const nonSquare = expected.cases.find((c) => c.file === "ps_nonsquare.dcm");
@@ -33,10 +30,6 @@ let browser;
 const info = () => browser.execute(() => window.__medlens.info());
 const measurements = () => browser.execute(() => window.__medlens.measurements());
 const text = (sel) => browser.execute((s) => document.querySelector(s)?.textContent ?? null, sel);
-const shot = async (name) => {
-  await new Promise((r) => setTimeout(r, 300));
-  execFileSync("import", ["-window", "root", path.join(ART, `${name}.png`)], { stdio: "pipe", timeout: 30000 });
-};
 const rects = () =>
   browser.execute(() => {
     const box = (el) => {
@@ -46,23 +39,7 @@ const rects = () =>
     return { canvas: box(document.querySelector("#viewport canvas.image")), viewport: box(document.getElementById("viewport")) };
   });
 
-async function seriesOf(file) {
-  const list = await browser.execute(() => window.__medlens.seriesList());
-  const s = list.find((x) => x.paths.some((p) => p.endsWith(file)));
-  assert.ok(s, `${file} is listed`);
-  return { ...s, path: s.paths.find((p) => p.endsWith(file)) };
-}
-
-async function show(file) {
-  const s = await seriesOf(file);
-  assert.ok(await browser.execute((p) => window.__medlens.openAt(p), s.path));
-  await waitFor(`${file} on screen`, async () => {
-    const i = await info();
-    return i.path === s.path && !i.viewError;
-  });
-  await waitFor(`${file} laid out`, async () => (await rects()).canvas.width > 0);
-  return s;
-}
+const show = (file) => showFile(browser, file, async () => (await rects()).canvas.width > 0);
 
 /** Show the case's image at the largest power-of-two zoom that fits, its corner on a whole
  *  screen pixel; returns the mapping of image points to (whole) screen pixels. */

@@ -11,14 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Key } from "webdriverio";
-import { openApp, waitFor } from "./lib.mjs";
+import { openApp, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIX = path.join(repo, "tests/dicom/plain");
 const APP = process.env.MEDLENS_APP;
-const ART = process.env.E2E_ARTIFACTS ?? path.join(repo, "tests/artifacts");
 assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
-fs.mkdirSync(ART, { recursive: true });
 
 // The dropped folder: the four kinds the issue names, under new names (the content decides).
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-plain-e2e-"));
@@ -51,10 +49,6 @@ function linear(x, c, w) {
 
 let browser;
 const info = () => browser.execute(() => window.__medlens.info());
-const shot = async (name) => {
-  await new Promise((r) => setTimeout(r, 300));
-  execFileSync("import", ["-window", "root", path.join(ART, `${name}.png`)], { stdio: "pipe", timeout: 30000 });
-};
 
 async function readGrey() {
   const r = await browser.execute(() => window.__medlens.readGrey());

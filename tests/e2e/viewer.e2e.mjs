@@ -11,27 +11,21 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
 import { Key } from "webdriverio";
-import { openApp, waitFor } from "./lib.mjs";
+import { ART, openApp, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
 const APP = process.env.MEDLENS_APP;
 const CLI = process.env.MEDLENS_BIN;
-const ART = process.env.E2E_ARTIFACTS ?? path.join(repo, "tests/artifacts");
 const EXPORT_DIR = process.env.MEDLENS_EXPORT_DIR;
 assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
 assert.ok(CLI && fs.existsSync(CLI), `MEDLENS_BIN must name the medlens CLI (got ${CLI})`);
 assert.ok(EXPORT_DIR, "MEDLENS_EXPORT_DIR must be set");
-fs.mkdirSync(ART, { recursive: true });
 
 let browser;
 const info = () => browser.execute(() => window.__medlens.info());
 // Screenshots of the real X display (WebKitWebDriver's own screenshot command hangs with
 // GPU compositing under Xvfb): ImageMagick's `import` of the root window.
-const shot = async (name) => {
-  await new Promise((r) => setTimeout(r, 300));
-  execFileSync("import", ["-window", "root", path.join(ART, `${name}.png`)], { stdio: "pipe", timeout: 30000 });
-};
 
 
 /** Drop paths on the window. WebDriver cannot make a native drop, so this calls the app's

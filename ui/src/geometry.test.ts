@@ -2,7 +2,7 @@
 // row direction points to the right edge of the displayed image, the column direction to the
 // bottom edge), C.7.6.1.1.1 (Patient Orientation) and 10.7.1.3 (Pixel Spacing row\column).
 import { describe, expect, it } from "vitest";
-import type { PixelGeometry } from "./bindings";
+import { pixelGeometry as geometry } from "./testing";
 import {
   calibrationText,
   displaySize,
@@ -19,15 +19,6 @@ import {
   transformMarkers,
 } from "./geometry";
 
-const geometry = (g: Partial<PixelGeometry>): PixelGeometry => ({
-  spacing: null,
-  aspect: [1, 1],
-  calibration: "uncalibrated",
-  magnification: null,
-  orientation: null,
-  patient_orientation: null,
-  ...g,
-});
 
 describe("orientation markers", () => {
   it("axial: patient's right on the viewer's left, anterior up", () => {

@@ -4,7 +4,7 @@
 // the pixels whose centre is inside the ellipse; SD divides by n. The real-file values are
 // checked in the window against numpy (tests/e2e/measure.e2e.mjs).
 import { describe as group, expect, it } from "vitest";
-import type { PixelGeometry } from "./bindings";
+import { pixelGeometry as geometry } from "./testing";
 import {
   angleOf,
   calibrationOf,
@@ -26,15 +26,6 @@ import {
   type MeasureState,
 } from "./measure";
 
-const geometry = (g: Partial<PixelGeometry>): PixelGeometry => ({
-  spacing: null,
-  aspect: [1, 1],
-  calibration: "uncalibrated",
-  magnification: null,
-  orientation: null,
-  patient_orientation: null,
-  ...g,
-});
 
 // Rows 0.5 mm apart, columns 1.0 mm apart: a pixel 1 mm wide and 0.5 mm tall.
 const nonSquare = calibrationOf(geometry({ spacing: [0.5, 1.0], aspect: [0.5, 1.0], calibration: "pixel_spacing" }));

@@ -1,6 +1,7 @@
 // CPU fallback W/L on a 1024×1024 16-bit image (the WebGL2 path is measured in the app by
 // the end-to-end suite: tests/artifacts/viewer/wl-benchmark.json).
 import { bench, describe } from "vitest";
+import { pixelGeometry } from "./testing";
 import type { FrameHeader } from "./types";
 import { modalityValues, renderRgba } from "./windowing";
 
@@ -19,7 +20,7 @@ const header: FrameHeader = {
   monochrome1: false,
   rescale_type: "",
   pixel_spacing: null,
-  geometry: { spacing: null, aspect: [1, 1], calibration: "uncalibrated", magnification: null, orientation: null, patient_orientation: null },
+  geometry: pixelGeometry(),
   presets: [],
   palette: null,
   voi_luts: [],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { pixelGeometry } from "./testing";
 import type { FrameHeader } from "./types";
 import {
   autoWindow,
@@ -30,7 +31,7 @@ function header(over: Partial<FrameHeader> = {}): FrameHeader {
     monochrome1: false,
     rescale_type: "",
     pixel_spacing: null,
-    geometry: { spacing: null, aspect: [1, 1], calibration: "uncalibrated", magnification: null, orientation: null, patient_orientation: null },
+    geometry: pixelGeometry(),
     presets: [],
     palette: null,
     voi_luts: [],

@@ -29,13 +29,13 @@ use kernels::{
 pub const ROW_THREADS: u32 = 256;
 
 #[allow(unused_assignments)]
-mod kernels {
+pub(super) mod kernels {
     use cubecl::prelude::*;
 
     /// Σ of `v` over the cube's units, left in `sh[0]` (a shared-memory tree: lavapipe hides
     /// subgroup operations). Every unit must call it; `sh[0]` is valid for all afterwards.
     #[cube]
-    fn cube_sum(sh: &mut Shared<[f32]>, v: f32) {
+    pub(crate) fn cube_sum(sh: &mut Shared<[f32]>, v: f32) {
         let unit = UNIT_POS as usize;
         sh[unit] = v;
         sync_cube();
@@ -52,7 +52,7 @@ mod kernels {
 
     /// The same tree, for a maximum.
     #[cube]
-    fn cube_max(sh: &mut Shared<[f32]>, v: f32) {
+    pub(crate) fn cube_max(sh: &mut Shared<[f32]>, v: f32) {
         let unit = UNIT_POS as usize;
         sh[unit] = v;
         sync_cube();
@@ -147,6 +147,35 @@ mod kernels {
         }
     }
 
+    /// One head's RMS-normalized (`inv`, weight `w`) and rotated (NeoX halves, RoPE table row
+    /// `tb`) values `x[base..base + 2·half]`, times `scale`, written to `out[ob..]`; the
+    /// cube's units share the pairs. The row kernels below (`norm_rope`, `qkv_store`) call it.
+    #[cube]
+    fn norm_rope_row(
+        x: &Tensor<f32>,
+        w: &Tensor<f32>,
+        cos: &Tensor<f32>,
+        sin: &Tensor<f32>,
+        out: &mut Tensor<f32>,
+        base: usize,
+        ob: usize,
+        tb: usize,
+        half: usize,
+        inv: f32,
+        scale: f32,
+    ) {
+        let mut i = UNIT_POS as usize;
+        while i < half {
+            let x1 = x[base + i] * inv * w[i];
+            let x2 = x[base + half + i] * inv * w[half + i];
+            let c = cos[tb + i];
+            let s = sin[tb + i];
+            out[ob + i] = (x1 * c - x2 * s) * scale;
+            out[ob + half + i] = (x2 * c + x1 * s) * scale;
+            i += 256;
+        }
+    }
+
     /// Per head: RMSNorm over the head's `hd` values, then RoPE (half-split) with the rows of
     /// `cos`/`sin` (`[positions, hd/2]`) at position `pos0 + row / heads`, times `scale`.
     #[cube(launch_unchecked)]
@@ -165,22 +194,12 @@ mod kernels {
     ) {
         let row = row_index();
         if row < rows {
-            let unit = UNIT_POS as usize;
             let base = row * hd;
             let half = hd / 2;
             let tb = (pos0 + row / heads) * half;
             let mut sh = Shared::<[f32]>::new_slice(256usize);
             let inv = inv_rms(&mut sh, x, base, hd, eps);
-            let mut i = unit;
-            while i < half {
-                let x1 = x[base + i] * inv * w[i];
-                let x2 = x[base + half + i] * inv * w[half + i];
-                let c = cos[tb + i];
-                let s = sin[tb + i];
-                out[base + i] = (x1 * c - x2 * s) * scale;
-                out[base + half + i] = (x2 * c + x1 * s) * scale;
-                i += 256;
-            }
+            norm_rope_row(x, w, cos, sin, out, base, base, tb, half, inv, scale);
         }
     }
 
@@ -303,32 +322,13 @@ mod kernels {
         if row < nh {
             let base = q_off + row * hd;
             let inv = inv_rms(&mut sh, q, base, hd, eps_q);
-            let ob = row * hd;
-            let mut i = unit;
-            while i < half {
-                let x1 = q[base + i] * inv * wq[i];
-                let x2 = q[base + half + i] * inv * wq[half + i];
-                let c = cos[tb + i];
-                let s = sin[tb + i];
-                q_out[ob + i] = (x1 * c - x2 * s) * scale;
-                q_out[ob + half + i] = (x2 * c + x1 * s) * scale;
-                i += 256;
-            }
+            norm_rope_row(q, wq, cos, sin, q_out, base, row * hd, tb, half, inv, scale);
         } else if row < nh + nkv {
             let j = row - nh;
             let base = k_off + j * hd;
             let inv = inv_rms(&mut sh, k, base, hd, eps_k);
-            let ob = (j * cap + slot) * hd;
-            let mut i = unit;
-            while i < half {
-                let x1 = k[base + i] * inv * wk[i];
-                let x2 = k[base + half + i] * inv * wk[half + i];
-                let c = cos[tb + i];
-                let s = sin[tb + i];
-                kc[ob + i] = x1 * c - x2 * s;
-                kc[ob + half + i] = x2 * c + x1 * s;
-                i += 256;
-            }
+            // Keys are not scaled: × 1.0 leaves every value as it was.
+            norm_rope_row(k, wk, cos, sin, kc, base, (j * cap + slot) * hd, tb, half, inv, 1.0f32);
         } else if row < nh + 2 * nkv {
             let j = row - nh - nkv;
             let ob = (j * cap + slot) * hd;

@@ -60,6 +60,8 @@ pub struct Pick {
 mod kernels {
     use cubecl::prelude::*;
 
+    use crate::kernels::fused::kernels::{cube_max, cube_sum};
+
     /// Whether (`v`, `i`) goes before (`bv`, `bi`) in the candidates' order: a larger
     /// value, or the same value at a lower id (the host's stable sort); `u32::MAX` ids
     /// (empty) go last.
@@ -105,26 +107,14 @@ mod kernels {
         }
     }
 
-    /// Σ or max of `v` over the cube into `sh[0]` (a shared-memory tree).
+    /// Σ or max of `v` over the cube (the row kernels' shared-memory trees), returned to
+    /// every unit; `sh` is free again afterwards.
     #[cube]
     fn tree(sh: &mut Shared<[f32]>, v: f32, #[comptime] max: bool) -> f32 {
-        let unit = UNIT_POS as usize;
-        sh[unit] = v;
-        sync_cube();
-        let mut stride = 128usize;
-        while stride > 0 {
-            if unit < stride {
-                let o = sh[unit + stride];
-                if comptime!(max) {
-                    if o > sh[unit] {
-                        sh[unit] = o;
-                    }
-                } else {
-                    sh[unit] += o;
-                }
-            }
-            sync_cube();
-            stride /= 2;
+        if comptime!(max) {
+            cube_max(sh, v);
+        } else {
+            cube_sum(sh, v);
         }
         let r = sh[0];
         sync_cube();

@@ -259,6 +259,68 @@ mod avx2 {
         _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m))
     }
 
+    // The block unpackers below are shared by the integer dots (`dot_row`) and the f32 ones
+    // (`dot_row_f32`), so the two cannot disagree on ggml's element order.
+
+    /// Q4_0: the block's 16 nibble bytes at `qs` as its 32 weights, signed bytes q − 8.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn q4_0_values(qs: *const u8) -> __m256i {
+        unsafe { _mm256_sub_epi8(nibbles16(qs), _mm256_set1_epi8(8)) }
+    }
+
+    /// Q5_0: the block at byte `o` of `w` as its 32 weights, signed bytes q − 16 (the fifth
+    /// bit from the block's 32-bit `qh`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn q5_0_values(w: &[u8], o: usize) -> __m256i {
+        let qh = u32::from_le_bytes([w[o + 2], w[o + 3], w[o + 4], w[o + 5]]);
+        let hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        let lo = unsafe { nibbles16(w.as_ptr().add(o + 6)) };
+        _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(16))
+    }
+
+    /// Q4_K/Q5_K: group `g` of a block (sub-blocks 2g and 2g + 1, 64 weights) whose nibbles
+    /// start at `qs`, as two vectors of 32 unsigned bytes: 0..15, or 0..31 when `qh` holds
+    /// Q5_K's high bits.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn k4_group(qs: *const u8, qh: Option<__m256i>, g: usize) -> (__m256i, __m256i) {
+        let m4 = _mm256_set1_epi8(0x0F);
+        let v = unsafe { load(qs.add(32 * g)) };
+        let mut lo = _mm256_and_si256(v, m4);
+        let mut hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if let Some(qh) = qh {
+            let b0 = _mm256_set1_epi8((1u8 << (2 * g)) as i8);
+            let b1 = _mm256_set1_epi8((2u8 << (2 * g)) as i8);
+            let s = _mm256_set1_epi8(16);
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), s));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), s));
+        }
+        (lo, hi)
+    }
+
+    /// Q6_K: half `n` (128 weights) of the block at `b`, as four vectors of 32 unsigned bytes
+    /// 0..63; vector k holds sub-blocks 8n + 2k and 8n + 2k + 1.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn q6k_half(b: *const u8, n: usize) -> [__m256i; 4] {
+        let (m4, m2) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi8(3));
+        let (ql0, ql1, qh) = unsafe { (load(b.add(64 * n)), load(b.add(64 * n + 32)), load(b.add(128 + 32 * n))) };
+        let h = [
+            _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4),
+            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4),
+        ];
+        [
+            _mm256_or_si256(_mm256_and_si256(ql0, m4), h[0]),
+            _mm256_or_si256(_mm256_and_si256(ql1, m4), h[1]),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h[2]),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h[3]),
+        ]
+    }
+
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot_row(ty: GgmlType, w: &[u8], x: Acts<'_>) -> f32 {
         let wp = w.as_ptr();
@@ -297,9 +359,8 @@ mod avx2 {
                 }
                 (GgmlType::Q4_0, Acts::Q8_0(x)) => {
                     let mut acc = _mm256_setzero_ps();
-                    let eight = _mm256_set1_epi8(8);
                     for (i, a) in x.iter().enumerate().take(w.len() / 18) {
-                        let q = _mm256_sub_epi8(nibbles16(wp.add(18 * i + 2)), eight);
+                        let q = q4_0_values(wp.add(18 * i + 2));
                         let p = dot_i8(q, load(a.q.as_ptr() as *const u8));
                         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w, 18 * i) * a.d), _mm256_cvtepi32_ps(p), acc);
                     }
@@ -307,12 +368,9 @@ mod avx2 {
                 }
                 (GgmlType::Q5_0, Acts::Q8_0(x)) => {
                     let mut acc = _mm256_setzero_ps();
-                    let (sixteen, off) = (_mm256_set1_epi8(0x10), _mm256_set1_epi8(16));
                     for (i, a) in x.iter().enumerate().take(w.len() / 22) {
                         let o = 22 * i;
-                        let qh = u32::from_le_bytes([w[o + 2], w[o + 3], w[o + 4], w[o + 5]]);
-                        let hi = _mm256_and_si256(bits_to_bytes(qh), sixteen);
-                        let q = _mm256_sub_epi8(_mm256_or_si256(nibbles16(wp.add(o + 6)), hi), off);
+                        let q = q5_0_values(w, o);
                         let p = dot_i8(q, load(a.q.as_ptr() as *const u8));
                         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w, o) * a.d), _mm256_cvtepi32_ps(p), acc);
                     }
@@ -321,30 +379,18 @@ mod avx2 {
                 (GgmlType::Q4K | GgmlType::Q5K, Acts::Q8K(x)) => {
                     let five = ty == GgmlType::Q5K;
                     let bb = ty.block_bytes();
-                    let m4 = _mm256_set1_epi8(0x0F);
                     let mut acc = _mm256_setzero_ps();
                     let mut mins = 0f32;
                     for (i, a) in x.iter().enumerate().take(w.len() / bb) {
                         let o = bb * i;
                         let scales = &w[o + 4..o + 16];
                         let qs = wp.add(o + if five { 48 } else { 16 });
-                        let qh = if five { load(wp.add(o + 16)) } else { _mm256_setzero_si256() };
+                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
                         let xq = a.q.as_ptr() as *const u8;
                         let mut sumi = _mm256_setzero_si256();
                         let mut summ = 0i32;
                         for g in 0..4 {
-                            let v = load(qs.add(32 * g));
-                            let mut lo = _mm256_and_si256(v, m4);
-                            let mut hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                            if five {
-                                let b0 = _mm256_set1_epi8((1u8 << (2 * g)) as i8);
-                                let b1 = _mm256_set1_epi8((2u8 << (2 * g)) as i8);
-                                let h0 = _mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0);
-                                let h1 = _mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1);
-                                let s = _mm256_set1_epi8(16);
-                                lo = _mm256_or_si256(lo, _mm256_and_si256(h0, s));
-                                hi = _mm256_or_si256(hi, _mm256_and_si256(h1, s));
-                            }
+                            let (lo, hi) = k4_group(qs, qh, g);
                             let (s0, m0) = scale_min_k4(2 * g, scales);
                             let (s1, m1) = scale_min_k4(2 * g + 1, scales);
                             let p0 = dot_u8_scaled(lo, load(xq.add(64 * g)), _mm256_set1_epi16(s0 as i16));
@@ -360,8 +406,6 @@ mod avx2 {
                     hsum(acc) - mins
                 }
                 (GgmlType::Q6K, Acts::Q8K(x)) => {
-                    let m4 = _mm256_set1_epi8(0x0F);
-                    let m2 = _mm256_set1_epi8(3);
                     let mut acc = _mm256_setzero_ps();
                     let mut offs = 0f32;
                     for (i, a) in x.iter().enumerate().take(w.len() / 210) {
@@ -370,21 +414,7 @@ mod avx2 {
                         let xq = a.q.as_ptr() as *const u8;
                         let mut sumi = _mm256_setzero_si256();
                         for n in 0..2 {
-                            let ql0 = load(wp.add(o + 64 * n));
-                            let ql1 = load(wp.add(o + 64 * n + 32));
-                            let qh = load(wp.add(o + 128 + 32 * n));
-                            let h = [
-                                _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4),
-                            ];
-                            let q = [
-                                _mm256_or_si256(_mm256_and_si256(ql0, m4), h[0]),
-                                _mm256_or_si256(_mm256_and_si256(ql1, m4), h[1]),
-                                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h[2]),
-                                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h[3]),
-                            ];
+                            let q = q6k_half(wp.add(o), n);
                             for (k, qk) in q.into_iter().enumerate() {
                                 let g = 8 * n + 2 * k;
                                 let scales = _mm256_set_m128i(
@@ -481,44 +511,30 @@ mod avx2 {
                     acc = _mm256_add_ps(acc, acc2);
                 }
                 GgmlType::Q4_0 => {
-                    let eight = _mm256_set1_epi8(8);
                     for i in 0..nb {
                         let d = f16c_at(w, 18 * i);
-                        let q = _mm256_sub_epi8(nibbles16(wp.add(18 * i + 2)), eight);
+                        let q = q4_0_values(wp.add(18 * i + 2));
                         acc = chunk!(acc, q, xp.add(32 * i), d, d);
                     }
                 }
                 GgmlType::Q5_0 => {
-                    let (sixteen, off) = (_mm256_set1_epi8(0x10), _mm256_set1_epi8(16));
                     for i in 0..nb {
                         let o = 22 * i;
-                        let qh = u32::from_le_bytes([w[o + 2], w[o + 3], w[o + 4], w[o + 5]]);
-                        let hi = _mm256_and_si256(bits_to_bytes(qh), sixteen);
-                        let q = _mm256_sub_epi8(_mm256_or_si256(nibbles16(wp.add(o + 6)), hi), off);
+                        let q = q5_0_values(w, o);
                         let d = f16c_at(w, o);
                         acc = chunk!(acc, q, xp.add(32 * i), d, d);
                     }
                 }
                 GgmlType::Q4K | GgmlType::Q5K => {
                     let five = ty == GgmlType::Q5K;
-                    let m4 = _mm256_set1_epi8(0x0F);
                     for i in 0..nb {
                         let o = bb * i;
                         let (d, dmin) = (f16c_at(w, o), f16c_at(w, o + 2));
                         let scales = &w[o + 4..o + 16];
                         let qs = wp.add(o + if five { 48 } else { 16 });
-                        let qh = if five { load(wp.add(o + 16)) } else { _mm256_setzero_si256() };
+                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
                         for g in 0..4 {
-                            let v = load(qs.add(32 * g));
-                            let mut lo = _mm256_and_si256(v, m4);
-                            let mut hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                            if five {
-                                let b0 = _mm256_set1_epi8((1u8 << (2 * g)) as i8);
-                                let b1 = _mm256_set1_epi8((2u8 << (2 * g)) as i8);
-                                let s = _mm256_set1_epi8(16);
-                                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), s));
-                                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), s));
-                            }
+                            let (lo, hi) = k4_group(qs, qh, g);
                             let (s0, m0) = scale_min_k4(2 * g, scales);
                             let (s1, m1) = scale_min_k4(2 * g + 1, scales);
                             let xb = xp.add(256 * i + 64 * g);
@@ -530,29 +546,13 @@ mod avx2 {
                     }
                 }
                 GgmlType::Q6K => {
-                    let m4 = _mm256_set1_epi8(0x0F);
-                    let m2 = _mm256_set1_epi8(3);
                     let off = _mm256_set1_epi8(32);
                     for i in 0..nb {
                         let o = 210 * i;
                         let sc = &w[o + 192..o + 208];
                         let d = f16c_at(w, o + 208);
                         for n in 0..2 {
-                            let ql0 = load(wp.add(o + 64 * n));
-                            let ql1 = load(wp.add(o + 64 * n + 32));
-                            let qh = load(wp.add(o + 128 + 32 * n));
-                            let h = [
-                                _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4),
-                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4),
-                            ];
-                            let q = [
-                                _mm256_or_si256(_mm256_and_si256(ql0, m4), h[0]),
-                                _mm256_or_si256(_mm256_and_si256(ql1, m4), h[1]),
-                                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h[2]),
-                                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h[3]),
-                            ];
+                            let q = q6k_half(wp.add(o), n);
                             for (k, qk) in q.into_iter().enumerate() {
                                 let g = 8 * n + 2 * k;
                                 let (s0, s1) = (d * (sc[g] as i8) as f32, d * (sc[g + 1] as i8) as f32);

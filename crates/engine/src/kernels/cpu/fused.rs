@@ -7,23 +7,12 @@
 //! they replace), up to the order of float additions; the tests compare both with direct
 //! formulas.
 
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
+use super::{flex_f32 as tensor, host_f32 as host};
 use crate::kernels::fused::FusedOps;
-
-/// The values of `t` (f32, row-major) and its shape.
-fn host(t: FlexTensor) -> (Vec<f32>, Vec<usize>) {
-    let shape = t.layout().shape().to_vec();
-    let d = t.into_data();
-    let d = if d.dtype() == DType::F32 { d } else { d.convert::<f32>() };
-    (d.try_into_vec::<f32>().expect("f32 after conversion"), shape)
-}
-
-fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(v, shape))
-}
 
 /// Rows below which the loops stay on one thread (a decode step's rows are a few hundred
 /// values; waking the pool costs more than it saves).

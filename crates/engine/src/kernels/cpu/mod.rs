@@ -20,6 +20,23 @@ mod ops;
 pub use dot::{detect as simd, Simd};
 pub use matmul::{with_arithmetic, Arithmetic};
 
+use burn::tensor::{DType, Shape, TensorData};
+use burn_flex::FlexTensor;
+
+/// The values of a CPU tensor as row-major f32 (converted when stored as another float
+/// type) and its shape.
+fn host_f32(t: FlexTensor) -> (Vec<f32>, Vec<usize>) {
+    let shape = t.layout().shape().to_vec();
+    let d = t.into_data();
+    let d = if d.dtype() == DType::F32 { d } else { d.convert::<f32>() };
+    (d.try_into_vec::<f32>().expect("f32 after conversion"), shape)
+}
+
+/// Row-major f32 values as a CPU tensor of `shape`.
+fn flex_f32(v: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
 /// Threads the CPU kernels run on (rayon's pool: every core, or `RAYON_NUM_THREADS`).
 pub fn threads() -> usize {
     rayon::current_num_threads()

@@ -2,10 +2,10 @@
 //! holding the ggml bytes (read in place, no copy), the activations are read as f32 and the
 //! results come back as new Flex tensors.
 
-use burn::tensor::{DType, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
 use super::matmul::{dequantize_rows_into, matmul_t_into, row_bytes};
+use super::{flex_f32 as tensor, host_f32};
 use crate::kernels::qmatmul::GgmlOps;
 use crate::quant::GgmlType;
 
@@ -27,14 +27,9 @@ fn blocks(w: &FlexTensor) -> &[u8] {
 
 /// `x` as row-major f32 values and its row count.
 fn rows_f32(x: FlexTensor) -> (Vec<f32>, usize) {
-    let m = x.layout().shape().dims::<2>()[0];
-    let d = x.into_data();
-    let d = if d.dtype() == DType::F32 { d } else { d.convert::<f32>() };
-    (d.try_into_vec::<f32>().expect("f32 after conversion"), m)
-}
-
-fn tensor(v: Vec<f32>, shape: [usize; 2]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(v, shape))
+    let (v, shape) = host_f32(x);
+    let [m, _] = shape[..] else { panic!("activations are a matrix, not shape {shape:?}") };
+    (v, m)
 }
 
 /// The ids as indices (whatever integer type the caller used).
