@@ -19,6 +19,7 @@ pub mod pixels;
 pub mod plain;
 pub mod presets;
 pub mod read;
+pub mod measurement_sr;
 pub mod sr;
 pub mod syntax;
 pub mod tags;

@@ -31,27 +31,27 @@ pub struct DraftReport<'a> {
     pub instance_uid: &'a str,
 }
 
-fn text(vr: &[u8; 2], s: &str) -> (Vr, Vec<u8>) {
+pub(crate) fn text(vr: &[u8; 2], s: &str) -> (Vr, Vec<u8>) {
     (Vr(*vr), pad_text(s))
 }
 
-fn put(ds: &mut DataSet, tag: Tag, (vr, v): (Vr, Vec<u8>)) {
+pub(crate) fn put(ds: &mut DataSet, tag: Tag, (vr, v): (Vr, Vec<u8>)) {
     ds.elements.insert(tag, Element { tag, vr, value: Value::Bytes(v) });
 }
 
-fn uid(ds: &mut DataSet, tag: Tag, u: &str) {
+pub(crate) fn uid(ds: &mut DataSet, tag: Tag, u: &str) {
     ds.elements.insert(tag, Element { tag, vr: Vr::UI, value: Value::Bytes(pad_uid(u)) });
 }
 
-fn seq(ds: &mut DataSet, tag: Tag, items: Vec<DataSet>) {
+pub(crate) fn seq(ds: &mut DataSet, tag: Tag, items: Vec<DataSet>) {
     ds.elements.insert(tag, Element { tag, vr: Vr::SQ, value: Value::Seq(items) });
 }
 
-fn item() -> DataSet {
+pub(crate) fn item() -> DataSet {
     DataSet { explicit_vr: true, ..Default::default() }
 }
 
-fn code(value: &str, scheme: &str, meaning: &str) -> DataSet {
+pub(crate) fn code(value: &str, scheme: &str, meaning: &str) -> DataSet {
     let mut c = item();
     put(&mut c, Tag(0x0008, 0x0100), text(b"SH", value));
     put(&mut c, Tag(0x0008, 0x0102), text(b"SH", scheme));
@@ -59,7 +59,7 @@ fn code(value: &str, scheme: &str, meaning: &str) -> DataSet {
     c
 }
 
-fn text_item(relationship: &str, concept: DataSet, value: &str) -> DataSet {
+pub(crate) fn text_item(relationship: &str, concept: DataSet, value: &str) -> DataSet {
     let mut t = item();
     put(&mut t, Tag(0x0040, 0xA010), text(b"CS", relationship));
     put(&mut t, Tag(0x0040, 0xA040), text(b"CS", "TEXT"));
@@ -86,47 +86,14 @@ pub fn basic_text_sr(source: &DicomFile, report: &DraftReport<'_>) -> KindResult
     put(&mut ds, tags::SPECIFIC_CHARACTER_SET, text(b"CS", "ISO_IR 192"));
     uid(&mut ds, tags::SOP_CLASS_UID, BASIC_TEXT_SR);
     uid(&mut ds, tags::SOP_INSTANCE_UID, report.instance_uid);
-    // Patient and study: the source's, so the report files with its study.
-    for (tag, vr) in [
-        (tags::PATIENT_NAME, b"PN"),
-        (tags::PATIENT_ID, b"LO"),
-        (Tag(0x0010, 0x0030), b"DA"),
-        (Tag(0x0010, 0x0040), b"CS"),
-        (tags::STUDY_DATE, b"DA"),
-        (tags::STUDY_TIME, b"TM"),
-        (Tag(0x0008, 0x0090), b"PN"),
-        (Tag(0x0020, 0x0010), b"SH"),
-        (tags::ACCESSION_NUMBER, b"SH"),
-    ] {
-        put(&mut ds, tag, text(vr, &src.string(tag).unwrap_or_default()));
-    }
-    uid(&mut ds, tags::STUDY_INSTANCE_UID, &study_uid);
-    // SR document series and equipment.
-    put(&mut ds, tags::MODALITY, text(b"CS", "SR"));
-    uid(&mut ds, tags::SERIES_INSTANCE_UID, report.series_uid);
-    put(&mut ds, tags::SERIES_NUMBER, text(b"IS", "9001"));
-    put(&mut ds, tags::SERIES_DESCRIPTION, text(b"LO", "Medlens draft findings (research use only)"));
-    seq(&mut ds, Tag(0x0008, 0x1111), vec![]);
-    put(&mut ds, Tag(0x0008, 0x0070), text(b"LO", "Medlens"));
-    put(&mut ds, Tag(0x0018, 0x1020), text(b"LO", env!("CARGO_PKG_VERSION")));
-    // SR document general.
-    put(&mut ds, tags::INSTANCE_NUMBER, text(b"IS", "1"));
-    put(&mut ds, Tag(0x0040, 0xA491), text(b"CS", "PARTIAL"));
-    put(&mut ds, Tag(0x0040, 0xA493), text(b"CS", "UNVERIFIED"));
-    put(&mut ds, Tag(0x0008, 0x0023), text(b"DA", report.date));
-    put(&mut ds, Tag(0x0008, 0x0033), text(b"TM", report.time));
-    seq(&mut ds, Tag(0x0040, 0xA372), vec![]);
+    patient_and_study(&mut ds, source, &study_uid);
+    sr_series(&mut ds, report.series_uid, "Medlens draft findings (research use only)");
+    sr_document(&mut ds, report.date, report.time);
     // Evidence: the source instance, by study, series and SOP.
     let mut sop_ref = item();
     uid(&mut sop_ref, Tag(0x0008, 0x1150), &src_class);
     uid(&mut sop_ref, Tag(0x0008, 0x1155), &src_sop);
-    let mut series_ref = item();
-    uid(&mut series_ref, tags::SERIES_INSTANCE_UID, &src_series);
-    seq(&mut series_ref, Tag(0x0008, 0x1199), vec![sop_ref.clone()]);
-    let mut study_ref = item();
-    uid(&mut study_ref, tags::STUDY_INSTANCE_UID, &study_uid);
-    seq(&mut study_ref, Tag(0x0008, 0x1115), vec![series_ref]);
-    seq(&mut ds, Tag(0x0040, 0xA375), vec![study_ref]);
+    evidence(&mut ds, &study_uid, &[(src_series, vec![sop_ref.clone()])]);
     // Content: a container holding the draft text, inferred from the source image.
     put(&mut ds, Tag(0x0040, 0xA040), text(b"CS", "CONTAINER"));
     seq(&mut ds, Tag(0x0040, 0xA043), vec![code("18748-4", "LN", "Diagnostic Imaging Report")]);
@@ -146,6 +113,65 @@ pub fn basic_text_sr(source: &DicomFile, report: &DraftReport<'_>) -> KindResult
     let provenance = text_item("CONTAINS", code("PROVENANCE", "99MEDLENS", "Model provenance"), report.provenance);
     seq(&mut ds, Tag(0x0040, 0xA730), vec![finding, disclaimer, provenance]);
     Ok(ds)
+}
+
+/// Patient and study: the source's, so the report files with its study. Text is decoded
+/// from the source's character set and written as UTF-8 (the report declares ISO_IR 192).
+pub(crate) fn patient_and_study(ds: &mut DataSet, source: &DicomFile, study_uid: &str) {
+    let src = source.dataset();
+    for (tag, vr) in [
+        (tags::PATIENT_NAME, b"PN"),
+        (tags::PATIENT_ID, b"LO"),
+        (Tag(0x0010, 0x0030), b"DA"),
+        (Tag(0x0010, 0x0040), b"CS"),
+        (tags::STUDY_DATE, b"DA"),
+        (tags::STUDY_TIME, b"TM"),
+        (Tag(0x0008, 0x0090), b"PN"),
+        (Tag(0x0020, 0x0010), b"SH"),
+        (tags::ACCESSION_NUMBER, b"SH"),
+    ] {
+        put(ds, tag, text(vr, &src.string(tag).unwrap_or_default()));
+    }
+    uid(ds, tags::STUDY_INSTANCE_UID, study_uid);
+}
+
+/// The SR document's own series (a new one, number 9001) and equipment.
+pub(crate) fn sr_series(ds: &mut DataSet, series_uid: &str, description: &str) {
+    put(ds, tags::MODALITY, text(b"CS", "SR"));
+    uid(ds, tags::SERIES_INSTANCE_UID, series_uid);
+    put(ds, tags::SERIES_NUMBER, text(b"IS", "9001"));
+    put(ds, tags::SERIES_DESCRIPTION, text(b"LO", description));
+    seq(ds, Tag(0x0008, 0x1111), vec![]);
+    put(ds, Tag(0x0008, 0x0070), text(b"LO", "Medlens"));
+    put(ds, Tag(0x0018, 0x1020), text(b"LO", env!("CARGO_PKG_VERSION")));
+}
+
+/// SR Document General: a partial, unverified document made now.
+pub(crate) fn sr_document(ds: &mut DataSet, date: &str, time: &str) {
+    put(ds, tags::INSTANCE_NUMBER, text(b"IS", "1"));
+    put(ds, Tag(0x0040, 0xA491), text(b"CS", "PARTIAL"));
+    put(ds, Tag(0x0040, 0xA493), text(b"CS", "UNVERIFIED"));
+    put(ds, Tag(0x0008, 0x0023), text(b"DA", date));
+    put(ds, Tag(0x0008, 0x0033), text(b"TM", time));
+    seq(ds, Tag(0x0040, 0xA372), vec![]);
+}
+
+/// Current Requested Procedure Evidence: the referenced instances (`(class, instance)`
+/// items) by series, in one study.
+pub(crate) fn evidence(ds: &mut DataSet, study_uid: &str, series: &[(String, Vec<DataSet>)]) {
+    let series_refs = series
+        .iter()
+        .map(|(series_uid, sops)| {
+            let mut r = item();
+            uid(&mut r, tags::SERIES_INSTANCE_UID, series_uid);
+            seq(&mut r, Tag(0x0008, 0x1199), sops.clone());
+            r
+        })
+        .collect();
+    let mut study_ref = item();
+    uid(&mut study_ref, tags::STUDY_INSTANCE_UID, study_uid);
+    seq(&mut study_ref, Tag(0x0008, 0x1115), series_refs);
+    seq(ds, Tag(0x0040, 0xA375), vec![study_ref]);
 }
 
 /// Serialises the SR as a PS3.10 file.
