@@ -473,7 +473,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// UTC now as DICOM DA (`YYYYMMDD`) and TM (`HHMMSS`, whole seconds).
-fn dicom_date_time_now() -> (String, String) {
+pub(crate) fn dicom_date_time_now() -> (String, String) {
     dicom_date_time(OffsetDateTime::now_utc())
 }
 

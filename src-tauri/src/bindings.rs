@@ -54,6 +54,9 @@ fn roots(c: &mut Collector) {
     c.visit::<crate::wire::LabelsResult>();
     c.visit::<crate::wire::LabelSetSummary>();
     c.visit::<crate::ai::CsvRequest>();
+    // Measurements saved with their study and exported.
+    c.visit::<crate::measurements::SavedMeasurement>();
+    c.visit::<crate::measurements::MeasurementsExported>();
 }
 
 struct Decl {

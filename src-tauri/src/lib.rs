@@ -16,6 +16,7 @@ mod bindings;
 mod files;
 mod frame;
 mod indexer;
+mod measurements;
 mod wire;
 
 use std::collections::HashSet;
@@ -418,7 +419,10 @@ pub fn run() {
             ai::label_sets_list,
             ai::label_sets_save,
             ai::findings_export,
-            ai::labels_export_csv
+            ai::labels_export_csv,
+            measurements::measurements_load,
+            measurements::measurements_save,
+            measurements::measurements_export
         ])
         .run(tauri::generate_context!())
         .expect("error while running Medlens");

@@ -119,8 +119,14 @@ test("model and export commands refuse paths outside what the user granted", asy
   for (const name of ["../../evil", "/tmp/evil", "C:evil", "..", "a\\b"]) {
     assertRefused(await invoke("label_sets_save", { name, labels: ["x"] }), `label_sets_save ${JSON.stringify(name)}`, /not a plain name/);
   }
+  // Measurements are saved under the study's UID: a name that is not a DICOM UID is refused.
+  const record = { sop_instance_uid: "1.2.3", frame: 0, path: "", kind: "length", points: [[0, 0], [1, 1]], unit: "px", length: 1.41, angle: null, area: null, mean: null, sd: null, min: null, max: null, count: null, value_unit: "" };
+  for (const studyUid of ["../../evil", "/tmp/evil", "1.2/../..", ".."]) {
+    assertRefused(await invoke("measurements_save", { studyUid, measurements: [record] }), `measurements_save ${JSON.stringify(studyUid)}`, /not a DICOM UID/);
+  }
   assert.deepEqual(fs.readdirSync(outside), ["forged.dcm"], "nothing was written outside the granted folders");
   assert.ok(!fs.existsSync(path.join(os.tmpdir(), "evil.json")) && !fs.existsSync(path.resolve(DATA_DIR, "../evil.json")), "no label set escaped its folder");
+  assert.ok(!fs.existsSync(path.resolve(DATA_DIR, "../evil.json")) && !fs.existsSync(path.resolve(DATA_DIR, "measurements/../../evil.json")), "no measurements file escaped its folder");
 });
 
 test("the same file loads once the user grants it (positive control)", { skip: process.env.MEDLENS_TEST_DROPS !== "1" && "needs MEDLENS_TEST_DROPS=1" }, async () => {

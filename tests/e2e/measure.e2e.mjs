@@ -1,5 +1,5 @@
 // End-to-end tests of the measurement tools in the real app (tauri-driver + WebKitWebDriver):
-// a length, an angle and an ellipse ROI drawn with the mouse on a real CT (HU), on non-square
+// a length, an angle, ellipse, rectangle and freehand ROIs drawn with the mouse on a real CT (HU), on non-square
 // pixels (mm, true angle) and on an uncalibrated image (px), compared with
 // tests/dicom/measure/expected.json (pydicom + numpy: make_measure_reference.py; no Python
 // here); the value probe; Esc, clear, per-image keeping across the stack, zoom and pan.
@@ -9,6 +9,7 @@
 // pixel and the mouse puts it exactly there; the test checks the points the app recorded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,11 @@ const geometryDir = path.join(repo, "tests/dicom/geometry");
 const expected = JSON.parse(fs.readFileSync(path.join(repo, "tests/dicom/measure/expected.json"), "utf8"));
 const APP = process.env.MEDLENS_APP;
 assert.ok(APP && fs.existsSync(APP), `MEDLENS_APP must name the built app (got ${APP})`);
+const DATA_DIR = process.env.MEDLENS_DATA_DIR;
+const EXPORT_DIR = process.env.MEDLENS_EXPORT_DIR;
+assert.ok(DATA_DIR && EXPORT_DIR, "MEDLENS_DATA_DIR and MEDLENS_EXPORT_DIR must be set (tests/suites/30-viewer.sh)");
+// Measurements are saved here per study: start and end without any, so no other test sees them.
+const SAVED_DIR = path.join(DATA_DIR, "measurements");
 
 const ct = expected.cases.find((c) => c.file === "pydicom/CT_small.dcm");
 const nonSquare = expected.cases.find((c) => c.file === "ps_nonsquare.dcm");
@@ -78,6 +84,14 @@ async function drag(a, b) {
     .perform();
 }
 
+/** A freehand outline: pressed at the first point, one move to each next, released at the
+ *  last (moves of no duration, so no point is added in between). */
+async function outline(points) {
+  let a = browser.action("pointer").move({ x: points[0].x, y: points[0].y, origin: "viewport" }).down({ button: 0 });
+  for (const p of points.slice(1)) a = a.move({ x: p.x, y: p.y, origin: "viewport", duration: 0 });
+  await a.up({ button: 0 }).perform();
+}
+
 async function click(p) {
   await browser.action("pointer").move({ x: p.x, y: p.y, origin: "viewport" }).down({ button: 0 }).up({ button: 0 }).perform();
 }
@@ -94,6 +108,8 @@ const drawn = () =>
       lines: [...g.querySelectorAll("tspan")].map((t) => t.textContent),
       polyline: g.querySelector("polyline")?.getAttribute("points") ?? null,
       ellipse: g.querySelector("ellipse") ? ["cx", "cy", "rx", "ry"].map((k) => Number(g.querySelector("ellipse").getAttribute(k))) : null,
+      rect: g.querySelector("rect") ? ["x", "y", "width", "height"].map((k) => Number(g.querySelector("rect").getAttribute(k))) : null,
+      polygon: g.querySelector("polygon")?.getAttribute("points") ?? null,
     })),
   );
 
@@ -110,7 +126,8 @@ function shown(line, re, want, what) {
   assert.ok(Math.abs(Number(s) - want) <= 0.5 * 10 ** -d + 1e-9, `${what}: shown ${s}, expected ${want}`);
 }
 
-before(async () => {
+/** The app, with the geometry fixtures and the CT dropped on it and indexed. */
+async function openWithFiles() {
   browser = await openApp(APP);
   await waitFor("the sample series", async () => (await info()).path);
   const before = (await info()).series;
@@ -125,14 +142,21 @@ before(async () => {
   }, [geometryDir, ctPath]);
   await waitFor("the dropped series", async () => (await info()).series >= before + 6);
   await waitFor("indexing to finish", async () => !(await info()).indexing);
+}
+
+before(async () => {
+  fs.rmSync(SAVED_DIR, { recursive: true, force: true });
+  await openWithFiles();
 });
 
 after(async () => {
   if (browser) await browser.deleteSession().catch(() => {});
+  fs.rmSync(SAVED_DIR, { recursive: true, force: true });
 });
 
 /** Draw the case's length (toolbar button, one drag), angle (G, a drag to the vertex and a
- *  click) and ROI (E, one drag), and check the numbers and the labels against the reference. */
+ *  click) and ROIs (E for an ellipse, B for a rectangle, one drag each), and check the numbers
+ *  and the labels against the reference. */
 async function measureCase(c, valueUnit) {
   await show(c.file);
   const view = await exactView(c);
@@ -150,15 +174,16 @@ async function measureCase(c, valueUnit) {
     assert.equal((await measurements()).draftPoints, 2, "a drag places the first arm's end and the vertex");
     await click(view.toScreen(A.points[2]));
   }
-  const R = c.rois[0];
-  if (R) {
+  const ROI_KEY = { ellipse: "e", rect: "b", freehand: "d" };
+  for (const R of c.rois) {
     await focusViewport();
-    await browser.keys(["e"]);
-    await drag(view.toScreen(R.corners[0]), view.toScreen(R.corners[1]));
+    await browser.keys([ROI_KEY[R.shape]]);
+    if (R.shape === "freehand") await outline(R.corners.map((p) => view.toScreen(p)));
+    else await drag(view.toScreen(R.corners[0]), view.toScreen(R.corners[1]));
   }
   const m = await waitFor("the measurements", async () => {
     const x = await measurements();
-    return x.items.length === 1 + (A ? 1 : 0) + (R ? 1 : 0) ? x : null;
+    return x.items.length === 1 + (A ? 1 : 0) + c.rois.length ? x : null;
   });
   const byKind = Object.fromEntries(m.items.map((d) => [d.kind, d]));
   const unit = c.unit;
@@ -172,16 +197,18 @@ async function measureCase(c, valueUnit) {
     close(byKind.angle.angle, A.angle, 1e-9, "angle");
     shown(byKind.angle.lines[0], /^([\d.]+)°$/, A.angle, "angle label");
   }
-  if (R) {
-    const s = byKind.ellipse.stats;
-    samePoints(byKind.ellipse.points, R.corners, "ROI corners");
+  for (const R of c.rois) {
+    const roi = byKind[R.shape];
+    assert.ok(roi, `a ${R.shape} ROI was placed`);
+    const s = roi.stats;
+    samePoints(roi.points, R.corners, `${R.shape} corners`);
     assert.equal(s.count, R.count, "pixels inside");
     close(s.mean, R.mean, 1e-9, "mean");
     close(s.sd, R.sd, 1e-9, "SD");
     assert.equal(s.min, R.min, "min");
     assert.equal(s.max, R.max, "max");
     close(s.area, R.area, 1e-9, "area");
-    const [area, mean, minmax, n] = byKind.ellipse.lines;
+    const [area, mean, minmax, n] = roi.lines;
     const u = valueUnit ? ` ${valueUnit}` : "";
     if (/cm²$/.test(area)) shown(area, /^Area ([\d.]+) cm²$/, R.area / 100, "area label");
     else shown(area, new RegExp(`^Area ([\\d.]+) ${unit}²$`), R.area, "area label");
@@ -201,10 +228,25 @@ async function measureCase(c, valueUnit) {
     assert.ok(Math.abs(ends[i][0] - (s.x - viewport.left)) < 0.01 && Math.abs(ends[i][1] - (s.y - viewport.top)) < 0.01, `line end ${i}: ${ends[i]} vs ${JSON.stringify(s)}`);
   });
   assert.deepEqual(line.lines, byKind.length.lines, "the label on screen is the measurement's");
+  const R = c.rois.find((r) => r.shape === "rect");
+  if (R) {
+    // The rectangle drawn from its corners' screen pixels, whichever corner came first.
+    const [p, q] = R.corners.map((pt) => view.toScreen(pt));
+    const want = [Math.min(p.x, q.x) - viewport.left, Math.min(p.y, q.y) - viewport.top, Math.abs(q.x - p.x), Math.abs(q.y - p.y)];
+    const got = d.find((x) => x.kind === "rect").rect;
+    assert.ok(got.every((v, i) => Math.abs(v - want[i]) < 0.01), `rectangle on screen ${got} vs ${want}`);
+  }
+  const F = c.rois.find((r) => r.shape === "freehand");
+  if (F) {
+    // The outline drawn closed through its vertices' screen pixels.
+    const got = d.find((x) => x.kind === "freehand").polygon.split(" ").map((q) => q.split(",").map(Number));
+    const want = F.corners.map((pt) => view.toScreen(pt)).map((q) => [q.x - viewport.left, q.y - viewport.top]);
+    assert.ok(got.length === want.length && got.every(([x, y], i) => Math.abs(x - want[i][0]) < 0.01 && Math.abs(y - want[i][1]) < 0.01), `outline on screen ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+  }
   return { view, items: m.items };
 }
 
-test("a real CT: length in mm, angle, ellipse ROI in HU, value probe", async () => {
+test("a real CT: length in mm, angle, ellipse, rectangle and freehand ROIs in HU, value probe", async () => {
   const { view } = await measureCase(ct, "HU");
   for (const p of ct.probes) {
     await hover(view.toScreen(p.point));
@@ -212,6 +254,146 @@ test("a real CT: length in mm, angle, ellipse ROI in HU, value probe", async () 
     assert.equal(probe, `x ${p.col} y ${p.row}: ${String(p.value).replace("-", "−")} HU`, "probe: pixel and HU under the cursor");
   }
   await shot("measure-ct");
+});
+
+test("a point drags to a new place with the W/L tool, the length follows; Delete removes only the selected", async () => {
+  await show(ct.file);
+  const view = await exactView(ct);
+  await focusViewport();
+  await browser.keys(["v"]);
+  const before = (await measurements()).items;
+  const L = ct.lengths[0];
+  const line = before.find((d) => d.kind === "length");
+  assert.ok(line, "the CT's length from the test before");
+  const to = [100.5, 60.5];
+  await drag(view.toScreen(L.points[1]), view.toScreen(to));
+  const m = await measurements();
+  assert.equal(m.tool, "wl", "editing leaves the tool as it was");
+  assert.equal(m.selected, line.id, "the dragged measurement is selected");
+  const moved = m.items.find((d) => d.id === line.id);
+  samePoints(moved.points, [L.points[0], to], "the moved end");
+  // The new length from the reference's own pixel size (rows \ columns), not from the app.
+  const [sy, sx] = ct.pixel_size;
+  const want = Math.hypot((to[0] - L.points[0][0]) * sx, (to[1] - L.points[0][1]) * sy);
+  close(moved.length, want, 1e-9, "length after the edit");
+  shown(moved.lines[0], /^([\d.]+) mm$/, want, "label after the edit");
+  const { viewport } = await rects();
+  const g = (await drawn()).find((x) => x.kind === "length");
+  const end = g.polyline.split(" ")[1].split(",").map(Number);
+  const s = view.toScreen(to);
+  assert.ok(Math.abs(end[0] - (s.x - viewport.left)) < 0.01 && Math.abs(end[1] - (s.y - viewport.top)) < 0.01, `drawn end ${end} vs ${JSON.stringify(s)}`);
+  const handles = await browser.execute(() => document.querySelectorAll("#measure-layer g.measurement.selected rect.handle").length);
+  assert.equal(handles, 2, "the selected length shows its two handles");
+  assert.deepEqual(
+    m.items.filter((d) => d.id !== line.id),
+    before.filter((d) => d.id !== line.id),
+    "the other measurements are untouched",
+  );
+  await shot("measure-edit");
+  await browser.keys(["Delete"]);
+  const after = await measurements();
+  assert.deepEqual(after.items, before.filter((d) => d.id !== line.id), "Delete removed only the selected length");
+  assert.equal(after.selected, null);
+});
+
+/** The saved file holding the CT's measurements (found by the file each names). */
+function savedCt() {
+  const files = fs.existsSync(SAVED_DIR) ? fs.readdirSync(SAVED_DIR).filter((f) => f.endsWith(".json")) : [];
+  for (const f of files) {
+    const doc = JSON.parse(fs.readFileSync(path.join(SAVED_DIR, f), "utf8"));
+    if (doc.measurements.some((m) => m.path.endsWith(ct.file))) return { file: f, doc };
+  }
+  return null;
+}
+
+/** A CSV file's rows as objects by header (RFC 4180 quoting). */
+function readCsv(file) {
+  const rows = [];
+  let row = [];
+  let field = "";
+  let quoted = false;
+  const text = fs.readFileSync(file, "utf8");
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") row.push(field), (field = "");
+    else if (ch === "\n") row.push(field), rows.push(row), (row = []), (field = "");
+    else if (ch !== "\r") field += ch;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  const [header, ...body] = rows;
+  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+}
+
+test("measurements are saved with their study, exported as CSV and JSON, and come back when the app is started again", async () => {
+  await show(ct.file);
+  const shownBefore = (await measurements()).items;
+  assert.deepEqual(shownBefore.map((d) => d.kind).sort(), ["angle", "ellipse", "freehand", "rect"], "the CT's angle and ROIs from the tests before");
+  // Saved shortly after the last change: the same points and numbers as on screen.
+  const { file, doc } = await waitFor("the study's saved measurements", () => {
+    const f = savedCt();
+    return f && f.doc.measurements.length === shownBefore.length ? f : null;
+  });
+  assert.match(file, /^[0-9.]+\.json$/, "named by the Study Instance UID");
+  assert.equal(doc.format, "medlens-measurements/1");
+  for (const d of shownBefore) {
+    const r = doc.measurements.find((m) => m.kind === d.kind);
+    samePoints(r.points.map(([x, y]) => ({ x, y })), d.points.map((p) => [p.x, p.y]), `${d.kind} saved points`);
+    assert.ok(r.path.endsWith(ct.file) && r.frame === 0 && /^[0-9.]+$/.test(r.sop_instance_uid), `${d.kind} names its image`);
+  }
+  // The ROIs' saved numbers against pydicom + numpy (expected.json), not against the app.
+  for (const R of ct.rois) {
+    const r = doc.measurements.find((m) => m.kind === R.shape);
+    assert.equal(r.count, R.count, `${R.shape} saved count`);
+    for (const k of ["mean", "sd", "area"]) close(r[k], R[k], 1e-9, `${R.shape} saved ${k}`);
+    assert.deepEqual([r.min, r.max, r.unit, r.value_unit], [R.min, R.max, "mm", "HU"]);
+  }
+  close(doc.measurements.find((m) => m.kind === "angle").angle, ct.angles[0].angle, 1e-9, "saved angle");
+
+  // Export: CSV, JSON and a DICOM SR in the export folder, named in the status line.
+  await (await browser.$("#measure-export")).click();
+  const status = await waitFor("the export's status", async () => {
+    const t = await text("#statusline");
+    return t && t.startsWith("Measurements exported:") ? t : null;
+  });
+  const m = /^Measurements exported: (.+\.csv), (.+\.json) and (.+-sr\.dcm)$/.exec(status);
+  assert.ok(m && m.slice(1).every((f) => f.startsWith(EXPORT_DIR) && fs.existsSync(f)), status);
+  // The SR: DCMTK reads it as a TID 1500 measurement report on the CT's instance, one group per
+  // measurement, each ROI's area as the reference computes it.
+  const sr = execFileSync("dsrdump", ["+Pl", "+Pu", "+Pt", m[3]], { encoding: "utf8" });
+  assert.ok(sr.includes("Imaging Measurement Report") && sr.includes("# TID 1500 (DCMR)"), sr);
+  assert.equal(sr.match(/"Measurement Group"/g)?.length, shownBefore.length, sr);
+  assert.ok(sr.includes(doc.measurements[0].sop_instance_uid), "the SR references the CT's instance");
+  const srAreas = [...sr.matchAll(/NUM:\(,,"Area"\)="([-\d.E+]+)" \(mm2,UCUM/g)].map((x) => Number(x[1]));
+  // (A DS holds 16 characters: 15 significant digits here.)
+  for (const R of ct.rois) assert.ok(srAreas.some((v) => Math.abs(v - R.area) <= 1e-12 * R.area), `${R.shape} area ${R.area} in the SR: ${srAreas}`);
+  const rows = readCsv(m[1]);
+  assert.equal(rows.length, shownBefore.length);
+  for (const R of ct.rois) {
+    const row = rows.find((x) => x.kind === R.shape);
+    assert.equal(Number(row.count), R.count);
+    for (const k of ["mean", "sd", "area", "min", "max"]) close(Number(row[k]), R[k], 1e-9, `CSV ${R.shape} ${k}`);
+    assert.deepEqual([row.unit, row.area_unit, row.value_unit, row.frame], ["mm", "mm²", "HU", "0"]);
+    assert.equal(row.points, R.corners.map(([x, y]) => `${x} ${y}`).join(";"));
+  }
+  assert.deepEqual(JSON.parse(fs.readFileSync(m[2], "utf8")).measurements, doc.measurements, "the JSON export is the saved file's records");
+
+  // A new app process: the study's measurements come back on their image, same numbers.
+  await browser.deleteSession();
+  await openWithFiles();
+  await show(ct.file);
+  const back = await waitFor("the measurements read back", async () => {
+    const x = await measurements();
+    return x.items.length === shownBefore.length ? x.items : null;
+  });
+  const strip = (items) => items.map(({ id, ...rest }) => rest).sort((a, b) => a.kind.localeCompare(b.kind));
+  assert.deepEqual(strip(back), strip(shownBefore), "same kinds, points, numbers and labels");
+  assert.equal((await drawn()).length, shownBefore.length, "and drawn");
+  await shot("measure-restored");
 });
 
 test("non-square pixels (0.5 mm × 1.0 mm): length and area in mm, the true angle", async () => {
@@ -252,7 +434,7 @@ test("non-square pixels (0.5 mm × 1.0 mm): length and area in mm, the true angl
   await browser.keys(["f"]);
 });
 
-test("no spacing: lengths in px, never mm", async () => {
+test("no spacing: lengths and areas in px, never mm", async () => {
   await measureCase(uncalibrated, "");
   const d = await drawn();
   assert.ok(d.every((x) => x.lines.every((l) => !l.includes("mm"))), `no mm: ${JSON.stringify(d)}`);

@@ -1,7 +1,7 @@
 // The only place the UI talks to the Rust side. Pixels arrive as binary (ArrayBuffer).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { ExportedPng, PixelGeometry } from "./bindings";
+import type { ExportedPng, MeasurementsExported, PixelGeometry, SavedMeasurement } from "./bindings";
 import type { Frame, IndexDone, IndexProgress, IndexStarted, TagEntry } from "./types";
 import { decodeFrameMessage } from "./windowing";
 
@@ -47,6 +47,22 @@ export function exportPng(rgba: Uint8Array, width: number, height: number, name:
   };
   if (geometry.spacing) headers["x-spacing"] = geometry.spacing.join("\\");
   return invoke<ExportedPng | null>("export_png", rgba, { headers });
+}
+
+/** The study's measurements as saved in the data folder (none when it has none). */
+export function measurementsLoad(studyUid: string): Promise<SavedMeasurement[]> {
+  return invoke<SavedMeasurement[]>("measurements_load", { studyUid });
+}
+
+/** Replace the study's saved measurements (all of them; none removes the file). */
+export function measurementsSave(studyUid: string, measurements: SavedMeasurement[]): Promise<void> {
+  return invoke("measurements_save", { studyUid, measurements });
+}
+
+/** Export the study's measurements as CSV and JSON to a folder chosen in a dialog (or the
+ *  automation export folder); null if cancelled. */
+export function measurementsExport(studyUid: string, measurements: SavedMeasurement[]): Promise<MeasurementsExported | null> {
+  return invoke<MeasurementsExported | null>("measurements_export", { studyUid, measurements });
 }
 
 export function onIndexStarted(f: (e: IndexStarted) => void): Promise<UnlistenFn> {

@@ -49,6 +49,8 @@ export class App {
       onCommand: (a) => this.command(a),
       onError: (m) => this.setStatus(m, true),
       onViewChange: () => this.publishImageContext(),
+      measurements: { load: api.measurementsLoad, save: api.measurementsSave, export: api.measurementsExport },
+      onNotice: (m) => this.setStatus(m, false),
     });
     this.ai = new AiPanels({ api: tauriAiApi, context: this.imageContext, exportDir: storedDir(localStorageOrNull()) });
     this.fps.addEventListener("change", () => this.viewport.dispatch({ type: "fps", fps: Number(this.fps.value) || 10 }));

@@ -172,6 +172,15 @@ cached: boolean, ms: number,
  */
 audit_error?: string, };
 
+/**
+ * Where an export went (`measurements_export`).
+ */
+export type MeasurementsExported = { csv: string, json: string,
+/**
+ * The DICOM SR (TID 1500), unless `sr_skipped` says why there is none.
+ */
+sr: string | null, sr_skipped: string | null, };
+
 export type ModalityLut = { first_mapped: number, data: Array<number>, };
 
 /**
@@ -268,6 +277,46 @@ export type SamplingRecord = { greedy: boolean, temperature: number, top_k: numb
  * `findings_export`, `labels_export_csv`: the file written.
  */
 export type SavedFile = { path: string, };
+
+/**
+ * One measurement: its image, its points and the numbers shown for it when it was last
+ * placed or edited (the statistics of an ROI need the frame's pixels, which a reader of
+ * the file does not have).
+ */
+export type SavedMeasurement = { sop_instance_uid: string,
+/**
+ * 0-based frame of a multi-frame image.
+ */
+frame: number,
+/**
+ * The file it was drawn on, for the reader (the UID is what a load matches).
+ */
+path: string, kind: "length" | "angle" | "ellipse" | "rect" | "freehand",
+/**
+ * Image coordinates: x along the row, y down the column; pixel (c, r) covers
+ * [c, c+1) × [r, r+1). A freehand outline's vertices, in drawing order (closed).
+ */
+points: Array<[number, number]>,
+/**
+ * The unit of lengths (and, squared, of areas): `mm`, or `px` without a calibration.
+ */
+unit: "mm" | "px", length: number | null,
+/**
+ * Degrees.
+ */
+angle: number | null, area: number | null, mean: number | null,
+/**
+ * Population standard deviation.
+ */
+sd: number | null, min: number | null, max: number | null,
+/**
+ * Pixels inside an ROI.
+ */
+count: number | null,
+/**
+ * The unit of the values (`HU`, a Rescale Type), empty when they have none.
+ */
+value_unit: string, };
 
 export type Series = { uid: string, modality: string, number: number | null, description: string, instances: Array<Instance>, };
 

@@ -131,14 +131,17 @@ describe("SHORTCUTS (the help overlay's list) against the handlers", () => {
     expect(helpKey({ key: "?", altKey: true })).toBeNull();
   });
 
-  it("measurement tools: V, L, G, E pick a tool; Esc cancels; Delete clears; left drag measures only with a tool", () => {
+  it("measurement tools: V, L, G, E, B, D pick a tool; Esc cancels; Delete clears; left drag measures only with a tool", () => {
     expect(keyAction({ key: "l" })).toEqual({ type: "tool", tool: "length" });
     expect(keyAction({ key: "G" })).toEqual({ type: "tool", tool: "angle" });
     expect(keyAction({ key: "e" })).toEqual({ type: "tool", tool: "ellipse" });
+    expect(keyAction({ key: "b" })).toEqual({ type: "tool", tool: "rect" });
+    expect(keyAction({ key: "B" })).toEqual({ type: "tool", tool: "rect" });
+    expect(keyAction({ key: "d" })).toEqual({ type: "tool", tool: "freehand" });
     expect(keyAction({ key: "v" })).toEqual({ type: "tool", tool: "wl" });
     expect(keyAction({ key: "e", ctrlKey: true })).toEqual({ type: "export" });
     expect(keyAction({ key: "Escape" })).toEqual({ type: "cancelMeasure" });
-    expect(keyAction({ key: "Delete" })).toEqual({ type: "clearMeasurements" });
+    expect(keyAction({ key: "Delete" })).toEqual({ type: "deleteMeasurement" });
     expect(dragMode({ button: 0, shiftKey: false }, true)).toBe("measure");
     expect(dragMode({ button: 0, shiftKey: false }, false)).toBe("wl");
     expect(dragMode({ button: 0, shiftKey: true }, true)).toBe("pan");

@@ -4,6 +4,7 @@
 // keyAction, helpKey, dragMode and wheelAction both ways (every listed chord does what the
 // table says; every key, modifier, button and wheel combination they act on is listed).
 // Add a shortcut here, in the table, or the test fails.
+import type { Tool } from "./measure";
 
 export type KeyAction =
   | { type: "slice"; delta: number }
@@ -21,8 +22,11 @@ export type KeyAction =
   | { type: "open" }
   | { type: "openFolder" }
   | { type: "reset" }
-  | { type: "tool"; tool: "wl" | "length" | "angle" | "ellipse" }
+  | { type: "tool"; tool: Tool }
   | { type: "cancelMeasure" }
+  | { type: "deleteMeasurement" }
+  /** The measurements toolbar's Export (no key). */
+  | { type: "exportMeasurements" }
   | { type: "clearMeasurements" };
 
 export interface KeyLike {
@@ -82,7 +86,7 @@ export function keyAction(e: KeyLike): KeyAction | null {
     case "Escape":
       return { type: "cancelMeasure" };
     case "Delete":
-      return { type: "clearMeasurements" };
+      return { type: "deleteMeasurement" };
   }
   if (/^[1-9]$/.test(e.key)) return { type: "preset", index: Number(e.key) - 1 };
   switch (e.key.toLowerCase()) {
@@ -106,6 +110,10 @@ export function keyAction(e: KeyLike): KeyAction | null {
       return { type: "tool", tool: "angle" };
     case "e":
       return { type: "tool", tool: "ellipse" };
+    case "b":
+      return { type: "tool", tool: "rect" };
+    case "d":
+      return { type: "tool", tool: "freehand" };
   }
   return null;
 }
@@ -253,6 +261,8 @@ export const SHORTCUTS: readonly Shortcut[] = [
   letter("Measure", "l", "length tool (mm; px when uncalibrated)", { type: "tool", tool: "length" }),
   letter("Measure", "g", "angle tool (arm end, vertex, arm end)", { type: "tool", tool: "angle" }),
   letter("Measure", "e", "ellipse ROI tool (area, mean, SD, min, max)", { type: "tool", tool: "ellipse" }),
+  letter("Measure", "b", "rectangle (box) ROI tool (area, mean, SD, min, max)", { type: "tool", tool: "rect" }),
+  letter("Measure", "d", "freehand ROI tool: draw the outline with the button held", { type: "tool", tool: "freehand" }),
   {
     group: "Measure",
     label: ["Left click", "Left drag"],
@@ -260,8 +270,15 @@ export const SHORTCUTS: readonly Shortcut[] = [
     via: "mouse",
     gestures: [{ input: "drag", button: 0, shift: false, does: "measure", tool: "measure" }],
   },
-  key("Measure", ["Esc"], "cancel the measurement being drawn, else back to W/L (image focused)", [{ keys: ["Escape"], mod: false }], { type: "cancelMeasure" }),
-  key("Measure", ["Delete"], "clear this image's measurements", [{ keys: ["Delete"], mod: false }], { type: "clearMeasurements" }),
+  {
+    group: "Measure",
+    label: ["Left drag on a point"],
+    does: "select that measurement and move the point (any tool)",
+    via: "mouse",
+    gestures: [],
+  },
+  key("Measure", ["Esc"], "cancel the measurement being drawn, else deselect, else back to W/L (image focused)", [{ keys: ["Escape"], mod: false }], { type: "cancelMeasure" }),
+  key("Measure", ["Delete"], "delete the selected measurement, else clear this image's", [{ keys: ["Delete"], mod: false }], { type: "deleteMeasurement" }),
   letter("View and panels", "t", "tag browser", { type: "tags" }),
   key("Files", ["Ctrl+O"], "open files", [{ keys: bothCases("o"), mod: true, shift: false }], { type: "open" }),
   key("Files", ["Ctrl+Shift+O"], "open a folder", [{ keys: bothCases("o"), mod: true, shift: true }], { type: "openFolder" }),

@@ -13,13 +13,20 @@ import {
   ellipseStats,
   fixed,
   formatArea,
+  handleAt,
   imageToScreen,
   initialMeasure,
   lengthOf,
   measureReduce,
   measurementsOf,
+  freehandStats,
+  pixelInPolygon,
+  pixelInRect,
   pixelInside,
+  polygonArea,
   probeAt,
+  rectFromCorners,
+  rectStats,
   screenToImage,
   statsLines,
   valueUnit,
@@ -159,6 +166,100 @@ group("ellipse ROI", () => {
   });
 });
 
+group("rectangle ROI", () => {
+  // The same 5 × 4 image, value = 10·row + column.
+  const cols = 5;
+  const rows = 4;
+  const values = Float32Array.from({ length: cols * rows }, (_, i) => 10 * Math.floor(i / cols) + (i % cols));
+  const frame = { values, columns: cols, rows, samples: 1 };
+  const mm1 = calibrationOf(geometry({ spacing: [1, 1], aspect: [1, 1], calibration: "pixel_spacing" }));
+
+  it("corners in either order; pixel centres inside, boundary included", () => {
+    expect(rectFromCorners({ x: 4, y: 3 }, { x: 1, y: 0.5 })).toEqual({ x0: 1, y0: 0.5, x1: 4, y1: 3 });
+    const r = rectFromCorners({ x: 1, y: 0.5 }, { x: 4, y: 3 });
+    // Pixel (0, 0): centre (0.5, 0.5) is left of x0 = 1 → outside.
+    expect(pixelInRect(r, 0, 0)).toBe(false);
+    // Pixel (1, 0): centre (1.5, 0.5): y exactly on y0 → inside.
+    expect(pixelInRect(r, 1, 0)).toBe(true);
+    // Pixel (3, 2): centre (3.5, 2.5) → inside; pixel (4, 2): centre (4.5, 2.5) right of x1 → outside.
+    expect(pixelInRect(r, 3, 2)).toBe(true);
+    expect(pixelInRect(r, 4, 2)).toBe(false);
+    // Pixel (1, 3): centre (1.5, 3.5) below y1 = 3 → outside.
+    expect(pixelInRect(r, 1, 3)).toBe(false);
+  });
+
+  it("statistics of the pixels inside, by hand", () => {
+    // Corners (1, 0.5)–(4, 3): columns 1..3 (centres 1.5..3.5), rows 0..2 (centres 0.5..2.5).
+    // Values 1,2,3 · 11,12,13 · 21,22,23: mean 108 / 9 = 12; Σ(v − 12)² by rows:
+    // (121+100+81) + (1+0+1) + (81+100+121) = 606; SD √(606/9) = 8.21.
+    const s = rectStats(frame, rectFromCorners({ x: 1, y: 0.5 }, { x: 4, y: 3 }), mm1);
+    expect([s.count, s.mean, s.min, s.max]).toEqual([9, 12, 1, 23]);
+    expect(s.sd).toBeCloseTo(Math.sqrt(606 / 9), 12);
+    // The rectangle's own area (3 × 2.5 mm), not the pixel count.
+    expect(s.area).toBeCloseTo(7.5, 12);
+    expect(statsLines(s, "HU")).toEqual(["Area 7.5 mm²", "Mean 12.0 HU SD 8.2", "Min 1 Max 23 HU", "n 9 px"]);
+  });
+
+  it("area on non-square pixels, clipped at the edges; flat holds nothing; colour has no values", () => {
+    // 10 columns (10 mm) by 8 rows (4 mm) = 40 mm²; the whole 5 × 4 image is inside.
+    const s = rectStats(frame, rectFromCorners({ x: 8, y: 6 }, { x: -2, y: -2 }), nonSquare);
+    expect(s.area).toBeCloseTo(40, 12);
+    expect([s.count, s.min, s.max, s.unit]).toEqual([20, 0, 34, "mm"]);
+    expect(rectStats(frame, rectFromCorners({ x: 1, y: 1 }, { x: 4, y: 1 }), nonSquare).count).toBe(0);
+    const rgb = rectStats({ ...frame, samples: 3 }, rectFromCorners({ x: 0, y: 0 }, { x: 2, y: 2 }), nonSquare);
+    expect([rgb.count, rgb.mean, rgb.colour]).toEqual([4, null, true]);
+  });
+
+  it("described like an ellipse, with its own kind", () => {
+    const d = describe({ id: 7, kind: "rect", points: [{ x: 1, y: 0.5 }, { x: 4, y: 3 }] }, frame, mm1, "");
+    expect([d.kind, d.stats?.count, d.lines[0]]).toEqual(["rect", 9, "Area 7.5 mm²"]);
+  });
+});
+
+group("freehand ROI", () => {
+  // The same 5 × 4 image, value = 10·row + column.
+  const cols = 5;
+  const rows = 4;
+  const values = Float32Array.from({ length: cols * rows }, (_, i) => 10 * Math.floor(i / cols) + (i % cols));
+  const frame = { values, columns: cols, rows, samples: 1 };
+  const mm1 = calibrationOf(geometry({ spacing: [1, 1], aspect: [1, 1], calibration: "pixel_spacing" }));
+  const P = (...xy: number[]) => Array.from({ length: xy.length / 2 }, (_, i) => ({ x: xy[2 * i]!, y: xy[2 * i + 1]! }));
+
+  it("area by the shoelace formula, either orientation", () => {
+    expect(polygonArea(P(0, 0, 4, 0, 4, 3))).toBe(6);
+    expect(polygonArea(P(4, 3, 4, 0, 0, 0))).toBe(6);
+    // An L: the 3 × 3 square less the 2 × 1 strip at its top right = 7.
+    expect(polygonArea(P(0, 0, 1, 0, 1, 1, 3, 1, 3, 3, 0, 3))).toBe(7);
+  });
+
+  it("pixel centres by the even-odd rule", () => {
+    // Triangle (0,0), (5,0), (0,4): inside where x/5 + y/4 < 1.
+    const t = P(0, 0, 5, 0, 0, 4);
+    // Pixel (0,0): centre (0.5, 0.5): 0.1 + 0.125 < 1 → inside; pixel (3, 1): (3.5, 1.5):
+    // 0.7 + 0.375 > 1 → outside; pixel (2, 1): (2.5, 1.5): 0.5 + 0.375 < 1 → inside.
+    expect([pixelInPolygon(t, 0, 0), pixelInPolygon(t, 3, 1), pixelInPolygon(t, 2, 1)]).toEqual([true, false, true]);
+    // A self-crossing bow tie (0,0) (4,4) (4,0) (0,4): the centre (2, 2) region is crossed twice.
+    const bow = P(0, 0, 4, 4, 4, 0, 0, 4);
+    expect(pixelInPolygon(bow, 0, 1)).toBe(true); // (0.5, 1.5): in the left wing
+    expect(pixelInPolygon(bow, 1, 0)).toBe(false); // (1.5, 0.5): between the wings
+    expect(pixelInPolygon(P(0, 0, 4, 4), 1, 1)).toBe(false); // two points hold nothing
+  });
+
+  it("statistics of the pixels inside, by hand", () => {
+    // Triangle (0,0), (5,0), (0,4): row 0 (y 0.5, x < 5·(1 − 0.125) = 4.375): columns 0..3;
+    // row 1 (y 1.5, x < 3.125): 0..2; row 2 (y 2.5, x < 1.875): 0..1; row 3 (y 3.5, x < 0.625): 0.
+    // Values 0,1,2,3 · 10,11,12 · 20,21 · 30: n 10, Σ 110, mean 11.
+    const s = freehandStats(frame, P(0, 0, 5, 0, 0, 4), mm1);
+    expect([s.count, s.mean, s.min, s.max]).toEqual([10, 11, 0, 30]);
+    // Σ(v − 11)² = 121+100+81+64 + 1+0+1 + 81+100 + 361 = 910.
+    expect(s.sd).toBeCloseTo(Math.sqrt(910 / 10), 12);
+    expect(s.area).toBe(10);
+    // On 1 mm × 0.5 mm pixels the same outline is 5 mm²; fewer than three points hold nothing.
+    expect(freehandStats(frame, P(0, 0, 5, 0, 0, 4), nonSquare).area).toBe(5);
+    expect(freehandStats(frame, P(0, 0, 5, 0), mm1).count).toBe(0);
+  });
+});
+
 group("probe and screen mapping", () => {
   it("the pixel holding a point, and its value(s)", () => {
     const f = { values: Float32Array.from([1, 2, 3, 4, 5, 6]), columns: 3, rows: 2, samples: 1 };
@@ -218,5 +319,59 @@ group("per-image store", () => {
     s = run(s, { type: "clear", image: "a#0" });
     expect(measurementsOf(s, "a#0")).toEqual([]);
     expect(measurementsOf(s, "b#0").length).toBe(1);
+  });
+
+  it("edit moves one point of one measurement; select and remove; clear drops a selection it removes", () => {
+    const place = (image: string, ...ps: ReturnType<typeof at>[]) => ps.map((p) => ({ type: "place" as const, image, at: p }));
+    let s = run(initialMeasure(), { type: "tool", tool: "length" }, ...place("a#0", at(0, 0), at(4, 0)), ...place("a#0", at(1, 1), at(2, 2)), ...place("b#0", at(5, 5), at(6, 6)));
+    const before = measurementsOf(s, "a#0");
+    s = run(s, { type: "edit", image: "a#0", id: 1, index: 1, at: at(4, 3) });
+    expect(measurementsOf(s, "a#0")).toEqual([{ id: 1, kind: "length", points: [at(0, 0), at(4, 3)] }, before[1]]);
+    expect(measurementsOf(s, "a#0")[1]).toBe(before[1]); // the other one is untouched
+    // An edit naming another image, an unknown id or a point that does not exist changes nothing.
+    for (const bad of [
+      { type: "edit" as const, image: "b#0", id: 1, index: 0, at: at(9, 9) },
+      { type: "edit" as const, image: "a#0", id: 99, index: 0, at: at(9, 9) },
+      { type: "edit" as const, image: "a#0", id: 1, index: 2, at: at(9, 9) },
+    ])
+      expect(run(s, bad)).toBe(s);
+    s = run(s, { type: "select", id: 2 });
+    expect(s.selected).toBe(2);
+    s = run(s, { type: "remove", image: "a#0", id: 2 });
+    expect([measurementsOf(s, "a#0").map((m) => m.id), s.selected]).toEqual([[1], null]);
+    s = run(s, { type: "remove", image: "a#0", id: 1 });
+    expect(s.byImage.has("a#0")).toBe(false);
+    // Clearing b#0 drops its selected measurement's selection; clearing another keeps it.
+    s = run(s, { type: "select", id: 3 }, { type: "clear", image: "a#0" });
+    expect(s.selected).toBe(3);
+    s = run(s, { type: "clear", image: "b#0" });
+    expect(s.selected).toBeNull();
+  });
+
+  it("a freehand outline takes points until it is closed; fewer than three are dropped", () => {
+    const place = (...ps: ReturnType<typeof at>[]) => ps.map((p) => ({ type: "place" as const, image: "a#0", at: p }));
+    let s = run(initialMeasure(), { type: "tool", tool: "freehand" }, ...place(at(0, 0), at(5, 0), at(5, 5), at(0, 5)));
+    expect(s.draft?.points.length).toBe(4);
+    s = run(s, { type: "close", image: "a#0" });
+    expect([s.draft, measurementsOf(s, "a#0")]).toEqual([null, [{ id: 1, kind: "freehand", points: [at(0, 0), at(5, 0), at(5, 5), at(0, 5)] }]]);
+    s = run(s, ...place(at(1, 1), at(2, 2)), { type: "close", image: "a#0" });
+    expect([s.draft, measurementsOf(s, "a#0").length]).toEqual([null, 1]);
+    // "close" finishes only a freehand draft on its own image.
+    s = run(s, { type: "tool", tool: "length" }, ...place(at(1, 1)), { type: "close", image: "a#0" });
+    expect(s.draft?.points.length).toBe(1);
+  });
+
+  it("handleAt: the nearest point within the radius, in screen pixels", () => {
+    const items = [
+      { id: 1, points: [at(0, 0), at(10, 0)] },
+      { id: 2, points: [at(10, 1)] },
+    ];
+    const twice = (p: { x: number; y: number }) => ({ x: 2 * p.x, y: 2 * p.y }); // 2 screen px per image px
+    expect(handleAt(items, { x: 1, y: 1 }, twice, 6)).toEqual({ id: 1, index: 0 });
+    // (20, 0) and (20, 2) are both within 6 px of (20, 1.5): the nearer, id 2's point, wins.
+    expect(handleAt(items, { x: 20, y: 1.5 }, twice, 6)).toEqual({ id: 2, index: 0 });
+    expect(handleAt(items, { x: 20, y: 0.5 }, twice, 6)).toEqual({ id: 1, index: 1 });
+    expect(handleAt(items, { x: 10, y: 10 }, twice, 6)).toBeNull();
+    expect(handleAt([], { x: 0, y: 0 }, twice, 6)).toBeNull();
   });
 });

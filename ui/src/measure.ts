@@ -1,4 +1,5 @@
-// Measurements on an image: length, angle, ellipse ROI statistics and the value probe, in the
+// Measurements on an image: length, angle, ellipse, rectangle and freehand ROI statistics and
+// the value probe, in the
 // same calibration the geometry work derives (PixelGeometry: Pixel Spacing, Imager Pixel
 // Spacing at the detector or ÷ magnification, Pixel Aspect Ratio). Pure maths and an
 // immutable per-image store; no DOM (tests: measure.test.ts; the real window:
@@ -13,7 +14,7 @@
 // Uncalibrated images (no spacing) are measured in "px": the pixel's aspect (Pixel Aspect
 // Ratio, else 1:1) is kept, with the finer direction one px long, exactly as the viewport
 // draws them; nothing is ever called mm without a spacing.
-import type { Calibration, PixelGeometry } from "./bindings";
+import type { Calibration, PixelGeometry, SavedMeasurement } from "./bindings";
 import { pixelScale } from "./geometry";
 
 export interface Pt {
@@ -75,9 +76,31 @@ export function pixelInside(e: Ellipse, col: number, row: number): boolean {
   return u * u + v * v <= 1;
 }
 
-/** Statistics of the modality values of the pixels inside an ellipse. `count` is the number of
+/** An axis-aligned rectangle given by two opposite corners: x0 ≤ x1, y0 ≤ y1. */
+export interface Rect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export function rectFromCorners(a: Pt, b: Pt): Rect {
+  return { x0: Math.min(a.x, b.x), y0: Math.min(a.y, b.y), x1: Math.max(a.x, b.x), y1: Math.max(a.y, b.y) };
+}
+
+/** Whether a pixel is in a rectangle ROI: its centre (c + 0.5, r + 0.5) lies in [x0, x1] ×
+ *  [y0, y1] (the boundary counts as inside). A rectangle with no width or height holds none. */
+export function pixelInRect(r: Rect, col: number, row: number): boolean {
+  if (!(r.x1 > r.x0 && r.y1 > r.y0)) return false;
+  const x = col + 0.5;
+  const y = row + 0.5;
+  return x >= r.x0 && x <= r.x1 && y >= r.y0 && y <= r.y1;
+}
+
+/** Statistics of the modality values of the pixels inside an ROI. `count` is the number of
  *  pixels; `sd` is the population standard deviation (divided by n, numpy's default); `area` is
- *  the ellipse's own area π·rx·ry in the calibration's unit squared (not the pixel count). */
+ *  the shape's own area (π·rx·ry for an ellipse, width·height for a rectangle) in the
+ *  calibration's unit squared, not the pixel count. */
 export interface RoiStats {
   count: number;
   mean: number | null;
@@ -99,23 +122,67 @@ export interface FrameValues {
   samples: number;
 }
 
+/** Whether a pixel is in a freehand ROI (the closed polygon through `poly`): its centre
+ *  (c + 0.5, r + 0.5) passes the even-odd crossing test, edge by edge, written as the
+ *  reference script writes it (same operations in the same order, so the same answer on an
+ *  edge). A polygon of fewer than three points holds nothing. */
+export function pixelInPolygon(poly: readonly Pt[], col: number, row: number): boolean {
+  const n = poly.length;
+  if (n < 3) return false;
+  const x = col + 0.5;
+  const y = row + 0.5;
+  let inside = false;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const a = poly[i]!;
+    const b = poly[j]!;
+    if (a.y > y !== b.y > y && x < ((b.x - a.x) * (y - a.y)) / (b.y - a.y) + a.x) inside = !inside;
+  }
+  return inside;
+}
+
+/** The polygon's own area in pixels² (the shoelace formula; any orientation). */
+export function polygonArea(poly: readonly Pt[]): number {
+  let twice = 0;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) twice += poly[j]!.x * poly[i]!.y - poly[i]!.x * poly[j]!.y;
+  return Math.abs(twice) / 2;
+}
+
+export function freehandStats(f: FrameValues, poly: readonly Pt[], c: Calib): RoiStats {
+  const xs = poly.map((p) => p.x);
+  const ys = poly.map((p) => p.y);
+  const box = { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) };
+  return regionStats(f, box, poly.length >= 3, (col, row) => pixelInPolygon(poly, col, row), polygonArea(poly) * c.sx * c.sy, c);
+}
+
 export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
   const area = Math.PI * e.rx * c.sx * e.ry * c.sy;
+  const box = { x0: e.cx - e.rx, y0: e.cy - e.ry, x1: e.cx + e.rx, y1: e.cy + e.ry };
+  return regionStats(f, box, e.rx > 0 && e.ry > 0, (col, row) => pixelInside(e, col, row), area, c);
+}
+
+export function rectStats(f: FrameValues, r: Rect, c: Calib): RoiStats {
+  const area = (r.x1 - r.x0) * c.sx * (r.y1 - r.y0) * c.sy;
+  return regionStats(f, r, r.x1 > r.x0 && r.y1 > r.y0, (col, row) => pixelInRect(r, col, row), area, c);
+}
+
+/** The statistics over the pixels `inside` accepts, looking only at those near `box` (the
+ *  region's bounding box in image coordinates); none unless the region is `nonEmpty`. */
+function regionStats(f: FrameValues, box: Rect, nonEmpty: boolean, inside: (col: number, row: number) => boolean, area: number, c: Calib): RoiStats {
   const colour = f.samples !== 1;
   const out: RoiStats = { count: 0, mean: null, sd: null, min: null, max: null, area, unit: c.unit, colour };
-  if (!(e.rx > 0 && e.ry > 0)) return out;
+  if (!nonEmpty) return out;
   // Rows and columns that can hold a centre inside, clipped to the image.
-  const r0 = Math.max(0, Math.floor(e.cy - e.ry - 1));
-  const r1 = Math.min(f.rows - 1, Math.ceil(e.cy + e.ry + 1));
-  const c0 = Math.max(0, Math.floor(e.cx - e.rx - 1));
-  const c1 = Math.min(f.columns - 1, Math.ceil(e.cx + e.rx + 1));
+  const r0 = Math.max(0, Math.floor(box.y0 - 1));
+  const r1 = Math.min(f.rows - 1, Math.ceil(box.y1 + 1));
+  const c0 = Math.max(0, Math.floor(box.x0 - 1));
+  const c1 = Math.min(f.columns - 1, Math.ceil(box.x1 + 1));
   let n = 0;
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
   for (let r = r0; r <= r1; r++)
     for (let col = c0; col <= c1; col++) {
-      if (!pixelInside(e, col, r)) continue;
+      if (!inside(col, r)) continue;
       n++;
       if (colour) continue;
       const v = f.values[r * f.columns + col]!;
@@ -129,7 +196,7 @@ export function ellipseStats(f: FrameValues, e: Ellipse, c: Calib): RoiStats {
   let ss = 0;
   for (let r = r0; r <= r1; r++)
     for (let col = c0; col <= c1; col++) {
-      if (!pixelInside(e, col, r)) continue;
+      if (!inside(col, r)) continue;
       const d = f.values[r * f.columns + col]! - mean;
       ss += d * d;
     }
@@ -214,12 +281,20 @@ export function statsLines(s: RoiStats, valueUnitText: string): string[] {
 
 // --- The per-image store --------------------------------------------------------------------
 
-export type Tool = "wl" | "length" | "angle" | "ellipse";
+export type Tool = "wl" | "length" | "angle" | "ellipse" | "rect" | "freehand";
 export type MeasureKind = Exclude<Tool, "wl">;
 
 /** Points a measurement takes: a length's two ends; an angle's first arm end, vertex and
- *  second arm end; an ellipse's two opposite bounding-box corners. */
-export const POINTS: Readonly<Record<MeasureKind, number>> = { length: 2, angle: 3, ellipse: 2 };
+ *  second arm end; an ellipse's two opposite bounding-box corners; a rectangle's two opposite
+ *  corners. A freehand outline takes any number (at least three, up to `FREEHAND_MAX`): it is
+ *  finished by a "close" action, not by a count. */
+export const POINTS: Readonly<Record<MeasureKind, number>> = { length: 2, angle: 3, ellipse: 2, rect: 2, freehand: Infinity };
+
+/** Vertices a freehand outline keeps at most (the Rust side refuses more). */
+export const FREEHAND_MAX = 10_000;
+
+/** The ROI kinds (those with statistics over their pixels). */
+export const isRoi = (k: MeasureKind): k is "ellipse" | "rect" | "freehand" => k === "ellipse" || k === "rect" || k === "freehand";
 
 export interface Measurement {
   id: number;
@@ -234,12 +309,15 @@ export interface Draft {
   cursor: Pt | null;
 }
 
-/** Measurements belong to the image they were drawn on (a key naming the file and frame). */
+/** Measurements belong to the image they were drawn on (a key naming the file and frame).
+ *  Ids are unique across images; `selected` is the one whose handles are shown, which Delete
+ *  removes. */
 export interface MeasureState {
   tool: Tool;
   byImage: ReadonlyMap<string, readonly Measurement[]>;
   draft: Draft | null;
   nextId: number;
+  selected: number | null;
 }
 
 export type MeasureAction =
@@ -247,11 +325,19 @@ export type MeasureAction =
   | { type: "place"; image: string; at: Pt }
   | { type: "move"; image: string; at: Pt }
   | { type: "cancel" }
+  /** Finish the freehand outline being drawn (three points or more; fewer are dropped). */
+  | { type: "close"; image: string }
   | { type: "clear"; image: string }
-  | { type: "image"; image: string | null };
+  | { type: "image"; image: string | null }
+  /** Measurements read back from where they were saved, appended with new ids. */
+  | { type: "restore"; items: readonly { image: string; kind: MeasureKind; points: readonly Pt[] }[] }
+  /** Move point `index` of measurement `id` (a dragged handle). */
+  | { type: "edit"; image: string; id: number; index: number; at: Pt }
+  | { type: "select"; id: number | null }
+  | { type: "remove"; image: string; id: number };
 
 export function initialMeasure(): MeasureState {
-  return { tool: "wl", byImage: new Map(), draft: null, nextId: 1 };
+  return { tool: "wl", byImage: new Map(), draft: null, nextId: 1, selected: null };
 }
 
 export function measurementsOf(s: MeasureState, image: string | null): readonly Measurement[] {
@@ -266,6 +352,7 @@ export function measureReduce(s: MeasureState, a: MeasureAction): MeasureState {
       if (s.tool === "wl") return s;
       const kind = s.tool;
       const prior = s.draft && s.draft.image === a.image && s.draft.kind === kind ? s.draft.points : [];
+      if (prior.length >= FREEHAND_MAX) return s;
       const points = [...prior, a.at];
       if (points.length < POINTS[kind]) return { ...s, draft: { kind, image: a.image, points, cursor: a.at } };
       const byImage = new Map(s.byImage);
@@ -276,16 +363,77 @@ export function measureReduce(s: MeasureState, a: MeasureAction): MeasureState {
       return s.draft && s.draft.image === a.image ? { ...s, draft: { ...s.draft, cursor: a.at } } : s;
     case "cancel":
       return s.draft ? { ...s, draft: null } : s;
+    case "close": {
+      const d = s.draft;
+      if (!d || d.image !== a.image || d.kind !== "freehand") return s;
+      if (d.points.length < 3) return { ...s, draft: null };
+      const byImage = new Map(s.byImage);
+      byImage.set(a.image, [...measurementsOf(s, a.image), { id: s.nextId, kind: d.kind, points: d.points }]);
+      return { ...s, byImage, draft: null, nextId: s.nextId + 1 };
+    }
     case "clear": {
       if (!s.byImage.has(a.image) && !s.draft) return s;
+      const gone = measurementsOf(s, a.image);
       const byImage = new Map(s.byImage);
       byImage.delete(a.image);
-      return { ...s, byImage, draft: s.draft?.image === a.image ? null : s.draft };
+      const selected = gone.some((m) => m.id === s.selected) ? null : s.selected;
+      return { ...s, byImage, selected, draft: s.draft?.image === a.image ? null : s.draft };
+    }
+    case "edit": {
+      const list = measurementsOf(s, a.image);
+      const i = list.findIndex((m) => m.id === a.id);
+      const m = list[i];
+      if (!m || a.index < 0 || a.index >= m.points.length) return s;
+      const points = m.points.map((p, k) => (k === a.index ? a.at : p));
+      const byImage = new Map(s.byImage);
+      byImage.set(a.image, list.map((x, k) => (k === i ? { ...m, points } : x)));
+      return { ...s, byImage };
+    }
+    case "select":
+      return s.selected === a.id ? s : { ...s, selected: a.id };
+    case "restore": {
+      if (!a.items.length) return s;
+      const byImage = new Map(s.byImage);
+      let nextId = s.nextId;
+      for (const it of a.items) byImage.set(it.image, [...(byImage.get(it.image) ?? []), { id: nextId++, kind: it.kind, points: it.points }]);
+      return { ...s, byImage, nextId };
+    }
+    case "remove": {
+      const list = measurementsOf(s, a.image);
+      if (!list.some((m) => m.id === a.id)) return s;
+      const byImage = new Map(s.byImage);
+      const rest = list.filter((m) => m.id !== a.id);
+      if (rest.length) byImage.set(a.image, rest);
+      else byImage.delete(a.image);
+      return { ...s, byImage, selected: s.selected === a.id ? null : s.selected };
     }
     case "image":
       // A draft stays on the image it was started on; another image on screen drops it.
       return s.draft && s.draft.image !== a.image ? { ...s, draft: null } : s;
   }
+}
+
+/** The handle (measurement id and point index) nearest to the screen point `at` within
+ *  `radius` screen pixels, the later-drawn measurement winning a tie; null when none is that
+ *  close. `toScreen` maps image points to the same screen coordinates as `at`. */
+export function handleAt(
+  items: readonly { id: number; points: readonly Pt[] }[],
+  at: { x: number; y: number },
+  toScreen: (p: Pt) => { x: number; y: number },
+  radius: number,
+): { id: number; index: number } | null {
+  let best: { id: number; index: number } | null = null;
+  let bestD = radius;
+  for (const m of items)
+    m.points.forEach((p, index) => {
+      const q = toScreen(p);
+      const d = Math.hypot(q.x - at.x, q.y - at.y);
+      if (d <= bestD) {
+        bestD = d;
+        best = { id: m.id, index };
+      }
+    });
+  return best;
 }
 
 /** What a measurement shows: its label lines and its numbers (for tests and export). */
@@ -298,6 +446,8 @@ export interface Described {
   angle?: number | null;
   stats?: RoiStats;
   unit: "mm" | "px";
+  /** The unit of an ROI's values (HU, a Rescale Type), empty when they have none. */
+  valueUnit?: string;
 }
 
 export function describe(m: { id: number; kind: MeasureKind; points: readonly Pt[] }, f: FrameValues, c: Calib, valueUnitText: string): Described {
@@ -313,7 +463,56 @@ export function describe(m: { id: number; kind: MeasureKind; points: readonly Pt
   }
   if (m.kind === "ellipse" && a && b) {
     const stats = ellipseStats(f, ellipseFromCorners(a, b), c);
-    return { ...base, stats, lines: statsLines(stats, valueUnitText) };
+    return { ...base, stats, valueUnit: valueUnitText, lines: statsLines(stats, valueUnitText) };
+  }
+  if (m.kind === "rect" && a && b) {
+    const stats = rectStats(f, rectFromCorners(a, b), c);
+    return { ...base, stats, valueUnit: valueUnitText, lines: statsLines(stats, valueUnitText) };
+  }
+  if (m.kind === "freehand" && m.points.length >= 3) {
+    const stats = freehandStats(f, m.points, c);
+    return { ...base, stats, valueUnit: valueUnitText, lines: statsLines(stats, valueUnitText) };
   }
   return { ...base, lines: [] };
+}
+
+// --- Saved with the study, exported -----------------------------------------------------------
+
+/** The image a measurement is on, as it is saved: its study, SOP Instance UID, frame and file. */
+export interface ImageRef {
+  study: string;
+  sop: string;
+  frame: number;
+  path: string;
+}
+
+/** The store's key of an image: measurements follow the instance, wherever its file is. */
+export const imageKey = (sop: string, frame: number): string => `${sop}#${frame}`;
+
+/** A described measurement as it is saved and exported, with the numbers it shows. */
+export function toSaved(ref: ImageRef, d: Described): SavedMeasurement {
+  const s = d.stats;
+  const num = (v: number | null | undefined) => (v === undefined || v === null || !Number.isFinite(v) ? null : v);
+  return {
+    sop_instance_uid: ref.sop,
+    frame: ref.frame,
+    path: ref.path,
+    kind: d.kind,
+    points: d.points.map((p) => [p.x, p.y] as [number, number]),
+    unit: d.unit,
+    length: num(d.length),
+    angle: num(d.angle),
+    area: num(s?.area),
+    mean: num(s?.mean),
+    sd: num(s?.sd),
+    min: num(s?.min),
+    max: num(s?.max),
+    count: s ? s.count : null,
+    value_unit: d.valueUnit ?? "",
+  };
+}
+
+/** A saved measurement back in the store's terms (its numbers are recomputed when shown). */
+export function fromSaved(r: SavedMeasurement): { image: string; kind: MeasureKind; points: Pt[] } {
+  return { image: imageKey(r.sop_instance_uid, r.frame), kind: r.kind, points: r.points.map(([x, y]) => ({ x, y })) };
 }

@@ -21,6 +21,11 @@ The definitions (the same ones ui/src/measure.ts documents):
     the modality values (Rescale Slope/Intercept; pydicom's apply_modality_lut): mean,
     population SD (numpy's default ddof=0), min, max, count. Area = pi · rx · ry in physical
     units squared (the ellipse's own area, not the pixel count).
+  * Rectangle ROI from two opposite corners: x0 <= x1, y0 <= y1. A pixel is inside when
+    x0 <= c+0.5 <= x1 and y0 <= r+0.5 <= y1. The same statistics; area = (x1-x0)·sx ·
+    (y1-y0)·sy.
+  * Freehand ROI: the closed polygon through its vertices. A pixel is inside when its centre
+    passes the even-odd crossing test; area by the shoelace formula, times sx·sy.
   * Probe: the pixel holding a point and its modality value.
 
 The e2e test sets a zoom of a power of two and a pan that puts the image's corner on a whole
@@ -66,31 +71,61 @@ def spacing_of(ds):
     return (ratio[0] / unit, ratio[1] / unit), "px"
 
 
-def inside(rows, cols, a, b):
-    cx, cy = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
-    rx, ry = abs(b[0] - a[0]) / 2, abs(b[1] - a[1]) / 2
+def inside(shape, rows, cols, pts):
+    """The ROI's pixel mask and its area in pixels squared."""
     y = (np.arange(rows) + 0.5)[:, None]
     x = (np.arange(cols) + 0.5)[None, :]
-    return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1, (cx, cy, rx, ry)
+    if shape == "freehand":
+        mask = np.zeros((rows, cols), dtype=bool)
+        n = len(pts)
+        twice = 0.0
+        for i in range(n):
+            (ax, ay), (bx, by) = pts[i], pts[i - 1]
+            crosses = (ay > y) != (by > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mask ^= crosses & (x < (bx - ax) * (y - ay) / (by - ay) + ax)
+            twice += bx * ay - ax * by
+        return mask, abs(twice) / 2
+    a, b = pts
+    if shape == "ellipse":
+        cx, cy = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+        rx, ry = abs(b[0] - a[0]) / 2, abs(b[1] - a[1]) / 2
+        return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1, math.pi * rx * ry
+    x0, x1 = sorted((a[0], b[0]))
+    y0, y1 = sorted((a[1], b[1]))
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1), (x1 - x0) * (y1 - y0)
 
 
-def roi(values, sy, sx, a, b):
+def shifts(pts, d):
+    """The points moved by up to d: every combination for two points, each vertex alone in x
+    and in y for an outline."""
+    if len(pts) == 2:
+        for da in product((-d, 0, d), repeat=4):
+            yield [(pts[0][0] + da[0], pts[0][1] + da[1]), (pts[1][0] + da[2], pts[1][1] + da[3])]
+        return
+    for i, axis, delta in product(range(len(pts)), (0, 1), (-d, d)):
+        moved = [list(p) for p in pts]
+        moved[i][axis] += delta
+        yield [tuple(p) for p in moved]
+
+
+def roi(values, sy, sx, shape, *pts):
     rows, cols = values.shape
-    mask, (cx, cy, rx, ry) = inside(rows, cols, a, b)
-    # No pixel centre on the boundary: a corner shift within the tolerance changes nothing.
-    d = TOLERANCE_PX
-    for da in product((-d, 0, d), repeat=4):
-        m2, _ = inside(rows, cols, (a[0] + da[0], a[1] + da[1]), (b[0] + da[2], b[1] + da[3]))
-        assert np.array_equal(m2, mask), f"ROI {a}-{b} is not robust to a {d} px shift {da}"
+    mask, area_px = inside(shape, rows, cols, pts)
+    # No pixel centre on the boundary: a point shift within the tolerance changes nothing.
+    for moved in shifts(pts, TOLERANCE_PX):
+        m2, _ = inside(shape, rows, cols, moved)
+        assert np.array_equal(m2, mask), f"{shape} ROI {pts} is not robust to a shift to {moved}"
     v = values[mask]
     return {
-        "corners": [list(a), list(b)],
+        "shape": shape,
+        "corners": [list(p) for p in pts],
         "count": int(mask.sum()),
         "mean": float(v.mean()),
         "sd": float(v.std()),
         "min": float(v.min()),
         "max": float(v.max()),
-        "area": math.pi * rx * sx * ry * sy,
+        "area": area_px * sx * sy,
     }
 
 
@@ -118,7 +153,7 @@ def case(path, label, lengths, angles, rois, probes):
         "unit": unit,
         "lengths": [{"points": [list(a), list(b)], "length": length(sy, sx, a, b)} for a, b in lengths],
         "angles": [{"points": [list(a), list(v), list(c)], "angle": angle(sy, sx, a, v, c)} for a, v, c in angles],
-        "rois": [roi(values, sy, sx, a, b) for a, b in rois],
+        "rois": [roi(values, sy, sx, shape, *pts) for shape, *pts in rois],
         "probes": [{"point": list(p), "col": int(p[0]), "row": int(p[1]), "value": float(values[int(p[1]), int(p[0])])} for p in probes],
     }
 
@@ -131,7 +166,11 @@ def main():
             "pydicom/CT_small.dcm",
             lengths=[((80.5, 100.5), (120.5, 80.5))],
             angles=[((30.5, 40.5), (64.5, 64.5), (100.5, 40.5))],
-            rois=[((30.0, 84.0), (70.0, 104.0))],
+            rois=[
+                ("ellipse", (30.0, 84.0), (70.0, 104.0)),
+                ("rect", (84.0, 40.0), (60.0, 60.0)),
+                ("freehand", (20.0, 20.0), (41.0, 30.0), (36.0, 50.0), (16.0, 44.0)),
+            ],
             probes=[(40.5, 92.5), (10.5, 10.5)],
         ),
         # Non-square pixels (0.5 mm tall, 1.0 mm wide): a right angle in pixels is 53.13° in mm.
@@ -140,16 +179,21 @@ def main():
             "ps_nonsquare.dcm",
             lengths=[((10.5, 10.5), (50.5, 70.5))],
             angles=[((70.5, 20.5), (50.5, 40.5), (70.5, 60.5))],
-            rois=[((40.0, 20.0), (80.0, 60.0))],
+            rois=[
+                ("ellipse", (40.0, 20.0), (80.0, 60.0)),
+                ("rect", (90.0, 10.0), (110.0, 70.0)),
+                ("freehand", (11.0, 40.0), (30.0, 50.0), (20.0, 70.0)),
+            ],
             probes=[(60.5, 40.5)],
         ),
-        # No spacing, Pixel Aspect Ratio 4:3: measured in px, never mm.
+        # No spacing, Pixel Aspect Ratio 4:3: measured in px (areas in px²), never mm.
         case(
             REPO / "tests/dicom/geometry/aspect_ratio.dcm",
             "aspect_ratio.dcm",
             lengths=[((10.5, 10.5), (40.5, 40.5))],
             angles=[],
-            rois=[],
+            # y on multiples of 3 px: at a power-of-two zoom the 4:3 rows land on whole screen pixels.
+            rois=[("rect", (50.0, 12.0), (80.0, 39.0))],
             probes=[],
         ),
     ]

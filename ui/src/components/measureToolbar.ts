@@ -1,5 +1,6 @@
-// The measurement tools in the toolbar: W/L, length, angle, ellipse (one is pressed) and
-// "Clear" for the image on screen. The same actions as the keys in keymap.ts.
+// The measurement tools in the toolbar: W/L, length, angle, ellipse, rectangle, freehand (one
+// is pressed), "Clear" for the image on screen and "Export" for its study's measurements (CSV
+// and JSON). The same actions as the keys in keymap.ts.
 import { h } from "../dom";
 import type { KeyAction } from "../keymap";
 import type { Tool } from "../measure";
@@ -9,6 +10,8 @@ const TOOLS: readonly { tool: Tool; label: string; title: string }[] = [
   { tool: "length", label: "Length", title: "Measure a length: click or drag two points (L)" },
   { tool: "angle", label: "Angle", title: "Measure an angle: arm end, vertex, arm end (G)" },
   { tool: "ellipse", label: "Ellipse", title: "Ellipse ROI: drag the bounding box (E)" },
+  { tool: "rect", label: "Rect", title: "Rectangle ROI: drag from corner to corner (B)" },
+  { tool: "freehand", label: "Freehand", title: "Freehand ROI: draw the outline with the button held (D)" },
 ];
 
 export class MeasureToolbar {
@@ -22,7 +25,8 @@ export class MeasureToolbar {
       return b;
     });
     const clear = h("button#measure-clear", { title: "Clear this image's measurements (Delete)", onClick: () => act({ type: "clearMeasurements" }) }, "Clear");
-    this.el = h("span.measure-tools", { role: "group", "aria-label": "Measurement tools" }, ...tools, clear);
+    const exp = h("button#measure-export", { title: "Export this study's measurements as CSV, JSON and a DICOM SR (TID 1500)", onClick: () => act({ type: "exportMeasurements" }) }, "Export");
+    this.el = h("span.measure-tools", { role: "group", "aria-label": "Measurement tools" }, ...tools, clear, exp);
     this.setTool("wl");
   }
 

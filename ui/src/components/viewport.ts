@@ -9,7 +9,8 @@ import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
 import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, paletteValues, voiLutValues } from "../windowing";
 import type { Frame } from "../types";
-import { MeasureController } from "./measureController";
+import { imageKey } from "../measure";
+import { MeasureController, type MeasureStore } from "./measureController";
 
 export interface ViewportDeps {
   loadFrame(path: string, frame: number): Promise<Frame>;
@@ -18,6 +19,10 @@ export interface ViewportDeps {
   onError(message: string): void;
   /** The slice or window changed (the AI panels follow the image on screen). */
   onViewChange?(): void;
+  /** Where measurements are kept with their study and exported (none: for this window only). */
+  measurements?: MeasureStore;
+  /** A message that is not an error (where an export went). */
+  onNotice?(message: string): void;
 }
 
 interface Loaded extends RenderInput {
@@ -52,6 +57,8 @@ export class Viewport {
   private ctx: { patient: Patient; study: Study; series: Series } | null = null;
   private slices: SliceRef[] = [];
   private current: Loaded | null = null;
+  /** The slice `current` was loaded for (its instance names the image for measurements). */
+  private currentRef: SliceRef | null = null;
   private readonly cache = new Map<string, Loaded>();
   private cacheBytes = 0;
   private loadToken = 0;
@@ -61,7 +68,7 @@ export class Viewport {
   private error: string | null = null;
   /** The VOI LUT whose output is in the renderer's texture (null: modality values). */
   private uploadedLut: number | null = null;
-  /** Length, angle and ellipse ROI tools, the value probe (measureController.ts). */
+  /** Length, angle, ellipse and rectangle ROI tools, the value probe (measureController.ts). */
   readonly measure: MeasureController;
 
   constructor(private readonly deps: ViewportDeps) {
@@ -74,8 +81,15 @@ export class Viewport {
     this.measure = new MeasureController({
       el: this.el,
       canvas: () => this.canvas,
-      image: () => (this.current && !this.error ? { key: `${this.current.path}#${this.current.frame}`, header: this.current.header, values: this.current.values } : null),
+      image: () => {
+        const [cur, ref, ctx] = [this.current, this.currentRef, this.ctx];
+        if (!cur || !ref || !ctx || this.error) return null;
+        const sop = ref.instance.sop_instance_uid;
+        return { key: imageKey(sop, ref.frame), ref: { study: ctx.study.uid, sop, frame: ref.frame, path: cur.path }, header: cur.header, values: cur.values };
+      },
       modality: () => this.ctx?.series.modality ?? "",
+      store: deps.measurements,
+      report: (message, error) => (error ? deps.onError(message) : deps.onNotice?.(message)),
     });
     this.stage.after(this.measure.layer.el);
     this.bindInput();
@@ -120,6 +134,7 @@ export class Viewport {
     this.view = reduce(this.view, { type: "open", sliceCount: this.slices.length, slice: slice ?? 0 });
     this.view = { ...this.view, windowLabel: "", fileWindowIndex: -1 };
     this.current = null;
+    this.currentRef = null;
     this.error = null;
     await this.loadSlice(true);
     this.el.focus();
@@ -283,6 +298,7 @@ export class Viewport {
     this.message.hidden = true;
     const sizeChanged = !this.current || this.current.header.rows !== img.header.rows || this.current.header.columns !== img.header.columns;
     this.current = img;
+    this.currentRef = ref;
     if (first || !this.view.windowLabel) {
       const lut = img.header.voi_luts?.[0];
       if (!img.header.windows.length && lut) {
