@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent prerequisites of the desktop viewer: Debian packages (WebKitGTK, GTK, Xvfb,
 # WebKitWebDriver, ImageMagick for screenshots, the C codec toolchain of crates/dicom, DCMTK
-# to read the exported SRs),
+# to read the exported SRs, a CJK font so names in Chinese, Japanese and Korean are drawn in
+# the screenshots, not as boxes),
 # npm packages (from package-lock.json) and tauri-driver.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,7 @@ cd "$root"
 cache=${MEDLENS_CACHE:-$HOME/.cache/medlens}
 pkgs=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev webkit2gtk-driver xvfb xauth imagemagick pkg-config build-essential
-  cmake nasm g++ dcmtk)
+  cmake nasm g++ dcmtk fonts-wqy-microhei)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -127,6 +127,37 @@ for (const e of [...expected.files, ...expected.corpus]) {
   });
 }
 
+test("turned and mirrored: the drawn box turns with the image and the markers follow its edges; R undoes it", async () => {
+  // ps_nonsquare.dcm: axial, 3:1 on screen (1 mm wide, 0.5 mm tall pixels).
+  const e = expected.files.find((x) => x.file === "ps_nonsquare.dcm");
+  await show(e.file);
+  const marks = async () => {
+    const m = {};
+    for (const side of ["top", "right", "bottom", "left"]) m[side] = await text(`#ov-mark-${side}`);
+    return m;
+  };
+  const m0 = await marks();
+  assert.deepEqual(m0, e.markers);
+  await browser.execute(() => document.getElementById("viewport").focus());
+  await browser.keys(["]"]);
+  // A clockwise quarter turn: the left edge goes to the top, the top to the right, and so on.
+  await waitFor("the turned markers", async () => (await marks()).top === m0.left);
+  assert.deepEqual(await marks(), { top: m0.left, right: m0.top, bottom: m0.right, left: m0.bottom });
+  const turned = await measure();
+  assert.ok(Math.abs(turned.height / turned.width / e.width_over_height - 1) < 0.005, `the drawn box stands 1:3 now: ${turned.width}×${turned.height}`);
+  assert.deepEqual(turned.native, [e.columns, e.rows], "the canvas keeps its native pixels");
+  assert.deepEqual((await info()).transform, { flipH: false, flipV: false, rotate: 90 });
+  // Mirrored left–right on screen: the two side markers swap, whatever the turn.
+  await (await browser.$("#flip-h")).click();
+  assert.deepEqual(await marks(), { top: m0.left, right: m0.bottom, bottom: m0.right, left: m0.top });
+  assert.ok((await text("#ov-orient")).includes("mirrored ↔"), await text("#ov-orient"));
+  await shot("geometry-turned-mirrored");
+  await browser.execute(() => document.getElementById("viewport").focus());
+  await browser.keys(["r"]);
+  assert.deepEqual(await marks(), m0, "R restores the view");
+  assert.equal(await text("#ov-orient"), "");
+});
+
 test("the scale bar follows the zoom", async () => {
   const e = expected.files.find((f) => f.file === "ps_nonsquare.dcm");
   await show(e.file);

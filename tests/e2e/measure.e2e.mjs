@@ -431,6 +431,26 @@ test("non-square pixels (0.5 mm × 1.0 mm): length and area in mm, the true angl
     assert.ok(Math.abs(ends[i][0] - sx) < 0.01 && Math.abs(ends[i][1] - sy) < 0.01, `zoomed line end ${i}: ${ends[i]} vs ${sx},${sy}`);
   });
   await shot("measure-nonsquare-zoomed");
+
+  // Turned a quarter clockwise and mirrored top–bottom: each end is drawn where the turned
+  // image puts its pixel (image (x, y) → box fraction (1 − y/rows, x/columns) for the turn, then
+  // the screen mirror), and the numbers do not change.
+  await focusViewport();
+  await browser.keys(["]", "j"]);
+  await waitFor("the turned view", async () => (await info()).transform?.rotate === 270);
+  const turned = await rects();
+  assert.deepEqual((await measurements()).items, before.items, "same numbers when turned and mirrored");
+  const tline = (await drawn()).find((x) => x.kind === "length");
+  const tends = tline.polyline.split(" ").map((q) => q.split(",").map(Number));
+  nonSquare.lengths[0].points.forEach(([x, y], i) => {
+    const u = 1 - y / nonSquare.rows;
+    const v = 1 - x / nonSquare.columns; // then mirrored top–bottom
+    const sx = turned.canvas.left + u * turned.canvas.width - turned.viewport.left;
+    const sy = turned.canvas.top + v * turned.canvas.height - turned.viewport.top;
+    assert.ok(Math.abs(tends[i][0] - sx) < 0.01 && Math.abs(tends[i][1] - sy) < 0.01, `turned line end ${i}: ${tends[i]} vs ${sx},${sy}`);
+  });
+  await shot("measure-nonsquare-turned");
+  await browser.keys(["r"]);
   await browser.keys(["f"]);
 });
 

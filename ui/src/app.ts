@@ -72,6 +72,10 @@ export class App {
       btn("wl-file", "File W/L", "Next window from the file (W)", () => v.handle({ type: "fileWindow" })),
       btn("wl-auto", "Auto W/L", "Auto window (A)", () => v.handle({ type: "autoWindow" })),
       btn("invert", "Invert", "Invert (I)", () => v.handle({ type: "invert" })),
+      btn("rotate-left", "⟲", "Turn 90° anticlockwise ([)", () => v.handle({ type: "rotate", quarters: -1 })),
+      btn("rotate-right", "⟳", "Turn 90° clockwise (])", () => v.handle({ type: "rotate", quarters: 1 })),
+      btn("flip-h", "⇆", "Mirror left–right (H)", () => v.handle({ type: "flip", axis: "h" })),
+      btn("flip-v", "⇅", "Mirror top–bottom (J)", () => v.handle({ type: "flip", axis: "v" })),
       h("span.sep"),
       v.measure.toolbar.el,
       h("span.sep"),
@@ -174,11 +178,17 @@ export class App {
     );
   }
 
+  /** Only the newest request may fill the tag browser: an older file's tags arriving late
+   *  (scrolling fast, or the tags of the image shown before a jump) are dropped. */
+  private tagsRequest = 0;
+
   private async loadTags(path: string): Promise<void> {
+    const request = ++this.tagsRequest;
     try {
-      this.tagBrowser.show(path, await api.tags(path));
+      const tags = await api.tags(path);
+      if (request === this.tagsRequest) this.tagBrowser.show(path, tags);
     } catch (e) {
-      this.tagBrowser.showError(path, errorText(e));
+      if (request === this.tagsRequest) this.tagBrowser.showError(path, errorText(e));
     }
   }
 
@@ -276,6 +286,7 @@ export class App {
         fileVoi: v.state.fileVoi,
         zoom: v.state.zoom,
         invert: v.state.invert,
+        transform: v.state.transform,
         studyUids: this.lib.patients.flatMap((p) => p.studies.map((s) => s.uid)),
       }),
       seriesList: () =>

@@ -138,6 +138,10 @@ describe("SHORTCUTS (the help overlay's list) against the handlers", () => {
     expect(keyAction({ key: "b" })).toEqual({ type: "tool", tool: "rect" });
     expect(keyAction({ key: "B" })).toEqual({ type: "tool", tool: "rect" });
     expect(keyAction({ key: "d" })).toEqual({ type: "tool", tool: "freehand" });
+    expect(keyAction({ key: "]" })).toEqual({ type: "rotate", quarters: 1 });
+    expect(keyAction({ key: "[" })).toEqual({ type: "rotate", quarters: -1 });
+    expect(keyAction({ key: "H" })).toEqual({ type: "flip", axis: "h" });
+    expect(keyAction({ key: "j" })).toEqual({ type: "flip", axis: "v" });
     expect(keyAction({ key: "v" })).toEqual({ type: "tool", tool: "wl" });
     expect(keyAction({ key: "e", ctrlKey: true })).toEqual({ type: "export" });
     expect(keyAction({ key: "Escape" })).toEqual({ type: "cancelMeasure" });

@@ -22,6 +22,8 @@ export type KeyAction =
   | { type: "open" }
   | { type: "openFolder" }
   | { type: "reset" }
+  | { type: "flip"; axis: "h" | "v" }
+  | { type: "rotate"; quarters: 1 | -1 }
   | { type: "tool"; tool: Tool }
   | { type: "cancelMeasure" }
   | { type: "deleteMeasurement" }
@@ -102,6 +104,14 @@ export function keyAction(e: KeyLike): KeyAction | null {
       return { type: "tags" };
     case "r":
       return { type: "reset" };
+    case "h":
+      return { type: "flip", axis: "h" };
+    case "j":
+      return { type: "flip", axis: "v" };
+    case "[":
+      return { type: "rotate", quarters: -1 };
+    case "]":
+      return { type: "rotate", quarters: 1 };
     case "v":
       return { type: "tool", tool: "wl" };
     case "l":
@@ -256,7 +266,11 @@ export const SHORTCUTS: readonly Shortcut[] = [
       { input: "drag", button: 0, shift: true, does: "pan" },
     ],
   },
-  letter("Zoom and pan", "r", "reset the view (fit, no pan, not inverted)", { type: "reset" }),
+  letter("Zoom and pan", "r", "reset the view (fit, no pan, not inverted, not turned or mirrored)", { type: "reset" }),
+  letter("Zoom and pan", "h", "mirror left–right (markers follow)", { type: "flip", axis: "h" }),
+  letter("Zoom and pan", "j", "mirror top–bottom (markers follow)", { type: "flip", axis: "v" }),
+  key("Zoom and pan", ["]"], "turn 90° clockwise (markers follow)", [{ keys: ["]"], mod: false }], { type: "rotate", quarters: 1 }),
+  key("Zoom and pan", ["["], "turn 90° anticlockwise (markers follow)", [{ keys: ["["], mod: false }], { type: "rotate", quarters: -1 }),
   letter("Measure", "v", "W/L tool (left drag sets the window)", { type: "tool", tool: "wl" }),
   letter("Measure", "l", "length tool (mm; px when uncalibrated)", { type: "tool", tool: "length" }),
   letter("Measure", "g", "angle tool (arm end, vertex, arm end)", { type: "tool", tool: "angle" }),

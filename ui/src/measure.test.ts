@@ -276,6 +276,30 @@ group("probe and screen mapping", () => {
     expect(screenToImage(400, 150, box, 120, 80)).toEqual({ x: 60, y: 40 });
     expect(imageToScreen({ x: 60, y: 40 }, box, 120, 80)).toEqual({ x: 400, y: 150 });
   });
+  it("screen and image coordinates under every mirror and quarter turn", () => {
+    // A 120 × 80 image; its drawn box after a quarter turn is 80 wide, 120 tall (zoom 1).
+    const upright = { left: 10, top: 20, width: 120, height: 80 };
+    const turned = { left: 10, top: 20, width: 80, height: 120 };
+    // Turned 90° clockwise: the image's top-left corner is at the box's top right, its
+    // top-right corner at the bottom right.
+    const r90 = { flipH: false, flipV: false, rotate: 90 } as const;
+    expect(imageToScreen({ x: 0, y: 0 }, turned, 120, 80, r90)).toEqual({ x: 90, y: 20 });
+    expect(imageToScreen({ x: 120, y: 0 }, turned, 120, 80, r90)).toEqual({ x: 90, y: 140 });
+    // Mirrored left–right: column 30 is 30 from the right edge.
+    expect(imageToScreen({ x: 30, y: 10 }, upright, 120, 80, { flipH: true, flipV: false, rotate: 0 })).toEqual({ x: 100, y: 30 });
+    for (const rotate of [0, 90, 180, 270] as const)
+      for (const flipH of [false, true])
+        for (const flipV of [false, true]) {
+          const t = { flipH, flipV, rotate };
+          const box = rotate % 180 ? turned : upright;
+          for (const p of [{ x: 0, y: 0 }, { x: 30.5, y: 10.25 }, { x: 120, y: 80 }]) {
+            const s = imageToScreen(p, box, 120, 80, t);
+            const back = screenToImage(s.x, s.y, box, 120, 80, t);
+            expect(back.x).toBeCloseTo(p.x, 9);
+            expect(back.y).toBeCloseTo(p.y, 9);
+          }
+        }
+  });
   it("value units: Rescale Type, else HU for CT", () => {
     expect(valueUnit("", "CT")).toBe("HU");
     expect(valueUnit("US", "CT")).toBe("HU");

@@ -15,7 +15,7 @@
 // Ratio, else 1:1) is kept, with the finer direction one px long, exactly as the viewport
 // draws them; nothing is ever called mm without a spacing.
 import type { Calibration, PixelGeometry, SavedMeasurement } from "./bindings";
-import { pixelScale } from "./geometry";
+import { pixelScale, type ViewTransform } from "./geometry";
 
 export interface Pt {
   x: number;
@@ -222,8 +222,9 @@ export function valueUnit(rescaleType: string, modality: string): string {
   return modality.trim().toUpperCase() === "CT" ? "HU" : "";
 }
 
-/** Screen ↔ image: `box` is the drawn image's client rectangle (its CSS box after zoom and
- *  pan), so a point keeps its place in the image whatever the view. */
+/** Screen ↔ image: `box` is the drawn image's client rectangle (its CSS box after zoom, pan
+ *  and the display transform `t`: a turn by quarters keeps it axis-aligned), so a point keeps
+ *  its place in the image whatever the view. */
 export interface Box {
   left: number;
   top: number;
@@ -231,12 +232,26 @@ export interface Box {
   height: number;
 }
 
-export function screenToImage(x: number, y: number, box: Box, columns: number, rows: number): Pt {
-  return { x: ((x - box.left) / box.width) * columns, y: ((y - box.top) / box.height) * rows };
+const NO_TRANSFORM: ViewTransform = { flipH: false, flipV: false, rotate: 0 };
+
+export function screenToImage(x: number, y: number, box: Box, columns: number, rows: number, t: ViewTransform = NO_TRANSFORM): Pt {
+  // Where in the box, as fractions; undo the turns (a clockwise quarter sends (u, v) to
+  // (1 − v, u)), then the mirrors.
+  let u = (x - box.left) / box.width;
+  let v = (y - box.top) / box.height;
+  for (let k = 0; k < t.rotate / 90; k++) [u, v] = [v, 1 - u];
+  if (t.flipH) u = 1 - u;
+  if (t.flipV) v = 1 - v;
+  return { x: u * columns, y: v * rows };
 }
 
-export function imageToScreen(p: Pt, box: Box, columns: number, rows: number): { x: number; y: number } {
-  return { x: box.left + (p.x / columns) * box.width, y: box.top + (p.y / rows) * box.height };
+export function imageToScreen(p: Pt, box: Box, columns: number, rows: number, t: ViewTransform = NO_TRANSFORM): { x: number; y: number } {
+  let u = p.x / columns;
+  let v = p.y / rows;
+  if (t.flipH) u = 1 - u;
+  if (t.flipV) v = 1 - v;
+  for (let k = 0; k < t.rotate / 90; k++) [u, v] = [1 - v, u];
+  return { x: box.left + u * box.width, y: box.top + v * box.height };
 }
 
 // --- Formatting -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dragWindow, fitZoom, formatDate, formatName, formatWindow, initialView, reduce } from "./viewmodel";
+import { transformMarkers } from "./geometry";
+import { dragWindow, fitZoom, formatDate, formatName, formatWindow, initialView, reduce, type ViewAction } from "./viewmodel";
 
 describe("view model", () => {
   const opened = reduce(initialView(), { type: "open", sliceCount: 20 });
@@ -60,5 +61,34 @@ describe("view model", () => {
     expect(formatDate("20240131")).toBe("2024-01-31");
     expect(formatName("Doe^John^Q")).toBe("Doe, John Q");
     expect(formatName("")).toBe("(no name)");
+    // PS3.5 H.3 (Japanese) and I.2 (Korean): alphabetic, ideographic, phonetic groups.
+    expect(formatName("Yamada^Tarou=山田^太郎=やまだ^たろう")).toBe("Yamada, Tarou (山田 太郎)");
+    expect(formatName("Hong^Gildong=洪^吉洞=홍^길동")).toBe("Hong, Gildong (洪 吉洞)");
+    expect(formatName("=山田^太郎")).toBe("山田 太郎");
+    expect(formatName("==やまだ^たろう")).toBe("やまだ たろう");
+    expect(formatName("Wang^XiaoDong=")).toBe("Wang, XiaoDong");
+    expect(formatName("Διονυσιος")).toBe("Διονυσιος");
+  });
+
+  it("mirrors and turns act on the image as it is on screen; open and reset undo them", () => {
+    const run = (...as: ViewAction[]) => as.reduce(reduce, opened).transform;
+    expect(run({ type: "rotate", quarters: 1 })).toEqual({ flipH: false, flipV: false, rotate: 90 });
+    expect(run({ type: "rotate", quarters: -1 })).toEqual({ flipH: false, flipV: false, rotate: 270 });
+    expect(run(...Array<ViewAction>(4).fill({ type: "rotate", quarters: 1 }))).toEqual({ flipH: false, flipV: false, rotate: 0 });
+    // Turned, then mirrored left–right on screen: the axial image's markers say what a
+    // screen mirror of the turned view says (checked through the markers, by hand).
+    const axial = { right: "L", left: "R", bottom: "P", top: "A" };
+    const turned = transformMarkers(axial, run({ type: "rotate", quarters: 1 }));
+    expect(turned).toEqual({ top: "R", right: "A", bottom: "L", left: "P" });
+    const t = run({ type: "rotate", quarters: 1 }, { type: "flip", axis: "h" });
+    expect(transformMarkers(axial, t)).toEqual({ top: "R", right: "P", bottom: "L", left: "A" });
+    const u = run({ type: "rotate", quarters: 1 }, { type: "flip", axis: "v" });
+    expect(transformMarkers(axial, u)).toEqual({ top: "L", right: "A", bottom: "R", left: "P" });
+    // Mirroring twice undoes it; both mirrors are a half turn.
+    expect(run({ type: "flip", axis: "h" }, { type: "flip", axis: "h" })).toEqual({ flipH: false, flipV: false, rotate: 0 });
+    expect(transformMarkers(axial, run({ type: "flip", axis: "h" }, { type: "flip", axis: "v" }))).toEqual(transformMarkers(axial, run({ type: "rotate", quarters: 1 }, { type: "rotate", quarters: 1 })));
+    const s = [{ type: "rotate", quarters: 1 }, { type: "flip", axis: "v" }] as ViewAction[];
+    expect(reduce(s.reduce(reduce, opened), { type: "reset" }).transform).toEqual(initialView().transform);
+    expect(reduce(s.reduce(reduce, opened), { type: "open", sliceCount: 3 }).transform).toEqual(initialView().transform);
   });
 });

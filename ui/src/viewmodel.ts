@@ -1,6 +1,7 @@
 // The viewport's view model: an immutable state and a reducer. No DOM here.
 import type { Window } from "./types";
 import { MIN_FILE_WIDTH, sanitizeWindow } from "./windowing";
+import type { ViewTransform } from "./geometry";
 
 export interface ViewState {
   slice: number; // 0-based
@@ -19,6 +20,8 @@ export interface ViewState {
   panY: number;
   playing: boolean;
   fps: number;
+  /** Mirrored and/or turned on screen (flip first, then a clockwise turn). */
+  transform: ViewTransform;
 }
 
 export type ViewAction =
@@ -37,6 +40,10 @@ export type ViewAction =
   | { type: "play"; playing: boolean }
   | { type: "fps"; fps: number }
   | { type: "reset" }
+  /** Mirror the image as it is on screen: left–right ("h") or top–bottom ("v"). */
+  | { type: "flip"; axis: "h" | "v" }
+  /** Turn the image on screen by a quarter, clockwise (1) or anticlockwise (−1). */
+  | { type: "rotate"; quarters: 1 | -1 }
   /** An exact zoom and pan (automation: the e2e tests place the image on whole screen pixels). */
   | { type: "view"; zoom: number | null; panX: number; panY: number };
 
@@ -58,8 +65,13 @@ export function initialView(): ViewState {
     panY: 0,
     playing: false,
     fps: 10,
+    transform: IDENTITY_TRANSFORM,
   };
 }
+
+export const IDENTITY_TRANSFORM: ViewTransform = { flipH: false, flipV: false, rotate: 0 };
+
+const turn = (deg: number): ViewTransform["rotate"] => ((((deg % 360) + 360) % 360) as ViewTransform["rotate"]);
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
@@ -82,6 +94,7 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
         playing: false,
         invert: false,
         voiLut: null,
+        transform: IDENTITY_TRANSFORM,
       };
     case "slice":
       return { ...s, slice: clamp(s.slice + a.delta, 0, Math.max(0, s.sliceCount - 1)) };
@@ -125,7 +138,16 @@ export function reduce(s: ViewState, a: ViewAction): ViewState {
     case "fps":
       return { ...s, fps: clamp(Math.round(a.fps), 1, 60) };
     case "reset":
-      return { ...s, zoom: null, panX: 0, panY: 0, invert: false };
+      return { ...s, zoom: null, panX: 0, panY: 0, invert: false, transform: IDENTITY_TRANSFORM };
+    case "flip": {
+      // A mirror on screen after the turn equals the same mirror of the image before a turn
+      // the other way (M·R(θ) = R(−θ)·M), so the state stays "flip, then turn".
+      const t = s.transform;
+      const flipped = a.axis === "h" ? { ...t, flipH: !t.flipH } : { ...t, flipV: !t.flipV };
+      return { ...s, transform: { ...flipped, rotate: turn(-t.rotate) } };
+    }
+    case "rotate":
+      return { ...s, transform: { ...s.transform, rotate: turn(s.transform.rotate + 90 * a.quarters) } };
     case "view":
       return { ...s, zoom: a.zoom === null ? null : clamp(a.zoom, MIN_ZOOM, MAX_ZOOM), panX: a.panX, panY: a.panY };
   }
@@ -154,9 +176,20 @@ export function formatDate(da: string): string {
 }
 
 /** DICOM PN (Family^Given^Middle^Prefix^Suffix) → "Family, Given Middle". */
+/** A Person Name for display: the alphabetic group as "Family, Given Middle", then the
+ *  ideographic group (else the phonetic one) in its own order, "Family Given", in parentheses
+ *  (PS3.5 6.2.1.2: `alphabetic=ideographic=phonetic`, components split by `^`). A name with
+ *  only an ideographic or phonetic group shows that group. */
 export function formatName(pn: string): string {
-  const first = pn.split("=")[0] ?? "";
-  const [family = "", given = "", middle = ""] = first.split("^");
+  const [alphabetic = "", ideographic = "", phonetic = ""] = pn.split("=");
+  const [family = "", given = "", middle = ""] = alphabetic.split("^");
   const rest = [given, middle].filter((x) => x.trim()).join(" ");
-  return family && rest ? `${family}, ${rest}` : family || rest || "(no name)";
+  const latin = family && rest ? `${family}, ${rest}` : family || rest;
+  const other = (ideographic.trim() ? ideographic : phonetic)
+    .split("^")
+    .slice(0, 3)
+    .filter((x) => x.trim())
+    .join(" ");
+  if (latin && other) return `${latin} (${other})`;
+  return latin || other || "(no name)";
 }

@@ -20,6 +20,7 @@
 // kept). Export writes the study's measurements as CSV and JSON.
 import { h } from "../dom";
 import type { FrameHeader, MeasurementsExported, SavedMeasurement } from "../bindings";
+import type { ViewTransform } from "../geometry";
 import { dragMode, type KeyAction } from "../keymap";
 import {
   calibrationOf,
@@ -66,6 +67,8 @@ export interface MeasureHost {
    *  values. */
   image(): { key: string; ref: ImageRef; header: FrameHeader; values: Float32Array } | null;
   modality(): string;
+  /** How the image is mirrored and turned on screen (none when absent). */
+  transform?(): ViewTransform;
   /** Without one, measurements live as long as the window. */
   store?: MeasureStore;
   /** A message for the user (an error, or where an export went). */
@@ -276,8 +279,9 @@ export class MeasureController {
     const box = this.host.canvas().getBoundingClientRect();
     const origin = this.host.el.getBoundingClientRect();
     const { columns, rows } = img.header;
+    const t = this.host.transform?.();
     return (p: Pt) => {
-      const s = imageToScreen(p, box, columns, rows);
+      const s = imageToScreen(p, box, columns, rows, t);
       return { x: s.x - origin.left, y: s.y - origin.top };
     };
   }
@@ -288,7 +292,7 @@ export class MeasureController {
   }
 
   private toImage(x: number, y: number, header: FrameHeader): Pt {
-    return screenToImage(x, y, this.host.canvas().getBoundingClientRect(), header.columns, header.rows);
+    return screenToImage(x, y, this.host.canvas().getBoundingClientRect(), header.columns, header.rows, this.host.transform?.());
   }
 
   /** The image on screen is known by its study; its study's saved measurements are read the

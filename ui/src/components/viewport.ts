@@ -3,7 +3,7 @@
 import { h } from "../dom";
 import { dragMode, keyAction, wheelAction, type KeyAction } from "../keymap";
 import { slicesOf, type SliceRef } from "../library";
-import { calibrationText, displaySize, markersFor, mmPerScreenPixel, scaleBar } from "../geometry";
+import { calibrationText, displaySize, markersFor, mmPerScreenPixel, scaleBar, transformMarkers, type ViewTransform } from "../geometry";
 import { createRenderer, type RenderInput, type Renderer } from "../renderer";
 import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
@@ -31,6 +31,12 @@ interface Loaded extends RenderInput {
 }
 
 const CACHE_BYTES = 512 * 1024 * 1024;
+
+/** The display transform as the overlay states it ("" when there is none). */
+export function transformText(t: ViewTransform): string {
+  const parts = [t.rotate ? `turned ${t.rotate}°` : "", t.flipH ? "mirrored ↔" : "", t.flipV ? "mirrored ↕" : ""];
+  return parts.filter(Boolean).join(" · ");
+}
 
 export class Viewport {
   readonly el: HTMLElement;
@@ -88,6 +94,7 @@ export class Viewport {
         return { key: imageKey(sop, ref.frame), ref: { study: ctx.study.uid, sop, frame: ref.frame, path: cur.path }, header: cur.header, values: cur.values };
       },
       modality: () => this.ctx?.series.modality ?? "",
+      transform: () => this.view.transform,
       store: deps.measurements,
       report: (message, error) => (error ? deps.onError(message) : deps.onNotice?.(message)),
     });
@@ -191,6 +198,10 @@ export class Viewport {
         return this.dispatch({ type: "play", playing: !this.view.playing });
       case "reset":
         return this.dispatch({ type: "reset" });
+      case "flip":
+        return this.dispatch({ type: "flip", axis: a.axis });
+      case "rotate":
+        return this.dispatch({ type: "rotate", quarters: a.quarters });
       default:
         if (!this.measure.handle(a)) this.deps.onCommand(a);
     }
@@ -371,7 +382,9 @@ export class Viewport {
   private fitZoom(): number {
     const d = this.displaySize();
     if (!d) return 1;
-    return fitZoom(this.el.clientWidth, this.el.clientHeight, d.width, d.height);
+    // A quarter turn puts the image's width along the viewport's height.
+    const across = this.view.transform.rotate % 180 === 0 ? d : { width: d.height, height: d.width };
+    return fitZoom(this.el.clientWidth, this.el.clientHeight, across.width, across.height);
   }
 
   private effectiveZoom(): number {
@@ -387,7 +400,10 @@ export class Viewport {
     // CSS box has the true aspect, so the browser stretches the coarser direction.
     c.style.width = `${d.width}px`;
     c.style.height = `${d.height}px`;
-    c.style.transform = `translate(-50%, -50%) translate(${this.view.panX}px, ${this.view.panY}px) scale(${z})`;
+    // Right to left: mirror, turn (both about the image's centre), zoom, then pan.
+    const t = this.view.transform;
+    const orient = t.rotate || t.flipH || t.flipV ? ` rotate(${t.rotate}deg) scale(${t.flipH ? -1 : 1}, ${t.flipV ? -1 : 1})` : "";
+    c.style.transform = `translate(-50%, -50%) translate(${this.view.panX}px, ${this.view.panY}px) scale(${z})${orient}`;
     c.style.imageRendering = z >= 2 ? "pixelated" : "auto";
     this.updateOverlays();
   }
@@ -420,6 +436,7 @@ export class Viewport {
     this.ov.br.replaceChildren(
       h("div#ov-wl", {}, formatWindow(this.view.window)),
       line(this.view.windowLabel + (this.view.invert ? " · inverted" : "")),
+      h("div#ov-orient", {}, transformText(this.view.transform)),
       h("div#ov-zoom", {}, `Zoom ${formatZoom(this.effectiveZoom())}`),
     );
     this.updateGeometry();
@@ -428,7 +445,8 @@ export class Viewport {
   /** Orientation markers and the scale bar of the frame on screen, at the current zoom. */
   private updateGeometry(): void {
     const g = this.current?.header.geometry;
-    const m = this.error ? null : markersFor(g);
+    const found = this.error ? null : markersFor(g);
+    const m = found && transformMarkers(found, this.view.transform);
     for (const side of ["top", "bottom", "left", "right"] as const) this.marks[side].textContent = m?.[side] ?? "";
     const mmPerPx = this.error ? null : mmPerScreenPixel(g, this.effectiveZoom());
     // At most a quarter of the viewport's width, so it never crowds the corner text.
