@@ -147,6 +147,11 @@ test("turned and mirrored: the drawn box turns with the image and the markers fo
   assert.ok(Math.abs(turned.height / turned.width / e.width_over_height - 1) < 0.005, `the drawn box stands 1:3 now: ${turned.width}×${turned.height}`);
   assert.deepEqual(turned.native, [e.columns, e.rows], "the canvas keeps its native pixels");
   assert.deepEqual((await info()).transform, { flipH: false, flipV: false, rotate: 90 });
+  // Exported as shown: the true-aspect export's width and height swap, the scale is the same.
+  const saved = await browser.execute(() => window.__medlens.exportPng());
+  const png = pngInfo(saved);
+  assert.deepEqual([png.width, png.height], [e.export_height, e.export_width], "the turned export");
+  assert.ok(Math.abs(Number(png.text["mm per pixel"]) - e.export_mm_per_pixel) < 1e-6, `mm per pixel ${png.text["mm per pixel"]}`);
   // Mirrored left–right on screen: the two side markers swap, whatever the turn.
   await (await browser.$("#flip-h")).click();
   assert.deepEqual(await marks(), { top: m0.left, right: m0.bottom, bottom: m0.right, left: m0.top });

@@ -10,7 +10,7 @@ import { IndexProgressBar } from "./components/progress";
 import { StudyBrowser, thumbnailCanvas, type SeriesContext } from "./components/studyBrowser";
 import { TagBrowser } from "./components/tagBrowser";
 import { errorText, Viewport } from "./components/viewport";
-import { exportScaleText } from "./geometry";
+import { exportScaleText, orientGeometry, orientPixels } from "./geometry";
 import { h } from "./dom";
 import { ImageContextFeed } from "./imageContext";
 import type { KeyAction } from "./keymap";
@@ -214,17 +214,20 @@ export class App {
     }
   }
 
-  /** Export the current image at native size with the current window; returns the saved path. */
+  /** Export the current image at native size with the current window, turned and mirrored as
+   *  on screen; returns the saved path. */
   async exportPng(): Promise<string | null> {
     const f = this.viewport.currentFrame;
     if (!f) {
       this.setStatus("Nothing to export: open a series first", true);
       return null;
     }
-    const { width, height, rgba } = this.viewport.readPixels();
+    const t = this.viewport.state.transform;
+    const native = this.viewport.readPixels();
+    const { width, height, rgba } = orientPixels(native.rgba, native.width, native.height, t);
     const base = f.path.split(/[\\/]/).pop()?.replace(/\.[^.]*$/, "") || "image";
     try {
-      const saved = await api.exportPng(rgba, width, height, `${base}-f${f.frame + 1}.png`, f.header.geometry);
+      const saved = await api.exportPng(rgba, width, height, `${base}-f${f.frame + 1}.png`, orientGeometry(f.header.geometry, t));
       if (saved) this.setStatus(`Exported ${saved.path} (${exportScaleText(saved)})`);
       return saved?.path ?? null;
     } catch (e) {

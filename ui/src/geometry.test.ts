@@ -11,6 +11,8 @@ import {
   markersFromOrientation,
   markersFromPatientOrientation,
   mmPerScreenPixel,
+  orientGeometry,
+  orientPixels,
   orientationLabel,
   oppositeLabel,
   pixelScale,
@@ -66,6 +68,36 @@ describe("orientation markers", () => {
     // Turned 90° clockwise: the old left edge is now at the top, the old top on the right.
     expect(transformMarkers(axial, { flipH: false, flipV: false, rotate: 90 })).toEqual({ top: "R", right: "A", bottom: "L", left: "P" });
     expect(transformMarkers(axial, { flipH: false, flipV: false, rotate: 180 })).toEqual({ top: "P", right: "R", bottom: "A", left: "L" });
+  });
+});
+
+describe("pixels as the display shows them", () => {
+  // A 3 × 2 image whose pixel (x, y) holds the value 10·y + x (in R; G, B, A mark it too).
+  const w = 3;
+  const h = 2;
+  const rgba = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgba.set([10 * y + x, 1, 2, 255], (y * w + x) * 4);
+  const grid = (o: { rgba: Uint8Array; width: number; height: number }) =>
+    Array.from({ length: o.height }, (_, y) => Array.from({ length: o.width }, (_, x) => o.rgba[(y * o.width + x) * 4]));
+  const t = (rotate: 0 | 90 | 180 | 270, flipH = false, flipV = false) => ({ flipH, flipV, rotate });
+
+  it("turns and mirrors, by hand", () => {
+    expect(grid(orientPixels(rgba, w, h, t(0)))).toEqual([[0, 1, 2], [10, 11, 12]]);
+    // A clockwise quarter: the left column (0, 10) becomes the top row, read right to left.
+    expect(grid(orientPixels(rgba, w, h, t(90)))).toEqual([[10, 0], [11, 1], [12, 2]]);
+    expect(grid(orientPixels(rgba, w, h, t(180)))).toEqual([[12, 11, 10], [2, 1, 0]]);
+    expect(grid(orientPixels(rgba, w, h, t(270)))).toEqual([[2, 12], [1, 11], [0, 10]]);
+    expect(grid(orientPixels(rgba, w, h, t(0, true)))).toEqual([[2, 1, 0], [12, 11, 10]]);
+    expect(grid(orientPixels(rgba, w, h, t(0, false, true)))).toEqual([[10, 11, 12], [0, 1, 2]]);
+    // Mirrored left–right, then turned clockwise.
+    expect(grid(orientPixels(rgba, w, h, t(90, true)))).toEqual([[12, 2], [11, 1], [10, 0]]);
+    expect(orientPixels(rgba, w, h, t(90)).rgba.slice(0, 4)).toEqual(Uint8Array.from([10, 1, 2, 255]));
+  });
+
+  it("a quarter turn swaps the pixel's height and width, and the spacings", () => {
+    const g = { spacing: [0.5, 1.0] as [number, number], aspect: [0.5, 1.0] as [number, number], calibration: "pixel_spacing" as const, magnification: null, orientation: null, patient_orientation: null };
+    expect(orientGeometry(g, t(90))).toMatchObject({ spacing: [1.0, 0.5], aspect: [1.0, 0.5] });
+    expect(orientGeometry(g, t(180, true))).toBe(g);
   });
 });
 

@@ -100,6 +100,36 @@ export interface ViewTransform {
   rotate: 0 | 90 | 180 | 270;
 }
 
+/** RGBA pixels (`width` × `height`, top row first) as the display transform shows them: the
+ *  pixel at (x, y) moves where the mirror, then the clockwise quarter turns, put it. */
+export function orientPixels(rgba: Uint8Array, width: number, height: number, t: ViewTransform): { rgba: Uint8Array; width: number; height: number } {
+  const quarter = t.rotate % 180 !== 0;
+  const [w2, h2] = quarter ? [height, width] : [width, height];
+  const out = new Uint8Array(rgba.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      let u = t.flipH ? width - 1 - x : x;
+      let v = t.flipV ? height - 1 - y : y;
+      let [cw, ch] = [width, height];
+      // One clockwise quarter: (u, v) in a cw × ch image goes to (ch − 1 − v, u) in ch × cw.
+      for (let k = 0; k < t.rotate / 90; k++) {
+        [u, v] = [ch - 1 - v, u];
+        [cw, ch] = [ch, cw];
+      }
+      const from = (y * width + x) * 4;
+      out.set(rgba.subarray(from, from + 4), (v * w2 + u) * 4);
+    }
+  return { rgba: out, width: w2, height: h2 };
+}
+
+/** A frame's geometry as the display transform shows it: a quarter turn swaps the pixel's
+ *  height and width (and the row and column spacings). */
+export function orientGeometry(g: PixelGeometry, t: ViewTransform): PixelGeometry {
+  if (t.rotate % 180 === 0) return g;
+  const swap = <T>(p: [T, T]): [T, T] => [p[1], p[0]];
+  return { ...g, spacing: g.spacing ? swap(g.spacing) : null, aspect: swap(g.aspect) };
+}
+
 /** Markers after a display transform: they follow the image's edges. */
 export function transformMarkers(m: Markers, t: ViewTransform): Markers {
   let r = { ...m };
