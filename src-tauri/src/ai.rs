@@ -264,6 +264,12 @@ pub struct FindingsRequest {
 #[derive(Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum FindingsEvent {
+    /// A stage before the first token begins: loading the model (only when it is not loaded
+    /// yet), encoding the image, reading the prompt. On a CPU each can take minutes at 4B.
+    Stage {
+        #[ts(type = r#""load" | "vision" | "prefill""#)]
+        stage: &'static str,
+    },
     Started { thumbnail_png_base64: String, prompt_tokens: usize },
     Token { text: String, index: usize },
     Done {
@@ -338,8 +344,9 @@ pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
     }
 }
 
-/// Loads (once) and returns the MedGemma model.
-fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<LoadedMedGemma>, String> {
+/// Loads (once) and returns the MedGemma model; `loading` is called first when it has to
+/// be read.
+fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce()) -> Result<Arc<LoadedMedGemma>, String> {
     let info = first_ok(&scan(app, ai), Kind::Medgemma)?;
     let mut slot = lock(&ai.medgemma);
     if let Some((p, m)) = slot.as_ref() {
@@ -347,6 +354,7 @@ fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<LoadedMedGemma>, 
             return Ok(m.clone());
         }
     }
+    loading();
     let d = ai.device()?;
     let loaded = Arc::new(load_medgemma_with_mmproj(&info.path, info.mmproj.as_deref(), &d.device).map_err(|e| e.to_string())?);
     *slot = Some((info.path, loaded.clone()));
@@ -357,7 +365,9 @@ fn medgemma_model(app: &AppHandle, ai: &AiState) -> Result<Arc<LoadedMedGemma>, 
 fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &AtomicBool, tx: &Channel<FindingsEvent>) -> Result<bool, String> {
     let t0 = Instant::now();
     let img = medlens_dicom::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
-    let loaded = medgemma_model(app, ai)?;
+    let loaded = medgemma_model(app, ai, || {
+        let _ = tx.send(FindingsEvent::Stage { stage: "load" });
+    })?;
     // Stop is honoured between the stages too (loading, the vision encode, the prefill are
     // each one call into the engine), not only between decode steps.
     if cancel.load(Ordering::Relaxed) {
@@ -372,6 +382,7 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     if cancel.load(Ordering::Relaxed) {
         return Ok(true);
     }
+    let _ = tx.send(FindingsEvent::Stage { stage: "vision" });
     let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
     let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
     if cancel.load(Ordering::Relaxed) {
@@ -379,6 +390,7 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     }
     let s = &req.sampling;
     let max_tokens = check_max_tokens(s.max_tokens)?;
+    let _ = tx.send(FindingsEvent::Stage { stage: "prefill" });
     let mut cache = m.language_model.new_cache_for(ids.len() + max_tokens);
     let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
     let sampling = s.params();

@@ -108,6 +108,9 @@ test("findings stream into the panel token by token, and Stop ends generation wi
   assert.equal(await attr(tid("findings-panel"), "data-state"), "running");
   assert.match((await text(tid("findings-draft-banner"))) ?? "", /DRAFT: research use only, not for diagnosis/);
   assert.ok((await attr(tid("findings-thumbnail"), "src"))?.startsWith("data:image/png;base64,"), "thumbnail of the pixels sent");
+  // The stages before the first token were announced, in order (the model was not loaded yet).
+  assert.equal(await attr(tid("findings-status"), "data-stages"), "load vision prefill");
+  assert.equal(await text(tid("findings-status")), "Generating…");
   // Click Stop in the page and time until the panel is idle again (no WebDriver round trips).
   const ms = await browser.executeAsync((done) => {
     const panel = document.querySelector('[data-testid="findings-panel"]');

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { FindingsRequest } from "../aiTypes";
 import { ImageContextFeed } from "../imageContext";
 import { memoryDir } from "./aiCommon";
@@ -132,6 +132,40 @@ describe("findings panel", () => {
     expect(tps.textContent).toBe("");
     expect(tps.dataset.live).toBeUndefined();
     expect(tps.dataset.value).toBeUndefined();
+  });
+
+  it("says which stage runs before the first token, counting its seconds", async () => {
+    vi.useFakeTimers();
+    try {
+      let t = 0;
+      const { api, btn, el } = await setup({ now: () => t });
+      btn("findings-generate").click();
+      await flush();
+      const status = () => q(el, "findings-status").textContent;
+      api.emit({ type: "stage", stage: "load" });
+      expect(status()).toBe("Loading the model… 0 s");
+      t = 2500;
+      vi.advanceTimersByTime(1000);
+      expect(status()).toBe("Loading the model… 2 s");
+      api.emit({ type: "started", thumbnail_png_base64: "iVBORw0KGgo=", prompt_tokens: 271 });
+      api.emit({ type: "stage", stage: "vision" });
+      t = 9000;
+      vi.advanceTimersByTime(1000);
+      expect(status()).toBe("Encoding the image… 6 s");
+      api.emit({ type: "stage", stage: "prefill" });
+      expect(status()).toBe("Reading the prompt… 0 s");
+      api.emit({ type: "token", text: "No", index: 0 });
+      expect(status()).toBe("Generating…");
+      // The ticker stopped with the stage: the status stays.
+      t = 20000;
+      vi.advanceTimersByTime(5000);
+      expect(status()).toBe("Generating…");
+      expect(q(el, "findings-status").dataset.stages).toBe("load vision prefill");
+      api.emit({ type: "stopped" });
+      expect(status()).toBe("Stopped");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a stopped run keeps the measured figures as its final ones", async () => {

@@ -58,10 +58,22 @@ export interface FindingsPanelOptions {
   now?: () => number;
 }
 
+/** What the status line says during each stage before the first token. */
+export const STAGE_TEXT: Readonly<Record<FindingsStage, string>> = {
+  load: "Loading the model…",
+  vision: "Encoding the image…",
+  prefill: "Reading the prompt…",
+};
+
+type FindingsStage = Extract<FindingsEvent, { type: "stage" }>["stage"];
+
 interface Run {
   readonly id: number;
   job: number | null;
   stopping: boolean;
+  /** The stage in progress and when it began (the status line counts its seconds). */
+  stage: { name: FindingsStage; since: number } | null;
+  ticker: ReturnType<typeof setInterval> | null;
   /** Arrival times of the token events, for the live figures. */
   rate: TokenRate;
 }
@@ -242,7 +254,8 @@ export class FindingsPanel {
       ...(system ? { system } : {}),
       sampling,
     };
-    const run: Run = { id: ++this.runs, job: null, stopping: false, rate: startRate(this.now()) };
+    const run: Run = { id: ++this.runs, job: null, stopping: false, stage: null, ticker: null, rate: startRate(this.now()) };
+    this.status.dataset.stages = "";
     this.run = run;
     this.result = null;
     this.text.textContent = "";
@@ -304,7 +317,18 @@ export class FindingsPanel {
 
   private onEvent(run: Run, e: FindingsEvent): void {
     if (this.run !== run) return; // a finished or superseded run
+    if (e.type !== "stage" && run.stage) {
+      this.endStage(run);
+      if (!run.stopping) this.status.textContent = "Generating…";
+    }
     switch (e.type) {
+      case "stage":
+        this.endStage(run);
+        run.stage = { name: e.stage, since: this.now() };
+        this.status.dataset.stages = [this.status.dataset.stages, e.stage].filter(Boolean).join(" ");
+        this.showStage(run);
+        run.ticker = setInterval(() => this.showStage(run), 1000);
+        break;
       case "started":
         this.thumbnail.src = `data:image/png;base64,${e.thumbnail_png_base64}`;
         this.thumbnail.hidden = false;
@@ -356,7 +380,21 @@ export class FindingsPanel {
     if (s.tokensPerS !== null) this.tps.dataset.live = String(s.tokensPerS);
   }
 
+  /** The stage's text and its seconds so far (unless Stop was asked). */
+  private showStage(run: Run): void {
+    if (this.run !== run || !run.stage || run.stopping) return;
+    const s = Math.floor((this.now() - run.stage.since) / 1000);
+    this.status.textContent = `${STAGE_TEXT[run.stage.name]} ${s} s`;
+  }
+
+  private endStage(run: Run): void {
+    if (run.ticker !== null) clearInterval(run.ticker);
+    run.ticker = null;
+    run.stage = null;
+  }
+
   private finish(run: Run, status: string): void {
+    this.endStage(run);
     if (this.run !== run) return;
     this.run = null;
     this.status.textContent = status;
