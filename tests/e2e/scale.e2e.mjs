@@ -1,0 +1,131 @@
+// End-to-end benchmark: a 5,000-file folder dropped on the real window. The folder is 250
+// copies of the bundled MR volume (samples/mr-volume, 20 real slices) with new Study, Series
+// and SOP Instance UIDs (same length, written in place; tests/dicom/make_big_folder.py makes
+// the same kind of folder with pydicom), 5 series to a study. The test checks that every file
+// is indexed into its series and that one opens; the times (drop → whole index in the app,
+// → a dropped series' image on screen) and the app's peak memory go to
+// tests/artifacts/viewer/scale-benchmark.json. Targets live there, not in assertions.
+// Env: MEDLENS_APP, MEDLENS_BIN (the CLI reads the sample's UIDs), E2E_ARTIFACTS.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ART, openApp, shot, waitFor } from "./lib.mjs";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SAMPLE = path.join(repo, "samples/mr-volume");
+const APP = process.env.MEDLENS_APP;
+const CLI = process.env.MEDLENS_BIN;
+assert.ok(APP && fs.existsSync(APP) && CLI && fs.existsSync(CLI), "MEDLENS_APP and MEDLENS_BIN must name the built app and CLI");
+const COPIES = 250;
+const PER_STUDY = 5;
+
+let browser;
+let dir;
+const info = () => browser.execute(() => window.__medlens.info());
+
+/** `uid` with its last component replaced by `1` and `n` zero-padded to the same length (a
+ *  valid UID of the same length, so the file's element lengths do not change). */
+function sameLength(uid, n) {
+  const i = uid.lastIndexOf(".");
+  const last = uid.slice(i + 1);
+  const digits = String(n).padStart(last.length - 1, "0");
+  assert.ok(digits.length === last.length - 1, `${uid}: room for ${n}`);
+  return `${uid.slice(0, i + 1)}1${digits}`;
+}
+
+function replaceAll(buf, from, to) {
+  const a = Buffer.from(from, "latin1");
+  const b = Buffer.from(to, "latin1");
+  let at = 0;
+  let n = 0;
+  while ((at = buf.indexOf(a, at)) >= 0) {
+    b.copy(buf, at);
+    at += b.length;
+    n++;
+  }
+  return n;
+}
+
+/** Writes the folder; returns the number of files. */
+function makeFolder(out) {
+  const index = JSON.parse(execFileSync(CLI, ["inspect", "--json", SAMPLE], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const study = index.patients[0].studies[0];
+  const series = study.series[0];
+  const slices = series.instances.map((i) => ({ uid: i.sop_instance_uid, bytes: fs.readFileSync(i.path) }));
+  let files = 0;
+  for (let c = 0; c < COPIES; c++) {
+    const studyUid = sameLength(study.uid, Math.floor(c / PER_STUDY));
+    const seriesUid = sameLength(series.uid, c);
+    const folder = path.join(out, `study${Math.floor(c / PER_STUDY)}`, `series${c}`);
+    fs.mkdirSync(folder, { recursive: true });
+    slices.forEach((s, k) => {
+      const buf = Buffer.from(s.bytes);
+      assert.ok(replaceAll(buf, study.uid, studyUid) >= 1 && replaceAll(buf, series.uid, seriesUid) >= 1);
+      assert.ok(replaceAll(buf, s.uid, sameLength(s.uid, c * slices.length + k)) >= 1, "the SOP Instance UID (data set and file meta)");
+      fs.writeFileSync(path.join(folder, `img${k}.dcm`), buf);
+      files++;
+    });
+  }
+  return files;
+}
+
+/** Peak resident memory of the app's process (VmHWM, kB), if it can be found. */
+function appPeakKb() {
+  try {
+    const pids = execFileSync("pgrep", ["-f", path.basename(APP)], { encoding: "utf8" }).trim().split("\n");
+    const kb = pids.map((p) => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0));
+    return Math.max(...kb);
+  } catch {
+    return null;
+  }
+}
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-scale-"));
+  browser = await openApp(APP);
+  await waitFor("the sample series", async () => (await info()).path);
+});
+
+after(async () => {
+  if (browser) await browser.deleteSession().catch(() => {});
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("a 5,000-file folder: every file indexed into its series, one series opens; times in scale-benchmark.json", async () => {
+  const files = makeFolder(dir);
+  assert.equal(files, 5000);
+  const seriesBefore = (await info()).series;
+  const t0 = Date.now();
+  await browser.execute(async (paths) => {
+    const t = window.__TAURI_INTERNALS__;
+    try {
+      await t.invoke("test_drop", { paths });
+    } catch {
+      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
+    }
+  }, [dir]);
+  await waitFor("the whole folder indexed", async () => {
+    const i = await info();
+    return !i.indexing && i.series >= seriesBefore + COPIES;
+  }, 120000, 20);
+  const indexMs = Date.now() - t0;
+  const list = (await browser.execute(() => window.__medlens.seriesList())).filter((s) => s.paths.some((p) => p.startsWith(dir)));
+  assert.equal(list.length, COPIES, "one series per copy");
+  assert.ok(list.every((s) => s.images === 20), "20 slices in each");
+  const t1 = Date.now();
+  const last = list[list.length - 1];
+  assert.ok(await browser.execute((uid) => window.__medlens.openSeries(uid), last.uid));
+  await waitFor("a dropped series on screen", async () => {
+    const i = await info();
+    return i.seriesUid === last.uid && i.path && !i.viewError;
+  }, 30000, 20);
+  const openMs = Date.now() - t1;
+  await shot("scale-5000");
+  const result = { files, series: list.length, drop_to_indexed_ms: indexMs, open_series_ms: openMs, drop_to_first_image_ms: indexMs + openMs, app_peak_rss_kb: appPeakKb() };
+  console.log(`scale: ${JSON.stringify(result)}`);
+  fs.writeFileSync(path.join(ART, "scale-benchmark.json"), JSON.stringify(result, null, 2));
+});
