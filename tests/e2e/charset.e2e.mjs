@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openApp, shot, waitFor } from "./lib.mjs";
+import { dropPaths, openApp, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DIR = path.join(repo, "tests/dicom/charset/pydicom");
@@ -46,14 +46,7 @@ function pnEqual(a, b) {
 before(async () => {
   browser = await openApp(APP);
   await waitFor("the sample series", async () => (await info()).path);
-  await browser.execute(async (paths) => {
-    const t = window.__TAURI_INTERNALS__;
-    try {
-      await t.invoke("test_drop", { paths });
-    } catch {
-      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
-    }
-  }, [DIR]);
+  await dropPaths(browser, [DIR]);
   await waitFor("indexing to finish", async () => {
     const i = await info();
     const listed = (await browser.execute(() => window.__medlens.seriesList())).flatMap((s) => s.paths);

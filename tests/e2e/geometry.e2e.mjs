@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openApp, seriesOf, shot, showFile, waitFor } from "./lib.mjs";
+import { dropPaths, openApp, seriesOf, shot, showFile, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
@@ -79,14 +79,7 @@ before(async () => {
   const corpus = expected.corpus.map((c) => path.join(shared, c.file)).filter((p) => fs.existsSync(p));
   // WebDriver cannot make a native drop: the app's test stand-in for one (MEDLENS_TEST_DROPS=1,
   // as tests/suites/30-viewer.sh sets), or the drop event where the app still listens to it.
-  await browser.execute(async (paths) => {
-    const t = window.__TAURI_INTERNALS__;
-    try {
-      await t.invoke("test_drop", { paths });
-    } catch {
-      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
-    }
-  }, [fixtures, ...corpus]);
+  await dropPaths(browser, [fixtures, ...corpus]);
   await waitFor("the geometry series", async () => (await info()).series >= before + expected.files.length);
   await waitFor("indexing to finish", async () => !(await info()).indexing);
 });

@@ -69,3 +69,17 @@ export async function showFile(browser, file, laidOut) {
   await waitFor(`${file} laid out`, laidOut);
   return s;
 }
+
+/** Drops `paths` on the window through the app's stand-in for a native drop (`test_drop`,
+ * enabled by MEDLENS_TEST_DROPS=1); without it, emits the page's drag-drop event, which
+ * grants nothing (lockdown.e2e.mjs), so the test then waits in vain and says for what. */
+export async function dropPaths(browser, paths) {
+  await browser.execute(async (paths) => {
+    const t = window.__TAURI_INTERNALS__;
+    try {
+      await t.invoke("test_drop", { paths });
+    } catch {
+      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
+    }
+  }, paths);
+}

@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openApp, shot, showFile, waitFor } from "./lib.mjs";
+import { dropPaths, openApp, shot, showFile, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
@@ -132,14 +132,7 @@ async function openWithFiles() {
   await waitFor("the sample series", async () => (await info()).path);
   const before = (await info()).series;
   assert.ok(fs.existsSync(ctPath), `${ctPath} (the shared corpus) is present`);
-  await browser.execute(async (paths) => {
-    const t = window.__TAURI_INTERNALS__;
-    try {
-      await t.invoke("test_drop", { paths });
-    } catch {
-      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
-    }
-  }, [geometryDir, ctPath]);
+  await dropPaths(browser, [geometryDir, ctPath]);
   await waitFor("the dropped series", async () => (await info()).series >= before + 6);
   await waitFor("indexing to finish", async () => !(await info()).indexing);
 }

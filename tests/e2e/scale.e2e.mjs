@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ART, openApp, shot, waitFor } from "./lib.mjs";
+import { ART, dropPaths, openApp, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SAMPLE = path.join(repo, "samples/mr-volume");
@@ -100,14 +100,7 @@ test("a 5,000-file folder: every file indexed into its series, one series opens;
   assert.equal(files, 5000);
   const seriesBefore = (await info()).series;
   const t0 = Date.now();
-  await browser.execute(async (paths) => {
-    const t = window.__TAURI_INTERNALS__;
-    try {
-      await t.invoke("test_drop", { paths });
-    } catch {
-      await t.invoke("plugin:event|emit", { event: "tauri://drag-drop", payload: { paths, position: { x: 400, y: 300 } } });
-    }
-  }, [dir]);
+  await dropPaths(browser, [dir]);
   await waitFor("the whole folder indexed", async () => {
     const i = await info();
     return !i.indexing && i.series >= seriesBefore + COPIES;
