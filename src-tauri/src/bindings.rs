@@ -57,6 +57,9 @@ fn roots(c: &mut Collector) {
     // Measurements saved with their study and exported.
     c.visit::<crate::measurements::SavedMeasurement>();
     c.visit::<crate::measurements::MeasurementsExported>();
+    // MPR: `mpr_open`'s request and reply (`mpr_plane` replies with a frame message).
+    c.visit::<crate::mpr::MprSlice>();
+    c.visit::<crate::mpr::MprInfo>();
 }
 
 struct Decl {

@@ -41,7 +41,8 @@ pub struct FrameHeader {
     pub columns: u32,
     pub samples: u16,
     /// The stored values' type (`message` lays them out after the header).
-    #[ts(type = r#""u8" | "u16" | "i16" | "u32" | "i32""#)]
+    /// `f32` only for reformats (`mpr.rs`), whose values are modality values already.
+    #[ts(type = r#""u8" | "u16" | "i16" | "u32" | "i32" | "f32""#)]
     pub kind: &'static str,
     pub bits_stored: u16,
     pub slope: f64,
@@ -157,14 +158,19 @@ pub fn message(file: &DicomFile, n: usize) -> Result<Vec<u8>, String> {
     };
     // The UI prefixes errors with the file's path (as for the decoding error above).
     let header = header_for(file, n, frame.rows, frame.columns, frame.samples, kind, &frame.photometric).map_err(|e| e.kind.to_string())?;
-    let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    pack(&header, &bytes)
+}
+
+/// The binary message of a header and its values' bytes.
+pub fn pack(header: &FrameHeader, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(header).map_err(|e| e.to_string())?;
     let offset = (8 + json.len()).div_ceil(8) * 8;
     let mut out = Vec::with_capacity(offset + bytes.len());
     out.extend_from_slice(b"MLF1");
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
     out.extend_from_slice(&json);
     out.resize(offset, 0);
-    out.extend_from_slice(&bytes);
+    out.extend_from_slice(bytes);
     Ok(out)
 }
 

@@ -17,6 +17,7 @@ mod files;
 mod frame;
 mod indexer;
 mod measurements;
+mod mpr;
 mod wire;
 
 use std::collections::HashSet;
@@ -375,6 +376,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(AppState::default())
         .manage(ai::AiState::default())
+        .manage(mpr::MprState::default())
         // A drop on the window grants its paths and indexes them. Only the native handler
         // reports drops: the `tauri://drag-drop` event the webview also receives can be
         // emitted by page script, so nothing listens to it for paths.
@@ -422,7 +424,10 @@ pub fn run() {
             ai::labels_export_csv,
             measurements::measurements_load,
             measurements::measurements_save,
-            measurements::measurements_export
+            measurements::measurements_export,
+            mpr::mpr_open,
+            mpr::mpr_plane,
+            mpr::mpr_close
         ])
         .run(tauri::generate_context!())
         .expect("error while running Medlens");

@@ -83,3 +83,39 @@ export async function dropPaths(browser, paths) {
     }
   }, paths);
 }
+
+/** `uid` with its last component replaced by `1` and `n` zero-padded to the same length (a
+ *  valid UID of the same length, so the file's element lengths do not change). */
+export function sameLength(uid, n) {
+  const i = uid.lastIndexOf(".");
+  const last = uid.slice(i + 1);
+  const digits = String(n).padStart(last.length - 1, "0");
+  assert.ok(digits.length === last.length - 1, `${uid}: room for ${n}`);
+  return `${uid.slice(0, i + 1)}1${digits}`;
+}
+
+/** Writes `to` over every occurrence of `from` (same length) in `buf`; returns how many. */
+export function replaceAll(buf, from, to) {
+  const a = Buffer.from(from, "latin1");
+  const b = Buffer.from(to, "latin1");
+  let at = 0;
+  let n = 0;
+  while ((at = buf.indexOf(a, at)) >= 0) {
+    b.copy(buf, at);
+    at += b.length;
+    n++;
+  }
+  return n;
+}
+
+/** Writes `value` (padded with spaces to the old length) over the value of element
+ *  (group,element) of an explicit VR little-endian file, in place; the value must fit. */
+export function setValueInPlace(buf, group, element, value) {
+  const tag = Buffer.from([group & 0xff, group >> 8, element & 0xff, element >> 8]);
+  const at = buf.indexOf(tag, 132);
+  assert.ok(at >= 0 && /^[A-Z]{2}$/.test(buf.toString("latin1", at + 4, at + 6)), `(${group.toString(16)},${element.toString(16)}) is in the file, explicit VR`);
+  const len = buf.readUInt16LE(at + 6);
+  assert.ok(value.length <= len, `${value} fits in ${len} bytes`);
+  buf.write(value.padEnd(len, " "), at + 8, len, "latin1");
+  return buf.toString("latin1", at + 8, at + 8 + len);
+}

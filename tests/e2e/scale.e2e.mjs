@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ART, dropPaths, openApp, shot, waitFor } from "./lib.mjs";
+import { ART, dropPaths, openApp, replaceAll, sameLength, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SAMPLE = path.join(repo, "samples/mr-volume");
@@ -26,29 +26,6 @@ const PER_STUDY = 5;
 let browser;
 let dir;
 const info = () => browser.execute(() => window.__medlens.info());
-
-/** `uid` with its last component replaced by `1` and `n` zero-padded to the same length (a
- *  valid UID of the same length, so the file's element lengths do not change). */
-function sameLength(uid, n) {
-  const i = uid.lastIndexOf(".");
-  const last = uid.slice(i + 1);
-  const digits = String(n).padStart(last.length - 1, "0");
-  assert.ok(digits.length === last.length - 1, `${uid}: room for ${n}`);
-  return `${uid.slice(0, i + 1)}1${digits}`;
-}
-
-function replaceAll(buf, from, to) {
-  const a = Buffer.from(from, "latin1");
-  const b = Buffer.from(to, "latin1");
-  let at = 0;
-  let n = 0;
-  while ((at = buf.indexOf(a, at)) >= 0) {
-    b.copy(buf, at);
-    at += b.length;
-    n++;
-  }
-  return n;
-}
 
 /** Writes the folder; returns the number of files. */
 function makeFolder(out) {

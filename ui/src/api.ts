@@ -2,7 +2,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ExportedPng, MeasurementsExported, PixelGeometry, SavedMeasurement } from "./bindings";
-import type { Frame, IndexDone, IndexProgress, IndexStarted, TagEntry } from "./types";
+import type { Frame, IndexDone, IndexProgress, IndexStarted, MprInfo, MprSlice, Plane, TagEntry } from "./types";
 import { decodeFrameMessage } from "./windowing";
 
 export const EVENTS = {
@@ -63,6 +63,21 @@ export function measurementsSave(studyUid: string, measurements: SavedMeasuremen
  *  automation export folder); null if cancelled. */
 export function measurementsExport(studyUid: string, measurements: SavedMeasurement[]): Promise<MeasurementsExported | null> {
   return invoke<MeasurementsExported | null>("measurements_export", { studyUid, measurements });
+}
+
+/** Stack the series' slices into a volume for MPR (an error says why they are not one). */
+export function mprOpen(slices: MprSlice[]): Promise<MprInfo> {
+  return invoke<MprInfo>("mpr_open", { slices });
+}
+
+/** Slice `index` of a reformat, a maximum intensity projection over `slab` slices. */
+export async function mprPlane(plane: Plane, index: number, slab: number): Promise<Frame> {
+  return decodeFrameMessage(await invoke<ArrayBuffer>("mpr_plane", { plane, index, slab }));
+}
+
+/** Free the volume. */
+export function mprClose(): Promise<void> {
+  return invoke("mpr_close");
 }
 
 export function onIndexStarted(f: (e: IndexStarted) => void): Promise<UnlistenFn> {

@@ -10,6 +10,7 @@ import { IndexProgressBar } from "./components/progress";
 import { StudyBrowser, thumbnailCanvas, type SeriesContext } from "./components/studyBrowser";
 import { TagBrowser } from "./components/tagBrowser";
 import { errorText, Viewport } from "./components/viewport";
+import { MprView } from "./components/mprView";
 import { exportScaleText, orientGeometry, orientPixels } from "./geometry";
 import { h } from "./dom";
 import { ImageContextFeed } from "./imageContext";
@@ -35,6 +36,8 @@ export class App {
   private readonly ai: AiPanels;
   /** The shortcut overlay (`?`), listing keymap.ts's SHORTCUTS. */
   private readonly help = new HelpOverlay();
+  /** Axial, coronal and sagittal reformats of the open series (M), shown instead of the viewport. */
+  private readonly mpr: MprView;
 
   constructor(root: HTMLElement) {
     this.progress = new IndexProgressBar(() => void api.cancelIndex());
@@ -51,6 +54,12 @@ export class App {
       onViewChange: () => this.publishImageContext(),
       measurements: { load: api.measurementsLoad, save: api.measurementsSave, export: api.measurementsExport },
       onNotice: (m) => this.setStatus(m, false),
+    });
+    this.mpr = new MprView({
+      api: { open: api.mprOpen, plane: api.mprPlane, close: api.mprClose },
+      onError: (m) => this.setStatus(m, true),
+      onNotice: (m) => this.setStatus(m, false),
+      onCommand: (a) => this.command(a),
     });
     this.ai = new AiPanels({ api: tauriAiApi, context: this.imageContext, exportDir: storedDir(localStorageOrNull()) });
     this.fps.addEventListener("change", () => this.viewport.dispatch({ type: "fps", fps: Number(this.fps.value) || 10 }));
@@ -76,6 +85,7 @@ export class App {
       btn("rotate-right", "⟳", "Turn 90° clockwise (])", () => v.handle({ type: "rotate", quarters: 1 })),
       btn("flip-h", "⇆", "Mirror left–right (H)", () => v.handle({ type: "flip", axis: "h" })),
       btn("flip-v", "⇅", "Mirror top–bottom (J)", () => v.handle({ type: "flip", axis: "v" })),
+      btn("mpr-toggle", "MPR", "Axial, coronal and sagittal reformats of the series (M)", () => void this.toggleMpr()),
       h("span.sep"),
       v.measure.toolbar.el,
       h("span.sep"),
@@ -93,7 +103,7 @@ export class App {
         "div.main",
         {},
         h("aside.left", {}, h("h2", {}, "Studies"), this.browser.el, this.errors.el),
-        h("main.center", {}, this.viewport.el),
+        h("main.center", {}, this.viewport.el, this.mpr.el),
         h("aside.right", {}, this.tagBrowser.el, this.ai.el),
       ),
       this.status,
@@ -159,6 +169,7 @@ export class App {
   }
 
   private async openSeries(ctx: SeriesContext): Promise<void> {
+    if (this.mpr.isOpen) this.closeMpr();
     this.browser.select(ctx.series.uid);
     await this.viewport.open(ctx);
   }
@@ -199,8 +210,28 @@ export class App {
     if (v && ref) void this.loadTags(ref.instance.path);
   }
 
+  /** Open the MPR view of the series on screen, or close it. */
+  private async toggleMpr(): Promise<void> {
+    if (this.mpr.isOpen) return this.closeMpr();
+    const uid = this.viewport.seriesUid;
+    const ctx = uid ? this.findSeries(uid) : null;
+    if (!ctx) return this.setStatus("MPR: open a series first", true);
+    this.setStatus("MPR: building the volume…");
+    if (await this.mpr.open(ctx)) {
+      this.viewport.stopCine();
+      this.viewport.el.hidden = true;
+    }
+  }
+
+  private closeMpr(): void {
+    this.mpr.close();
+    this.viewport.el.hidden = false;
+    this.viewport.el.focus();
+  }
+
   private command(a: KeyAction): void {
-    if (a.type === "tags") this.toggleTags();
+    if (a.type === "mpr") void this.toggleMpr();
+    else if (a.type === "tags") this.toggleTags();
     else if (a.type === "export") void this.exportPng();
     else if (a.type === "open") void this.open(false);
     else if (a.type === "openFolder") void this.open(true);
@@ -344,6 +375,17 @@ export class App {
       setView: (zoom: number | null, panX: number, panY: number) => v.dispatch({ type: "view", zoom, panX, panY }),
       /** The tool in use and the measurements of the image on screen, with their numbers. */
       measurements: () => v.measure.info(),
+      /** The MPR view: open, crosshair voxel and position, each pane's slice, size, slab, window. */
+      mpr: () => this.mpr.state(),
+      /** A pane's modality values (Float32, little-endian), base64. */
+      mprValues: (plane: "axial" | "coronal" | "sagittal") => {
+        const v = this.mpr.values(plane);
+        if (!v) return null;
+        const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        let bin = "";
+        for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        return btoa(bin);
+      },
     };
     (window as unknown as { __medlens: typeof hook }).__medlens = hook;
   }

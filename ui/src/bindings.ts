@@ -5,6 +5,11 @@
 // medlens-app's test `bindings::tests::bindings_ts_is_current` fails while this file is stale.
 
 /**
+ * One volume axis as a plane uses it: which axis, and whether it runs backwards.
+ */
+export type AxisUse = { axis: number, reversed: boolean, };
+
+/**
  * Where a frame's physical pixel size comes from (PS3.3 10.7.1.3 and C.8.11.4): what the
  * viewer names beside its scale bar, and what the PNG export writes with the scale.
  */
@@ -56,8 +61,9 @@ export type FindingsTemplate = { name: string, system: string, prompt: string, }
 export type FrameHeader = { rows: number, columns: number, samples: number,
 /**
  * The stored values' type (`message` lays them out after the header).
+ * `f32` only for reformats (`mpr.rs`), whose values are modality values already.
  */
-kind: "u8" | "u16" | "i16" | "u32" | "i32", bits_stored: number, slope: number, intercept: number, modality_lut: ModalityLut | null, windows: Array<NamedWindow>,
+kind: "u8" | "u16" | "i16" | "u32" | "i32" | "f32", bits_stored: number, slope: number, intercept: number, modality_lut: ModalityLut | null, windows: Array<NamedWindow>,
 /**
  * VOI LUT Function (0028,1056), as `header_for` spells it.
  */
@@ -213,6 +219,36 @@ mmproj?: string, };
  */
 export type ModelKind = "medgemma" | "medsiglip";
 
+/**
+ * `mpr_open`'s reply: where the volume is and how each plane cuts it.
+ */
+export type MprInfo = {
+/**
+ * Columns, rows, slices of the stack.
+ */
+dims: [number, number, number],
+/**
+ * mm between voxels along the three axes (the third: the mean slice spacing).
+ */
+spacing: [number, number, number],
+/**
+ * The axes' directions in the patient (LPS).
+ */
+axes: [[number, number, number], [number, number, number], [number, number, number]],
+/**
+ * Position (LPS, mm) of voxel (0, 0, 0).
+ */
+origin: [number, number, number],
+/**
+ * Axial, coronal, sagittal.
+ */
+planes: Array<PlaneLayout>, };
+
+/**
+ * One slice of the series, as the viewer lists it.
+ */
+export type MprSlice = { path: string, frame: number, };
+
 export type NamedWindow = { name: string, center: number, width: number, };
 
 /**
@@ -251,6 +287,32 @@ orientation: [number, number, number, number, number, number] | null,
  * A/P/R/L/H/F (projection images, which have no Image Orientation (Patient)).
  */
 patient_orientation: [string, string] | null, };
+
+/**
+ * The three reformats.
+ */
+export type Plane = "axial" | "coronal" | "sagittal";
+
+/**
+ * How a plane cuts the volume: its slice, column and row axes.
+ */
+export type PlaneLayout = { plane: Plane, slice: AxisUse, column: AxisUse, row: AxisUse,
+/**
+ * Slices, columns, rows.
+ */
+count: number, width: number, height: number,
+/**
+ * Row spacing then column spacing (DICOM order), mm.
+ */
+pixel_spacing: [number, number],
+/**
+ * mm between slices.
+ */
+slice_spacing: number,
+/**
+ * Image Orientation (Patient) of the plane: screen right, then screen down (LPS).
+ */
+orientation: [number, number, number, number, number, number], };
 
 /**
  * Where a draft came from: the model files and their hashes, the prompt, the sampling, the

@@ -24,6 +24,8 @@ export type KeyAction =
   | { type: "reset" }
   | { type: "flip"; axis: "h" | "v" }
   | { type: "rotate"; quarters: 1 | -1 }
+  /** Open or close the MPR view of the open series. */
+  | { type: "mpr" }
   | { type: "tool"; tool: Tool }
   | { type: "cancelMeasure" }
   | { type: "deleteMeasurement" }
@@ -102,6 +104,8 @@ export function keyAction(e: KeyLike): KeyAction | null {
       return { type: "fit" };
     case "t":
       return { type: "tags" };
+    case "m":
+      return { type: "mpr" };
     case "r":
       return { type: "reset" };
     case "h":
@@ -294,6 +298,14 @@ export const SHORTCUTS: readonly Shortcut[] = [
   key("Measure", ["Esc"], "cancel the measurement being drawn, else deselect, else back to W/L (image focused)", [{ keys: ["Escape"], mod: false }], { type: "cancelMeasure" }),
   key("Measure", ["Delete"], "delete the selected measurement, else clear this image's", [{ keys: ["Delete"], mod: false }], { type: "deleteMeasurement" }),
   letter("View and panels", "t", "tag browser", { type: "tags" }),
+  letter("View and panels", "m", "MPR: axial, coronal and sagittal reformats of the series (again: back)", { type: "mpr" }),
+  {
+    group: "View and panels",
+    label: ["Left click (MPR)"],
+    does: "move the crosshair there; the other planes follow (W/L tool)",
+    via: "mouse",
+    gestures: [],
+  },
   key("Files", ["Ctrl+O"], "open files", [{ keys: bothCases("o"), mod: true, shift: false }], { type: "open" }),
   key("Files", ["Ctrl+Shift+O"], "open a folder", [{ keys: bothCases("o"), mod: true, shift: true }], { type: "openFolder" }),
   key("Files", ["Ctrl+E"], "export the image as PNG (current window)", [{ keys: bothCases("e"), mod: true }], { type: "export" }),

@@ -11,6 +11,10 @@ export type {
   IndexProgress,
   IndexStarted,
   Instance,
+  MprInfo,
+  MprSlice,
+  Plane,
+  PlaneLayout,
   ModalityLut,
   NamedWindow,
   PaletteChannel,
@@ -26,7 +30,7 @@ export type VoiFunction = FrameHeader["voi_function"];
 
 export type PixelKind = FrameHeader["kind"];
 
-export type StoredPixels = Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+export type StoredPixels = Uint8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array;
 
 /** One decoded `load_frame` message: the header and the stored pixel values. */
 export interface Frame {

@@ -242,7 +242,7 @@ export function decodeFrameMessage(buf: ArrayBuffer): Frame {
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 8, jsonLen))) as FrameHeader;
   const offset = Math.ceil((8 + jsonLen) / 8) * 8;
   const count = header.rows * header.columns * header.samples;
-  const ctor = { u8: Uint8Array, u16: Uint16Array, i16: Int16Array, u32: Uint32Array, i32: Int32Array }[header.kind];
+  const ctor = { u8: Uint8Array, u16: Uint16Array, i16: Int16Array, u32: Uint32Array, i32: Int32Array, f32: Float32Array }[header.kind];
   if (!ctor) throw new Error(`unknown pixel kind ${header.kind}`);
   const need = offset + count * ctor.BYTES_PER_ELEMENT;
   if (buf.byteLength < need) throw new Error(`frame message truncated: ${buf.byteLength} < ${need} bytes`);

@@ -23,6 +23,7 @@ pub mod measurement_sr;
 pub mod sr;
 pub mod syntax;
 pub mod tags;
+pub mod volume;
 pub mod write;
 
 pub use dataset::{DataSet, Element, Tag, Value, Vr};

@@ -9,7 +9,7 @@ import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
 import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, paletteValues, voiLutValues } from "../windowing";
 import type { Frame } from "../types";
-import { imageKey } from "../measure";
+import { imageKey, imageToScreen, screenToImage, type Pt } from "../measure";
 import { MeasureController, type MeasureStore } from "./measureController";
 
 export interface ViewportDeps {
@@ -23,6 +23,21 @@ export interface ViewportDeps {
   measurements?: MeasureStore;
   /** A message that is not an error (where an export went). */
   onNotice?(message: string): void;
+  /** Put before every element id (several viewports on one page: the MPR panes). */
+  idPrefix?: string;
+  /** A left click (no drag) with the W/L tool, at a point of the image (image pixels). */
+  onImageClick?(p: Pt): void;
+  /** The overlay's position line for slice `slice`, instead of Image Position (Patient). */
+  sliceText?(slice: number): string;
+}
+
+/** Lines through a point of the image, across the whole image (the MPR crosshair): a vertical
+ *  line at `x` and a horizontal one at `y` (image pixels), each in its own colour. */
+export interface Crosshair {
+  x: number;
+  y: number;
+  xColor: string;
+  yColor: string;
 }
 
 interface Loaded extends RenderInput {
@@ -69,7 +84,9 @@ export class Viewport {
   private cacheBytes = 0;
   private loadToken = 0;
   private cineTimer: number | null = null;
-  private drag: { x: number; y: number; mode: "wl" | "pan" } | null = null;
+  private drag: { x: number; y: number; mode: "wl" | "pan"; moved: number } | null = null;
+  private crosshair: Crosshair | null = null;
+  private readonly crossLayer = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   private normal: [number, number, number] | null = null;
   private error: string | null = null;
   /** The VOI LUT whose output is in the renderer's texture (null: modality values). */
@@ -99,6 +116,11 @@ export class Viewport {
       report: (message, error) => (error ? deps.onError(message) : deps.onNotice?.(message)),
     });
     this.stage.after(this.measure.layer.el);
+    this.crossLayer.setAttribute("class", "crosshair-layer");
+    this.crossLayer.setAttribute("aria-hidden", "true");
+    this.measure.layer.el.before(this.crossLayer);
+    const prefix = deps.idPrefix;
+    if (prefix) for (const e of [this.el, ...this.el.querySelectorAll("[id]"), this.measure.probe]) if (e.id) e.id = prefix + e.id;
     this.bindInput();
     new ResizeObserver(() => this.layout()).observe(this.el);
   }
@@ -429,7 +451,9 @@ export class Viewport {
     const sliceLine = h("div#ov-slice", {}, `Slice ${this.view.slice + 1}/${this.view.sliceCount}`);
     this.ov.bl.replaceChildren(
       sliceLine,
-      line(along !== null ? `Pos ${along.toFixed(2)} mm` : ref && ref.instance.frames > 1 ? `Frame ${ref.frame + 1}/${ref.instance.frames}` : ""),
+      this.deps.sliceText
+        ? h("div.pos", {}, this.deps.sliceText(this.view.slice))
+        : line(along !== null ? `Pos ${along.toFixed(2)} mm` : ref && ref.instance.frames > 1 ? `Frame ${ref.frame + 1}/${ref.instance.frames}` : ""),
       line(this.view.playing ? `▶ ${this.view.fps} fps` : ""),
       this.measure.probe,
     );
@@ -459,6 +483,35 @@ export class Viewport {
       this.scale.dataset.px = String(bar.px);
     }
     this.measure.render();
+    this.drawCrosshair();
+  }
+
+  /** Show (or, with null, hide) the crosshair. */
+  setCrosshair(c: Crosshair | null): void {
+    this.crosshair = c;
+    this.drawCrosshair();
+  }
+
+  private drawCrosshair(): void {
+    const c = this.crosshair;
+    const hd = this.current?.header;
+    if (!c || !hd || this.error) return this.crossLayer.replaceChildren();
+    const box = this.canvas.getBoundingClientRect();
+    const origin = this.el.getBoundingClientRect();
+    const at = (p: Pt) => {
+      const s = imageToScreen(p, box, hd.columns, hd.rows, this.view.transform);
+      return { x: s.x - origin.left, y: s.y - origin.top };
+    };
+    const line = (a: Pt, b: Pt, color: string, which: string) => {
+      const [p, q] = [at(a), at(b)];
+      const l = document.createElementNS("http://www.w3.org/2000/svg", "line");
+      for (const [k, v] of Object.entries({ x1: p.x, y1: p.y, x2: q.x, y2: q.y, stroke: color, class: which })) l.setAttribute(k, String(v));
+      return l;
+    };
+    this.crossLayer.replaceChildren(
+      line({ x: c.x, y: 0 }, { x: c.x, y: hd.rows }, c.xColor, "cross-x"),
+      line({ x: 0, y: c.y }, { x: hd.columns, y: c.y }, c.yColor, "cross-y"),
+    );
   }
 
   private syncCine(): void {
@@ -490,7 +543,7 @@ export class Viewport {
       }
       const mode = dragMode(e);
       if (!mode || mode === "measure") return;
-      this.drag = { x: e.clientX, y: e.clientY, mode };
+      this.drag = { x: e.clientX, y: e.clientY, mode, moved: 0 };
       e.preventDefault();
     });
     window.addEventListener("mousemove", (e) => {
@@ -500,12 +553,17 @@ export class Viewport {
       const dy = e.clientY - d.y;
       d.x = e.clientX;
       d.y = e.clientY;
+      d.moved += Math.abs(dx) + Math.abs(dy);
       if (dx === 0 && dy === 0) return;
       if (d.mode === "wl") this.dispatch({ type: "wlDrag", dx, dy });
       else this.dispatch({ type: "pan", dx, dy });
     });
     window.addEventListener("mouseup", (e) => {
+      const d = this.drag;
       this.drag = null;
+      const hd = this.current?.header;
+      if (d?.mode === "wl" && d.moved < 3 && hd && this.deps.onImageClick)
+        this.deps.onImageClick(screenToImage(e.clientX, e.clientY, this.canvas.getBoundingClientRect(), hd.columns, hd.rows, this.view.transform));
       this.measure.mouseUp(e);
     });
     el.addEventListener("mousemove", (e) => this.measure.mouseMove(e));
