@@ -11,6 +11,7 @@ use medlens_dicom::display::{self, Calibration, DisplayInfo, PixelGeometry, VoiF
 use medlens_dicom::export::ExportGeometry;
 use medlens_dicom::error::WithPath;
 use medlens_dicom::presets::presets_for;
+use medlens_dicom::suv::Suv;
 use medlens_dicom::{tags, DicomFile, Pixels};
 use serde::Serialize;
 
@@ -63,6 +64,11 @@ pub struct FrameHeader {
     pub palette: Option<[PaletteChannel; 3]>,
     /// VOI LUTs of the file (applied to modality values; output / (2^bits - 1)).
     pub voi_luts: Vec<VoiLut>,
+    /// PET: how modality values become SUVbw (`medlens_dicom::suv`); the PT presets are
+    /// SUV windows, so with it they are given here in the image's own units.
+    pub suv: Option<Suv>,
+    /// PET without an SUV: why (no weight, not decay corrected, …).
+    pub suv_missing: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ts_rs::TS)]
@@ -105,6 +111,13 @@ pub fn header_for(
         VoiFunction::LinearExact => "LINEAR_EXACT",
         VoiFunction::Sigmoid => "SIGMOID",
     };
+    let (suv, suv_missing) = match (info.modality.as_str(), Suv::read(ds)) {
+        ("PT", Ok(s)) => (Some(s), None),
+        ("PT", Err(why)) => (None, Some(why)),
+        _ => (None, None),
+    };
+    // SUV windows in the image's units: SUV / factor.
+    let scale = suv.as_ref().map_or(1.0, |s| 1.0 / s.factor);
     Ok(FrameHeader {
         rows,
         columns,
@@ -122,7 +135,7 @@ pub fn header_for(
         geometry: PixelGeometry::read(ds, frame),
         presets: presets_for(&info.modality)
             .iter()
-            .map(|p| NamedWindow { name: p.name.to_string(), center: p.center, width: p.width })
+            .map(|p| NamedWindow { name: p.name.to_string(), center: p.center * scale, width: p.width * scale })
             .collect(),
         palette: match (&info.palette, photometric == "PALETTE COLOR" && samples == 1) {
             (Some(p), true) => Some([&p.red, &p.green, &p.blue].map(|l| PaletteChannel {
@@ -142,6 +155,8 @@ pub fn header_for(
                 data: l.data.clone(),
             })
             .collect(),
+        suv,
+        suv_missing,
     })
 }
 

@@ -30,6 +30,9 @@ const SAVED_DIR = path.join(DATA_DIR, "measurements");
 const ct = expected.cases.find((c) => c.file === "pydicom/CT_small.dcm");
 const nonSquare = expected.cases.find((c) => c.file === "ps_nonsquare.dcm");
 const uncalibrated = expected.cases.find((c) => c.file === "aspect_ratio.dcm");
+const pet = expected.cases.find((c) => c.file === "pet_start.dcm");
+const suvDir = path.join(repo, "tests/dicom/suv");
+const suvExpected = JSON.parse(fs.readFileSync(path.join(suvDir, "expected.json"), "utf8"));
 const ctPath = path.join(shared, ct.file);
 
 let browser;
@@ -132,8 +135,8 @@ async function openWithFiles() {
   await waitFor("the sample series", async () => (await info()).path);
   const before = (await info()).series;
   assert.ok(fs.existsSync(ctPath), `${ctPath} (the shared corpus) is present`);
-  await dropPaths(browser, [geometryDir, ctPath]);
-  await waitFor("the dropped series", async () => (await info()).series >= before + 6);
+  await dropPaths(browser, [geometryDir, ctPath, suvDir]);
+  await waitFor("the dropped series", async () => (await info()).series >= before + 6 + Object.keys(suvExpected.files).length);
   await waitFor("indexing to finish", async () => !(await info()).indexing);
 }
 
@@ -247,6 +250,33 @@ test("a real CT: length in mm, angle, ellipse, rectangle and freehand ROIs in HU
     assert.equal(probe, `x ${p.col} y ${p.row}: ${String(p.value).replace("-", "−")} HU`, "probe: pixel and HU under the cursor");
   }
   await shot("measure-ct");
+});
+
+test("PET in Bq/ml: ROI statistics and the probe also in SUVbw; a PET without SUV says why", async () => {
+  const { view, items } = await measureCase(pet, "");
+  assert.equal(await text("#ov-suv"), "SUVbw");
+  for (const R of pet.rois) {
+    const roi = items.find((d) => d.kind === R.shape);
+    for (const k of ["mean", "sd", "min", "max"]) close(roi.suv[k], R.suv[k], 1e-9, `${R.shape} SUV ${k}`);
+    const line = roi.lines[4];
+    shown(line, /^SUVbw mean ([\d.]+) /, R.suv.mean, "SUV mean label");
+    shown(line, / SD ([\d.]+) /, R.suv.sd, "SUV SD label");
+    shown(line, / max ([\d.]+)$/, R.suv.max, "SUV max label");
+  }
+  for (const p of pet.probes) {
+    await hover(view.toScreen(p.point));
+    const probe = await waitFor("the probe", async () => ((await text("#ov-probe")) || null));
+    shown(probe, /SUVbw ([\d.]+)$/, p.suv, `probe at ${p.col}, ${p.row}`);
+    assert.ok(probe.startsWith(`x ${p.col} y ${p.row}: ${p.value} · `), probe);
+  }
+  await shot("measure-pet-suv");
+  for (const [file, e] of Object.entries(suvExpected.files)) {
+    if (e.factor !== null) continue;
+    await show(file);
+    const why = await waitFor(`${file}'s SUV note`, async () => ((await text("#ov-suv")) || "").startsWith("no SUV: ") && text("#ov-suv"));
+    const says = { units: "Units CNTS, not BQML", corrected: "Corrected Image (0028,0051) lacks DECY", weight: "no Patient's Weight (0010,1030)" }[e.reason];
+    assert.equal(why, `no SUV: ${says}`, file);
+  }
 });
 
 test("a point drags to a new place with the W/L tool, the length follows; Delete removes only the selected", async () => {

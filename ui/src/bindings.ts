@@ -80,7 +80,16 @@ palette: [PaletteChannel, PaletteChannel, PaletteChannel] | null,
 /**
  * VOI LUTs of the file (applied to modality values; output / (2^bits - 1)).
  */
-voi_luts: Array<VoiLut>, };
+voi_luts: Array<VoiLut>,
+/**
+ * PET: how modality values become SUVbw (`medlens_dicom::suv`); the PT presets are
+ * SUV windows, so with it they are given here in the image's own units.
+ */
+suv: Suv | null,
+/**
+ * PET without an SUV: why (no weight, not decay corrected, …).
+ */
+suv_missing: string | null, };
 
 /**
  * The device the models run on (`gpu_info`).
@@ -383,6 +392,19 @@ value_unit: string, };
 export type Series = { uid: string, modality: string, number: number | null, description: string, instances: Array<Instance>, };
 
 export type Study = { uid: string, date: string, time: string, description: string, accession: string, series: Array<Series>, };
+
+/**
+ * How modality values become SUVbw: multiply by `factor`.
+ */
+export type Suv = {
+/**
+ * g/ml per Bq/ml (1 for images already in SUV).
+ */
+factor: number,
+/**
+ * What it was computed from, for the viewer to show ("72.5 kg, 370 MBq at 10:00:00, …").
+ */
+basis: string, };
 
 /**
  * One row of the tag browser.

@@ -29,6 +29,7 @@ import {
   rectStats,
   screenToImage,
   statsLines,
+  suvText,
   valueUnit,
   type MeasureState,
 } from "./measure";
@@ -213,6 +214,24 @@ group("rectangle ROI", () => {
   it("described like an ellipse, with its own kind", () => {
     const d = describe({ id: 7, kind: "rect", points: [{ x: 1, y: 0.5 }, { x: 4, y: 3 }] }, frame, mm1, "");
     expect([d.kind, d.stats?.count, d.lines[0]]).toEqual(["rect", 9, "Area 7.5 mm²"]);
+  });
+
+  it("on a PET with an SUV factor, also in SUVbw (each statistic times the factor)", () => {
+    const plain = describe({ id: 7, kind: "rect", points: [{ x: 1, y: 0.5 }, { x: 4, y: 3 }] }, frame, mm1, "");
+    const d = describe({ id: 7, kind: "rect", points: [{ x: 1, y: 0.5 }, { x: 4, y: 3 }] }, frame, mm1, "", 0.01);
+    const s = plain.stats!;
+    expect(plain.suv).toBeUndefined();
+    expect(d.suv).toEqual({ mean: s.mean! * 0.01, sd: s.sd! * 0.01, min: s.min! * 0.01, max: s.max! * 0.01 });
+    expect(d.lines).toEqual([...plain.lines, `SUVbw mean ${fixed(s.mean! * 0.01, 2)} SD ${fixed(s.sd! * 0.01, 2)} max ${fixed(s.max! * 0.01, 2)}`]);
+    // Lengths have no values to convert.
+    expect(describe({ id: 8, kind: "length", points: [{ x: 0, y: 0 }, { x: 3, y: 4 }] }, frame, mm1, "", 0.01).suv).toBeUndefined();
+  });
+
+  it("the overlay says SUVbw, or why a PET has none", () => {
+    expect(suvText({ suv: { factor: 2 }, suv_missing: null })).toBe("SUVbw");
+    expect(suvText({ suv: null, suv_missing: "no Patient's Weight (0010,1030)" })).toBe("no SUV: no Patient's Weight (0010,1030)");
+    expect(suvText({ suv: null, suv_missing: null })).toBe("");
+    expect(suvText(undefined)).toBe("");
   });
 });
 

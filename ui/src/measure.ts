@@ -281,6 +281,30 @@ export function formatValue(v: number): string {
   return Number.isInteger(v) ? fixed(v, 0) : fixed(v, 1);
 }
 
+/** An ROI's statistics in SUVbw: the values times the image's SUV factor (PET). */
+export interface SuvStats {
+  mean: number;
+  sd: number;
+  min: number;
+  max: number;
+}
+
+export function suvStats(s: RoiStats, factor: number): SuvStats | null {
+  if (s.mean === null || s.sd === null || s.min === null || s.max === null) return null;
+  return { mean: s.mean * factor, sd: s.sd * factor, min: s.min * factor, max: s.max * factor };
+}
+
+/** PET: "SUVbw" when values convert (the basis in its tooltip), else why not; "" otherwise. */
+export function suvText(h: { suv: { factor: number } | null; suv_missing: string | null } | undefined): string {
+  if (h?.suv) return "SUVbw";
+  return h?.suv_missing ? `no SUV: ${h.suv_missing}` : "";
+}
+
+/** The SUV line of an ROI ("SUVbw mean 2.41 SD 0.30 max 5.30"). */
+export function suvLine(s: SuvStats): string {
+  return `SUVbw mean ${fixed(s.mean, 2)} SD ${fixed(s.sd, 2)} max ${fixed(s.max, 2)}`;
+}
+
 export function statsLines(s: RoiStats, valueUnitText: string): string[] {
   const u = valueUnitText ? ` ${valueUnitText}` : "";
   const lines = [`Area ${formatArea(s.area, s.unit)}`];
@@ -463,9 +487,17 @@ export interface Described {
   unit: "mm" | "px";
   /** The unit of an ROI's values (HU, a Rescale Type), empty when they have none. */
   valueUnit?: string;
+  /** PET with an SUV: the ROI's statistics in SUVbw. */
+  suv?: SuvStats;
 }
 
-export function describe(m: { id: number; kind: MeasureKind; points: readonly Pt[] }, f: FrameValues, c: Calib, valueUnitText: string): Described {
+export function describe(m: { id: number; kind: MeasureKind; points: readonly Pt[] }, f: FrameValues, c: Calib, valueUnitText: string, suvFactor: number | null = null): Described {
+  const d = describeIn(m, f, c, valueUnitText);
+  const suv = d.stats && suvFactor !== null ? suvStats(d.stats, suvFactor) : null;
+  return suv ? { ...d, suv, lines: [...d.lines, suvLine(suv)] } : d;
+}
+
+function describeIn(m: { id: number; kind: MeasureKind; points: readonly Pt[] }, f: FrameValues, c: Calib, valueUnitText: string): Described {
   const base = { id: m.id, kind: m.kind, points: m.points, unit: c.unit };
   const [a, b, d] = m.points;
   if (m.kind === "length" && a && b) {

@@ -24,6 +24,8 @@ const header: FrameHeader = {
   presets: [],
   palette: null,
   voi_luts: [],
+  suv: null,
+  suv_missing: null,
 };
 const stored = new Uint16Array(n * n);
 for (let i = 0; i < stored.length; i++) stored[i] = (i * 2654435761) % 4096;

@@ -35,6 +35,8 @@ function header(over: Partial<FrameHeader> = {}): FrameHeader {
     presets: [],
     palette: null,
     voi_luts: [],
+    suv: null,
+    suv_missing: null,
     ...over,
   };
 }

@@ -52,11 +52,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let info = DisplayInfo::read(file.dataset()).at(&args.file)?;
     let window = match (&args.window, &args.preset) {
         (Some(w), _) => Some(*w),
-        (None, Some(name)) => Some(
-            medlens_dicom::presets::preset(name)
-                .ok_or_else(|| anyhow!("unknown preset '{name}'; known: {}", medlens_dicom::presets::names().join(", ")))?
-                .window(),
-        ),
+        (None, Some(name)) => {
+            let p = medlens_dicom::presets::preset(name)
+                .ok_or_else(|| anyhow!("unknown preset '{name}'; known: {}", medlens_dicom::presets::names().join(", ")))?;
+            let mut w = p.window();
+            // The PT presets are SUV windows: a PET image in Bq/ml gets them in its own units.
+            if info.modality == "PT" && medlens_dicom::presets::PT.iter().any(|q| q.name == p.name) {
+                let suv = medlens_dicom::suv::Suv::read(file.dataset()).map_err(|why| anyhow!("{}: preset {name} is an SUV window, and this image has no SUV: {why}", args.file.display()))?;
+                w.center /= suv.factor;
+                w.width /= suv.factor;
+            }
+            Some(w)
+        }
         _ => None,
     };
     let voi = window.map(|w| Voi::Window(w, VoiFunction::Linear)).unwrap_or_else(|| info.default_voi(&frame));

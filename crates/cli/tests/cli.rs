@@ -192,3 +192,23 @@ fn render_refuses_a_short_modality_lut_naming_the_file_and_the_table() {
     assert!(!png.exists(), "nothing written");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn suv_presets_on_a_pet_image_are_suv_windows_in_its_own_units() {
+    let dir = repo().join("tests/dicom/suv");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let factor = expected["files"]["pet_start.dcm"]["factor"].as_f64().unwrap();
+    let tmp = std::env::temp_dir().join(format!("medlens-suv-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = medlens().arg("render").arg(dir.join("pet_start.dcm")).args(["--preset", "suv-0-5", "--json", "--force", "-o"]).arg(tmp.join("a.png")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // SUV 0..5 is 0..5/factor Bq/ml.
+    assert!((reply["voi"]["center"].as_f64().unwrap() * factor - 2.5).abs() < 1e-9, "{reply}");
+    assert!((reply["voi"]["width"].as_f64().unwrap() * factor - 5.0).abs() < 1e-9, "{reply}");
+    let out = medlens().arg("render").arg(dir.join("pet_noweight.dcm")).args(["--preset", "suv-0-5", "--force", "-o"]).arg(tmp.join("b.png")).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pet_noweight.dcm") && err.contains("no Patient's Weight (0010,1030)"), "{err}");
+    std::fs::remove_dir_all(tmp).ok();
+}

@@ -22,6 +22,7 @@ pub mod read;
 pub mod measurement_sr;
 pub mod sr;
 pub mod syntax;
+pub mod suv;
 pub mod tags;
 pub mod volume;
 pub mod write;

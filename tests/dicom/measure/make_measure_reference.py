@@ -196,7 +196,26 @@ def main():
             rois=[("rect", (50.0, 12.0), (80.0, 39.0))],
             probes=[],
         ),
+        # PET in Bq/ml (tests/dicom/suv/make_suv_fixtures.py: a hot sphere, 4 mm pixels); the
+        # SUVbw factor is that script's, computed with pydicom from the file's tags.
+        case(
+            REPO / "tests/dicom/suv/pet_start.dcm",
+            "pet_start.dcm",
+            lengths=[((10.5, 10.5), (50.5, 40.5))],
+            angles=[],
+            rois=[("ellipse", (32.0, 16.0), (48.0, 32.0)), ("rect", (2.0, 44.0), (12.0, 60.0))],
+            probes=[(40.5, 24.5), (5.5, 50.5)],
+        ),
     ]
+    suv = json.loads((REPO / "tests/dicom/suv/expected.json").read_text())["files"]
+    for c in cases:
+        f = suv.get(c["file"], {}).get("factor")
+        if f is not None:
+            c["suv_factor"] = f
+            for r in c["rois"]:
+                r["suv"] = {k: r[k] * f for k in ("mean", "sd", "min", "max")}
+            for p in c["probes"]:
+                p["suv"] = p["value"] * f
     out = {
         "pydicom": pydicom.__version__,
         "numpy": np.__version__,

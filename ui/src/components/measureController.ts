@@ -25,6 +25,7 @@ import { dragMode, type KeyAction } from "../keymap";
 import {
   calibrationOf,
   describe,
+  fixed,
   formatValue,
   fromSaved,
   handleAt,
@@ -181,7 +182,8 @@ export class MeasureController {
     if (!p) this.setProbe("");
     else if (p.values.length === 1) {
       const unit = valueUnit(img.header.rescale_type, this.host.modality());
-      this.setProbe(`x ${p.col} y ${p.row}: ${formatValue(p.values[0]!)}${unit ? ` ${unit}` : ""}`);
+      const suv = img.header.suv ? ` · SUVbw ${fixed(p.values[0]! * img.header.suv.factor, 2)}` : "";
+      this.setProbe(`x ${p.col} y ${p.row}: ${formatValue(p.values[0]!)}${unit ? ` ${unit}` : ""}${suv}`);
     } else this.setProbe(`x ${p.col} y ${p.row}: R ${p.values[0]} G ${p.values[1]} B ${p.values[2]}`);
     if (this.grab) this.apply({ type: "edit", image: img.key, ...this.grab, at });
     else if (this.state.draft?.kind === "freehand" && this.press) {
@@ -288,7 +290,7 @@ export class MeasureController {
 
   private describe(img: Img, m: Parameters<typeof describe>[0]): Described {
     const f = { values: img.values, columns: img.header.columns, rows: img.header.rows, samples: img.header.samples };
-    return describe(m, f, calibrationOf(img.header.geometry), valueUnit(img.header.rescale_type, this.host.modality()));
+    return describe(m, f, calibrationOf(img.header.geometry), valueUnit(img.header.rescale_type, this.host.modality()), img.header.suv?.factor ?? null);
   }
 
   private toImage(x: number, y: number, header: FrameHeader): Pt {

@@ -9,7 +9,7 @@ import type { NamedWindow, Patient, Series, Study, Window } from "../types";
 import { fitZoom, formatDate, formatName, formatWindow, formatZoom, initialView, reduce, type ViewAction, type ViewState } from "../viewmodel";
 import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, paletteValues, voiLutValues } from "../windowing";
 import type { Frame } from "../types";
-import { imageKey, imageToScreen, screenToImage, type Pt } from "../measure";
+import { imageKey, imageToScreen, screenToImage, suvText, type Pt } from "../measure";
 import { MeasureController, type MeasureStore } from "./measureController";
 
 export interface ViewportDeps {
@@ -445,6 +445,7 @@ export class Viewport {
       line(ctx.series.description),
       line(this.current ? `${this.current.header.columns}×${this.current.header.rows}` : ""),
       h("div#ov-calib", {}, this.current ? calibrationText(this.current.header.geometry) : ""),
+      h("div#ov-suv", { title: this.current?.header.suv?.basis ?? "" }, suvText(this.current?.header)),
     );
     const pos = ref?.instance.image_position;
     const along = pos && this.normal ? pos[0] * this.normal[0] + pos[1] * this.normal[1] + pos[2] * this.normal[2] : null;
