@@ -27,6 +27,7 @@ fn roots(c: &mut Collector) {
     // Viewer: events `medlens://index-*`, the frame header of `load_frame`, `tags`.
     c.visit::<crate::Started>();
     c.visit::<crate::ProgressEvent>();
+    c.visit::<crate::Part>();
     c.visit::<crate::Done>();
     c.visit::<crate::frame::FrameHeader>();
     c.visit::<crate::frame::ExportedPng>();

@@ -90,7 +90,16 @@ struct ProgressEvent {
     total: usize,
 }
 
-/// `medlens://index-done`.
+/// `medlens://index-part`: a part of a job's index, read while the rest is being read (big
+/// folders come in parts, so the first series shows early; see `indexer::part_ends`).
+#[derive(Clone, Serialize, ts_rs::TS)]
+#[ts(rename = "IndexPart")]
+struct Part {
+    job: u64,
+    index: indexer::Index,
+}
+
+/// `medlens://index-done`: the job's last part.
 #[derive(Clone, Serialize, ts_rs::TS)]
 #[ts(rename = "IndexDone")]
 struct Done {
@@ -120,9 +129,9 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
                 let _ = app.emit("medlens://index-progress", ProgressEvent { job, done: p.done, total: p.total });
             }
         };
-        let index = indexer::index_or_error(&paths, || indexer::index_paths(&paths, &progress, &cancel));
         let state = app.state::<AppState>();
-        {
+        // Files become readable (`known`) before the UI hears of them.
+        let know = |index: &indexer::Index| {
             let mut known = lock(&state.known);
             for p in &index.patients {
                 for st in &p.studies {
@@ -131,7 +140,21 @@ fn start_index(app: &AppHandle, paths: Vec<PathBuf>) {
                     }
                 }
             }
-        }
+        };
+        let mut last_part = None;
+        let finished = indexer::index_or_error(&paths, || {
+            indexer::index_in_parts(&paths, &progress, &cancel, &mut |index, last| {
+                know(&index);
+                if last {
+                    last_part = Some(index);
+                } else {
+                    let _ = app.emit("medlens://index-part", Part { job, index });
+                }
+            });
+            indexer::Index::default()
+        });
+        // A panic mid-way: its error entries are the last part.
+        let index = last_part.unwrap_or(finished);
         lock(&state.jobs).retain(|(j, _)| *j != job);
         let _ = app.emit("medlens://index-done", Done { job, cancelled: cancel.load(Ordering::Relaxed), index });
     });

@@ -2,12 +2,13 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ExportedPng, MeasurementsExported, PixelGeometry, SavedMeasurement } from "./bindings";
-import type { Frame, IndexDone, IndexProgress, IndexStarted, MprInfo, MprSlice, Plane, TagEntry } from "./types";
+import type { Frame, IndexDone, IndexPart, IndexProgress, IndexStarted, MprInfo, MprSlice, Plane, TagEntry } from "./types";
 import { decodeFrameMessage } from "./windowing";
 
 export const EVENTS = {
   started: "medlens://index-started",
   progress: "medlens://index-progress",
+  part: "medlens://index-part",
   done: "medlens://index-done",
   menu: "medlens://menu",
 } as const;
@@ -85,6 +86,10 @@ export function onIndexStarted(f: (e: IndexStarted) => void): Promise<UnlistenFn
 }
 export function onIndexProgress(f: (e: IndexProgress) => void): Promise<UnlistenFn> {
   return listen<IndexProgress>(EVENTS.progress, (e) => f(e.payload));
+}
+/** A part of a big job's index, read while the rest is being read. */
+export function onIndexPart(f: (e: IndexPart) => void): Promise<UnlistenFn> {
+  return listen<IndexPart>(EVENTS.part, (e) => f(e.payload));
 }
 export function onIndexDone(f: (e: IndexDone) => void): Promise<UnlistenFn> {
   return listen<IndexDone>(EVENTS.done, (e) => f(e.payload));

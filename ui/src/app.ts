@@ -16,7 +16,7 @@ import { h } from "./dom";
 import { ImageContextFeed } from "./imageContext";
 import type { KeyAction } from "./keymap";
 import { emptyLibrary, mergeIndex, seriesCount, slicesOf, studyCount, type Library, type SliceRef } from "./library";
-import type { Series } from "./types";
+import type { Index, Series } from "./types";
 import { initialWindow, modalityValues, paletteValues, renderRgba } from "./windowing";
 
 export class App {
@@ -28,7 +28,11 @@ export class App {
   private readonly tagBrowser: TagBrowser;
   private readonly status = h("div.statusline#statusline", {}, "");
   private readonly fps = h("input#cine-fps", { type: "number", min: 1, max: 60, value: "10", title: "Cine frames per second" });
-  private readonly jobs = new Set<number>();
+  /** Running index jobs: what their parts added so far, and whether the library was empty
+   *  when they started (then the first series that arrives opens). */
+  private readonly jobs = new Map<number, { files: number; unreadable: number; parts: number; libraryWasEmpty: boolean }>();
+  /** Index parts merged (the test hook's count: big folders arrive in several). */
+  private indexParts = 0;
   private thumbQueue: Promise<void> = Promise.resolve();
   private readonly thumbs = new Map<string, HTMLCanvasElement>();
   /** The image on screen, as the AI panels see it. */
@@ -118,30 +122,12 @@ export class App {
   private async listen(): Promise<void> {
     await api.onDragHover((over) => document.body.classList.toggle("drag-over", over));
     await api.onIndexStarted((e) => {
-      this.jobs.add(e.job);
+      this.jobs.set(e.job, { files: 0, unreadable: 0, parts: 0, libraryWasEmpty: studyCount(this.lib) === 0 });
       this.progress.show(0, 0, e.paths.join(", "));
     });
     await api.onIndexProgress((p) => this.progress.show(p.done, p.total, ""));
-    await api.onIndexDone((d) => {
-      this.jobs.delete(d.job);
-      if (this.jobs.size === 0) this.progress.hide();
-      const before = studyCount(this.lib);
-      this.lib = mergeIndex(this.lib, d.index);
-      this.browser.render(this.lib);
-      this.errors.render(this.lib.errors);
-      const files = d.index.patients.reduce((n, p) => n + p.studies.reduce((m, s) => m + s.series.reduce((k, se) => k + se.instances.length, 0), 0), 0);
-      this.setStatus(
-        `${d.cancelled ? "Indexing cancelled: " : ""}${files} file${files === 1 ? "" : "s"} indexed, ${d.index.errors.length} unreadable; ${studyCount(this.lib)} stud${studyCount(this.lib) === 1 ? "y" : "ies"}, ${seriesCount(this.lib)} series open`,
-        d.index.errors.length > 0,
-      );
-      const uid = this.viewport.seriesUid;
-      const open = uid ? this.findSeries(uid) : null;
-      if (open) this.viewport.refreshSeries(open.series);
-      else if (before === 0) {
-        const first = this.firstSeries();
-        if (first) void this.openSeries(first);
-      }
-    });
+    await api.onIndexPart((p) => this.addIndexPart(p.job, p.index, null));
+    await api.onIndexDone((d) => this.addIndexPart(d.job, d.index, d.cancelled));
     await api.onMenu((id) => {
       if (id === "open-files") void this.open(false);
       else if (id === "open-folder") void this.open(true);
@@ -153,6 +139,37 @@ export class App {
     } catch (e) {
       this.setStatus(`Sample study: ${errorText(e)}`, true);
     }
+  }
+
+  /** Merge a part of a job's index (`cancelled` null: more parts follow) and show it; the
+   *  first series to arrive opens when the library was empty. */
+  private addIndexPart(job: number, index: Index, cancelled: boolean | null): void {
+    const j = this.jobs.get(job) ?? { files: 0, unreadable: 0, parts: 0, libraryWasEmpty: false };
+    j.parts++;
+    this.indexParts++;
+    j.files += index.patients.reduce((n, p) => n + p.studies.reduce((m, s) => m + s.series.reduce((k, se) => k + se.instances.length, 0), 0), 0);
+    j.unreadable += index.errors.length;
+    this.lib = mergeIndex(this.lib, index);
+    this.browser.render(this.lib);
+    this.errors.render(this.lib.errors);
+    const uid = this.viewport.seriesUid;
+    const open = uid ? this.findSeries(uid) : null;
+    if (open) this.viewport.refreshSeries(open.series);
+    else if (j.libraryWasEmpty && !this.mpr.isOpen) {
+      const first = this.firstSeries();
+      if (first) void this.openSeries(first);
+    }
+    if (cancelled === null) {
+      this.jobs.set(job, j);
+      this.setStatus(`Indexing: ${j.files} file${j.files === 1 ? "" : "s"} so far…`);
+      return;
+    }
+    this.jobs.delete(job);
+    if (this.jobs.size === 0) this.progress.hide();
+    this.setStatus(
+      `${cancelled ? "Indexing cancelled: " : ""}${j.files} file${j.files === 1 ? "" : "s"} indexed, ${j.unreadable} unreadable; ${studyCount(this.lib)} stud${studyCount(this.lib) === 1 ? "y" : "ies"}, ${seriesCount(this.lib)} series open`,
+      j.unreadable > 0,
+    );
   }
 
   private findSeries(uid: string): SeriesContext | null {
@@ -308,6 +325,7 @@ export class App {
         series: seriesCount(this.lib),
         errors: this.lib.errors,
         indexing: this.jobs.size > 0,
+        indexParts: this.indexParts,
         seriesUid: v.seriesUid,
         slice: v.state.slice,
         sliceCount: v.state.sliceCount,

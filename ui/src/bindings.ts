@@ -118,9 +118,15 @@ export type ImportResult = { output: string, };
 export type Index = { patients: Array<Patient>, errors: Array<FileError>, };
 
 /**
- * `medlens://index-done`.
+ * `medlens://index-done`: the job's last part.
  */
 export type IndexDone = { job: number, cancelled: boolean, index: Index, };
+
+/**
+ * `medlens://index-part`: a part of a job's index, read while the rest is being read (big
+ * folders come in parts, so the first series shows early; see `indexer::part_ends`).
+ */
+export type IndexPart = { job: number, index: Index, };
 
 /**
  * `medlens://index-progress`.

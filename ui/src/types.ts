@@ -8,6 +8,7 @@ export type {
   FrameHeader,
   Index,
   IndexDone,
+  IndexPart,
   IndexProgress,
   IndexStarted,
   Instance,

@@ -243,7 +243,10 @@ fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
-fn collect_files(paths: &[PathBuf], errors: &mut Vec<FileError>) -> Vec<PathBuf> {
+/// Every file under `paths` (folders walked in name order, each file once, links followed
+/// once); what cannot be read or listed goes to `errors`. [`index_paths`] starts with this; a
+/// caller that indexes in parts (the app streams its index) walks once and indexes the files.
+pub fn collect_files(paths: &[PathBuf], errors: &mut Vec<FileError>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for p in paths {
