@@ -19,8 +19,13 @@ pub struct Args {
     #[arg(long)]
     preset: Option<String>,
     /// Output size WIDTHxHEIGHT (bilinear, no antialiasing).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = parse_size, conflicts_with = "true_aspect")]
     size: Option<(u32, u32)>,
+    /// Draw non-square pixels at their true aspect, as the viewer shows them (the coarser
+    /// direction resampled to the finer pixel size), and state the scale in the PNG (tEXt
+    /// `mm per pixel` and `Calibration`, pHYs). Without it the PNG has the stored pixels.
+    #[arg(long)]
+    true_aspect: bool,
     /// Output PNG (written whole or not at all).
     #[arg(short, long)]
     output: PathBuf,
@@ -71,7 +76,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some((w, h)) = args.size {
         img = resize_bilinear(&img, w, h);
     }
-    let png = medlens_dicom::export::png_bytes(&img).map_err(|e| anyhow!("{}: encoding the PNG: {e}", args.output.display()))?;
+    let (png, scale) = if args.true_aspect {
+        let g = medlens_dicom::display::PixelGeometry::read(file.dataset(), args.frame);
+        let geometry = medlens_dicom::export::ExportGeometry { aspect: g.aspect, spacing: g.spacing, calibration: g.calibration };
+        let (png, scale) = medlens_dicom::export::png_true_aspect(&img, &geometry).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+        (png, Some(scale))
+    } else {
+        (medlens_dicom::export::png_bytes(&img).map_err(|e| anyhow!("{}: encoding the PNG: {e}", args.output.display()))?, None)
+    };
     std::io::Write::write_all(out.file(), &png).with_context(|| format!("{}: writing", args.output.display()))?;
     out.commit()?;
     if args.json {
@@ -79,7 +91,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Voi::Window(w, f) => serde_json::json!({"center": w.center, "width": w.width, "function": format!("{f:?}")}),
             Voi::Lut(_) => serde_json::json!({"voi_lut": true}),
         };
-        println!("{}", serde_json::json!({"output": args.output, "width": img.width, "height": img.height, "channels": img.channels, "voi": voi_json}));
+        let (width, height) = scale.as_ref().map_or((img.width, img.height), |s| (s.width, s.height));
+        let mut reply = serde_json::json!({"output": args.output, "width": width, "height": height, "channels": img.channels, "voi": voi_json});
+        if let Some(s) = &scale {
+            reply["mm_per_pixel"] = serde_json::json!(s.mm_per_pixel);
+            reply["calibration"] = serde_json::json!(s.calibration.label());
+        }
+        println!("{reply}");
     }
     Ok(())
 }

@@ -212,3 +212,38 @@ fn suv_presets_on_a_pet_image_are_suv_windows_in_its_own_units() {
     assert!(err.contains("pet_noweight.dcm") && err.contains("no Patient's Weight (0010,1030)"), "{err}");
     std::fs::remove_dir_all(tmp).ok();
 }
+
+#[test]
+fn render_true_aspect_draws_pixels_at_their_size_and_states_the_scale() {
+    // The geometry fixtures and what a true-aspect export of each must be
+    // (tests/dicom/make_geometry_fixtures.py, pydicom + numpy).
+    let dir = repo().join("tests/dicom/geometry");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let tmp = std::env::temp_dir().join(format!("medlens-aspect-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for f in expected["files"].as_array().unwrap() {
+        let name = f["file"].as_str().unwrap();
+        let out = tmp.join(format!("{name}.png"));
+        let run = medlens().arg("render").arg(dir.join(name)).args(["--true-aspect", "--json", "--force", "-o"]).arg(&out).output().unwrap();
+        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        let reply: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let (_, w, h, _) = read_png(&out);
+        assert_eq!((w as u64, h as u64), (f["export_width"].as_u64().unwrap(), f["export_height"].as_u64().unwrap()), "{name}");
+        assert_eq!((reply["width"].as_u64(), reply["height"].as_u64()), (Some(w as u64), Some(h as u64)), "{name}");
+        assert_eq!(reply["calibration"], f["calibration_label"], "{name}");
+        let text = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap())).read_info().unwrap().info().uncompressed_latin1_text.clone();
+        let said = |k: &str| text.iter().find(|t| t.keyword == k).map(|t| t.text.clone());
+        assert_eq!(said("Calibration").as_deref(), f["calibration_label"].as_str(), "{name}");
+        match f["export_mm_per_pixel"].as_f64() {
+            Some(mm) => {
+                assert!((reply["mm_per_pixel"].as_f64().unwrap() - mm).abs() < 1e-12, "{name}: {reply}");
+                assert!((said("mm per pixel").unwrap().parse::<f64>().unwrap() - mm).abs() < 1e-9, "{name}");
+            }
+            None => assert!(reply["mm_per_pixel"].is_null() && said("mm per pixel").is_none(), "{name}: {reply}"),
+        }
+    }
+    // --size and --true-aspect both set the output's size: refused together.
+    let run = medlens().arg("render").arg(dir.join("ps_nonsquare.dcm")).args(["--true-aspect", "--size", "10x10", "-o"]).arg(tmp.join("x.png")).output().unwrap();
+    assert!(!run.status.success());
+    std::fs::remove_dir_all(tmp).ok();
+}
