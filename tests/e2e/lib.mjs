@@ -119,3 +119,55 @@ export function setValueInPlace(buf, group, element, value) {
   buf.write(value.padEnd(len, " "), at + 8, len, "latin1");
   return buf.toString("latin1", at + 8, at + 8 + len);
 }
+
+/** Writes a minimal single-frame MONOCHROME2 16-bit unsigned DICOM file (explicit VR little
+ *  endian, Secondary Capture) of `rows` × `columns` with the given stored values. */
+export function writeDicom16(file, rows, columns, values, uidSuffix = "1") {
+  const root = "1.2.826.0.1.3680043.10.1145.99";
+  const el = (group, element, vr, value) => {
+    const body = Buffer.isBuffer(value) ? value : Buffer.from(value.length % 2 ? `${value}${vr === "UI" ? "\0" : " "}` : value, "latin1");
+    const long = ["OB", "OW", "UN", "SQ", "UT"].includes(vr);
+    const head = Buffer.alloc(long ? 12 : 8);
+    head.writeUInt16LE(group, 0);
+    head.writeUInt16LE(element, 2);
+    head.write(vr, 4, "latin1");
+    if (long) head.writeUInt32LE(body.length, 8);
+    else head.writeUInt16LE(body.length, 6);
+    return Buffer.concat([head, body]);
+  };
+  const us = (v) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(v);
+    return b;
+  };
+  const sop = `${root}.3.${uidSuffix}`;
+  const metaBody = Buffer.concat([
+    el(0x0002, 0x0001, "OB", Buffer.from([0, 1])),
+    el(0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.7"),
+    el(0x0002, 0x0003, "UI", sop),
+    el(0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1"),
+  ]);
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(metaBody.length);
+  const pixels = Buffer.alloc(rows * columns * 2);
+  for (let i = 0; i < rows * columns; i++) pixels.writeUInt16LE(values[i] ?? 0, i * 2);
+  const data = Buffer.concat([
+    el(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.7"),
+    el(0x0008, 0x0018, "UI", sop),
+    el(0x0008, 0x0060, "CS", "OT"),
+    el(0x0010, 0x0010, "PN", "Benchmark^Large"),
+    el(0x0010, 0x0020, "LO", "BENCH-1"),
+    el(0x0020, 0x000d, "UI", `${root}.1.${uidSuffix}`),
+    el(0x0020, 0x000e, "UI", `${root}.2.${uidSuffix}`),
+    el(0x0028, 0x0002, "US", us(1)),
+    el(0x0028, 0x0004, "CS", "MONOCHROME2"),
+    el(0x0028, 0x0010, "US", us(rows)),
+    el(0x0028, 0x0011, "US", us(columns)),
+    el(0x0028, 0x0100, "US", us(16)),
+    el(0x0028, 0x0101, "US", us(16)),
+    el(0x0028, 0x0102, "US", us(15)),
+    el(0x0028, 0x0103, "US", us(0)),
+    el(0x7fe0, 0x0010, "OW", pixels),
+  ]);
+  fs.writeFileSync(file, Buffer.concat([Buffer.alloc(128), Buffer.from("DICM"), el(0x0002, 0x0000, "UL", groupLength), metaBody, data]));
+}

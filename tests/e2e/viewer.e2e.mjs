@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
 import { Key } from "webdriverio";
-import { ART, openApp, shot, waitFor } from "./lib.mjs";
+import { ART, openApp, shot, waitFor, writeDicom16 } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const shared = path.resolve(repo, "../shared/dicom");
@@ -343,4 +343,44 @@ test("dropping the whole shared corpus: every readable study is listed; every se
   // A series that cannot be shown says why in the viewport; the app stays usable.
   for (const f of failed) assert.ok(f.error.length > 10, `error message for ${f.file}`);
   await shot("08-shared-corpus");
+});
+
+test("W/L frame time on a 3072×3072 16-bit image (benchmark)", async () => {
+  // A 3k × 3k 16-bit image (a mammogram's or a large radiograph's size), written here: a
+  // gradient with a disc, so every W/L step changes every pixel's grey.
+  const n = 3072;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-wl3k-"));
+  const file = path.join(dir, "wl3k.dcm");
+  const values = new Uint16Array(n * n);
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) values[y * n + x] = ((x + y) * 5 + ((x - n / 2) ** 2 + (y - n / 2) ** 2 < (n / 4) ** 2 ? 20000 : 0)) & 0xffff;
+  writeDicom16(file, n, n, values, "3072");
+  await drop([dir]);
+  const s = await waitFor("the 3k image listed", async () => (await browser.execute(() => window.__medlens.seriesList())).find((x) => x.paths.some((p) => p.startsWith(dir))));
+  await browser.execute((uid) => window.__medlens.openSeries(uid), s.uid);
+  await waitFor("the 3k image on screen", async () => {
+    const i = await info();
+    return i.seriesUid === s.uid && i.path && !i.viewError;
+  }, 60000);
+  const result = await browser.execute(() => {
+    window.__medlens.benchmark(3); // warm-up
+    const native = window.__medlens.benchmark(20);
+    window.__medlens.benchmark(3, true);
+    return { renderer: window.__medlens.info().renderer, msPerFrameNative: native, msPerFrameDrag: window.__medlens.benchmark(20, true) };
+  });
+  const out = path.join(ART, "wl-benchmark.json");
+  const prior = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : {};
+  fs.writeFileSync(out, JSON.stringify({ ...prior, large: { size: "3072x3072", bits: 16, ...result, fpsDrag: 1000 / result.msPerFrameDrag } }, null, 2));
+  console.log(`W/L frame time, 3072×3072 16-bit, ${result.renderer}: ${result.msPerFrameNative.toFixed(2)} ms at native size, ${result.msPerFrameDrag.toFixed(2)} ms while dragging (${(1000 / result.msPerFrameDrag).toFixed(1)} fps)`);
+  assert.ok(Number.isFinite(result.msPerFrameDrag) && result.msPerFrameDrag > 0);
+  // A real drag: the drawn image changes, and when it ends the canvas is the native image
+  // again, equal to medlens render with the window the drag left.
+  const box = await browser.execute(() => document.getElementById("viewport").getBoundingClientRect().toJSON());
+  const [x, y] = [Math.round(box.left + box.width / 2), Math.round(box.top + box.height / 2)];
+  await browser.action("pointer").move({ x, y, origin: "viewport" }).down({ button: 0 }).move({ x: x + 60, y: y + 20, origin: "viewport", duration: 100 }).up({ button: 0 }).perform();
+  const canvas = await browser.execute(() => [document.getElementById("viewport-canvas").width, document.getElementById("viewport-canvas").height]);
+  assert.deepEqual(canvas, [n, n], "native size after the drag");
+  const w = (await info()).window;
+  assertSamePixels(await readGrey(), cliRender(file, 0, w.center, w.width), "the 3k image after a drag");
+  await shot("08-3072-image");
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -388,7 +388,8 @@ export class App {
       exportPng: () => this.exportPng(),
       /** The image context the AI panels use (path, frame, window, SOP Instance UID). */
       aiContext: () => this.imageContext.current(),
-      benchmark: (n: number) => v.benchmark(n),
+      /** ms per W/L frame: at native size, or (`drag`) at the size a W/L drag draws at. */
+      benchmark: (n: number, drag = false) => v.benchmark(n, drag),
       /** Set an exact zoom (screen px per finer image pixel; null = fit) and pan. */
       setView: (zoom: number | null, panX: number, panY: number) => v.dispatch({ type: "view", zoom, panX, panY }),
       /** The tool in use and the measurements of the image on screen, with their numbers. */

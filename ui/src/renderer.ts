@@ -1,6 +1,10 @@
 // Renders modality values into a canvas at the image's native size, applying the VOI
 // window on the GPU (WebGL2) or, where WebGL2 is unavailable, on the CPU. Zoom and pan
-// are CSS transforms of that canvas, so its pixels are always the windowed image itself.
+// are CSS transforms of that canvas, so its pixels are always the windowed image itself —
+// except while a W/L drag is under way on an image larger than its place on screen: then the
+// WebGL2 renderer draws at the screen's resolution (`setResolution`), nearest texel, so a
+// 3k × 3k image windows as fast as a small one, and goes back to native size when the drag
+// ends. `read` is always the native image.
 import type { FrameHeader, VoiFunction, Window } from "./types";
 import { colourShift, effectiveInvert, MIN_FILE_WIDTH, renderRgba, sanitizeWindow } from "./windowing";
 
@@ -19,6 +23,8 @@ export interface Renderer {
   read(): Uint8Array;
   /** Block until drawing is done (benchmarks). */
   finish(): void;
+  /** Draw at `scale` (0 < scale ≤ 1) of the native size from now on (1: native). */
+  setResolution(scale: number): void;
 }
 
 const VS = `#version 300 es
@@ -29,13 +35,14 @@ const FS = `#version 300 es
 precision highp float;
 precision highp int;
 uniform highp sampler2D u_tex;
-uniform int u_rows;
 uniform int u_samples;  // 1 or 3
 uniform int u_fn;       // 0 LINEAR, 1 LINEAR_EXACT, 2 SIGMOID
 uniform float u_c;
 uniform float u_w;
 uniform bool u_invert;
 uniform float u_colour_scale;
+uniform vec2 u_step;    // texels per drawn pixel (1, 1 at native size)
+uniform int u_height;   // drawn rows
 out vec4 o;
 float voi(float x) {
   if (u_fn == 1) {
@@ -51,7 +58,9 @@ float voi(float x) {
   return ((x - (u_c - 0.5)) / (u_w - 1.0) + 0.5) * 255.0;
 }
 void main() {
-  ivec2 ij = ivec2(int(gl_FragCoord.x), u_rows - 1 - int(gl_FragCoord.y));
+  // The texel under the drawn pixel's centre (the same texel at native size).
+  float top = float(u_height - 1 - int(gl_FragCoord.y)) + 0.5;
+  ivec2 ij = min(ivec2(int(gl_FragCoord.x * u_step.x), int(top * u_step.y)), textureSize(u_tex, 0) - 1);
   vec4 t = texelFetch(u_tex, ij, 0);
   vec3 rgb;
   if (u_samples == 3) {
@@ -91,7 +100,7 @@ class GlRenderer implements Renderer {
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(`program: ${gl.getProgramInfoLog(prog)}`);
     this.prog = prog;
     gl.useProgram(prog);
-    for (const n of ["u_tex", "u_rows", "u_samples", "u_fn", "u_c", "u_w", "u_invert", "u_colour_scale"])
+    for (const n of ["u_tex", "u_samples", "u_fn", "u_c", "u_w", "u_invert", "u_colour_scale", "u_step", "u_height"])
       this.u[n] = gl.getUniformLocation(prog, n);
     const buf = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, buf);
@@ -108,17 +117,36 @@ class GlRenderer implements Renderer {
     gl.uniform1i(this.u.u_tex!, 0);
   }
 
+  private scale = 1;
+
+  setResolution(scale: number): void {
+    const s = Math.min(1, Math.max(1e-3, scale));
+    if (s === this.scale) return;
+    this.scale = s;
+    this.size();
+  }
+
+  /** The drawing buffer: the native size, or `scale` of it. */
+  private size(): void {
+    const img = this.img;
+    if (!img) return;
+    const { rows, columns } = img.header;
+    const w = Math.max(1, Math.round(columns * this.scale));
+    const hgt = Math.max(1, Math.round(rows * this.scale));
+    if (this.canvas.width !== w) this.canvas.width = w;
+    if (this.canvas.height !== hgt) this.canvas.height = hgt;
+    this.gl.viewport(0, 0, w, hgt);
+  }
+
   setImage(img: RenderInput): void {
     const gl = this.gl;
     const { rows, columns, samples } = img.header;
-    this.canvas.width = columns;
-    this.canvas.height = rows;
-    gl.viewport(0, 0, columns, rows);
+    this.img = img;
+    this.size();
     gl.bindTexture(gl.TEXTURE_2D, this.tex);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     if (samples === 3) gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGB32F, columns, rows, 0, gl.RGB, gl.FLOAT, img.values);
     else gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, columns, rows, 0, gl.RED, gl.FLOAT, img.values);
-    this.img = img;
     this.colourScale = samples === 3 ? 1 / 2 ** colourShift(img.values) : 1;
   }
 
@@ -128,17 +156,26 @@ class GlRenderer implements Renderer {
     const gl = this.gl;
     const win = sanitizeWindow(w, fn === "LINEAR" ? 1 : MIN_FILE_WIDTH);
     gl.useProgram(this.prog);
-    gl.uniform1i(this.u.u_rows!, img.header.rows);
     gl.uniform1i(this.u.u_samples!, img.header.samples);
     gl.uniform1i(this.u.u_fn!, FN_CODE[fn] ?? 0);
     gl.uniform1f(this.u.u_c!, win.center);
     gl.uniform1f(this.u.u_w!, win.width);
     gl.uniform1i(this.u.u_invert!, img.header.samples === 3 ? (invert ? 1 : 0) : effectiveInvert(img.header, invert) ? 1 : 0);
     gl.uniform1f(this.u.u_colour_scale!, this.colourScale);
+    gl.uniform2f(this.u.u_step!, img.header.columns / this.canvas.width, img.header.rows / this.canvas.height);
+    gl.uniform1i(this.u.u_height!, this.canvas.height);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
+    this.last = { w, invert, fn };
   }
 
+  private last: { w: Window; invert: boolean; fn: VoiFunction } | null = null;
+
   read(): Uint8Array {
+    // Always the native image: back to native size (and the last window) if a drag had it smaller.
+    if (this.scale !== 1) {
+      this.setResolution(1);
+      if (this.last) this.draw(this.last.w, this.last.invert, this.last.fn);
+    }
     const gl = this.gl;
     const w = this.canvas.width;
     const h = this.canvas.height;
@@ -186,6 +223,9 @@ class CpuRenderer implements Renderer {
   }
 
   finish(): void {}
+
+  /** Always native: the CPU path has no cheaper size to draw. */
+  setResolution(): void {}
 }
 
 /** A WebGL2 renderer when the platform has one, else the CPU renderer. */
