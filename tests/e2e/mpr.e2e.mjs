@@ -3,8 +3,8 @@
 // against an independent reslice with numpy from pydicom's arrays
 // (tests/dicom/mpr/make_mpr_reference.py → expected.json, hashes of the f32 modality values);
 // a click in one pane moving the other two through that voxel; one window for the three
-// panes; and series that are not volumes refused with the reason. Run by
-// tests/suites/30-viewer.sh.
+// panes; series that are not volumes refused with the reason; and the `?` overlay listing the
+// keys (M among them), which then work. Run by tests/suites/30-viewer.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -205,4 +205,36 @@ test("series that are not volumes are refused with the reason, and the view stay
     assert.equal((await info()).seriesUid, v.series);
   }
   await shot("mpr-refused");
+});
+
+test("? shows every key and gesture, MPR's among them; the keys work; Esc closes it", async () => {
+  const overlay = '[data-testid="help-overlay"]';
+  const hidden = () => browser.execute((s) => document.querySelector(s).hidden, overlay);
+  assert.equal(await hidden(), true);
+  await browser.execute(() => document.getElementById("viewport").focus());
+  await browser.keys(["?"]);
+  await waitFor("the shortcut overlay", async () => !(await hidden()));
+  const rows = await browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="help-dialog"] dl')].flatMap((dl) => [...dl.querySelectorAll("dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+  );
+  const row = (key) => rows.find(([k]) => k === key);
+  assert.match(row("M")?.[1] ?? "", /MPR/, "M is listed for MPR");
+  assert.match(row("Left click (MPR)")?.[1] ?? "", /crosshair/);
+  for (const k of ["L", "G", "E", "B", "D", "T", "?"]) assert.ok(row(k), `${k} is listed`);
+  await shot("help-overlay");
+  await browser.keys([Key.Escape]);
+  await waitFor("the overlay closed", hidden);
+  // The listed key does what the list says: M opens MPR (of the sample volume), M again closes it.
+  const sample = (await browser.execute(() => window.__medlens.seriesList())).find((s) => s.paths.some((p) => p.endsWith("brain_001.dcm") && p.includes("mr-volume")));
+  assert.ok(await browser.execute((u) => window.__medlens.openSeries(u), sample.uid));
+  await waitFor("the sample on screen", async () => {
+    const i = await info();
+    return i.seriesUid === sample.uid && i.path && !i.viewError;
+  });
+  await browser.execute(() => document.getElementById("viewport").focus());
+  await browser.keys(["m"]);
+  await waitFor("MPR by its key", async () => (await mpr()).open);
+  await browser.execute(() => document.getElementById("mpr-axial-viewport").focus());
+  await browser.keys(["m"]);
+  await waitFor("MPR closed by its key", async () => !(await mpr()).open);
 });
