@@ -19,7 +19,7 @@ use medlens_engine::generate::{decode_loop, GenerateOptions, GenerateOutput, Sam
 use medlens_engine::models::medgemma;
 use medlens_engine::serve::discover::{self, Kind, ModelInfo};
 use medlens_engine::serve::findings::{self, file_sha256, InputRecord, Provenance, SamplingRecord, Template};
-use medlens_engine::serve::load::{load_medgemma_with_mmproj, LoadedMedGemma};
+use medlens_engine::serve::load::{load_medgemma_reporting, LoadedMedGemma};
 use medlens_engine::serve::zeroshot::{Label, LabelSet, Mode, ZeroShotModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -270,6 +270,10 @@ pub enum FindingsEvent {
         #[ts(type = r#""load" | "vision" | "prefill""#)]
         stage: &'static str,
     },
+    /// Loading the model: `done` of the `total` tensors its files hold read (sent at each
+    /// percent).
+    #[serde(rename = "load_progress")]
+    LoadProgress { done: usize, total: usize },
     Started { thumbnail_png_base64: String, prompt_tokens: usize },
     Token { text: String, index: usize },
     Done {
@@ -345,8 +349,8 @@ pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
 }
 
 /// Loads (once) and returns the MedGemma model; `loading` is called first when it has to
-/// be read.
-fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce()) -> Result<Arc<LoadedMedGemma>, String> {
+/// be read, `progress(done, total)` as its tensors are read.
+fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce(), progress: &dyn Fn(usize, usize)) -> Result<Arc<LoadedMedGemma>, String> {
     let info = first_ok(&scan(app, ai), Kind::Medgemma)?;
     let mut slot = lock(&ai.medgemma);
     if let Some((p, m)) = slot.as_ref() {
@@ -356,7 +360,7 @@ fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce()) -> Resu
     }
     loading();
     let d = ai.device()?;
-    let loaded = Arc::new(load_medgemma_with_mmproj(&info.path, info.mmproj.as_deref(), &d.device).map_err(|e| e.to_string())?);
+    let loaded = Arc::new(load_medgemma_reporting(&info.path, info.mmproj.as_deref(), &d.device, progress).map_err(|e| e.to_string())?);
     *slot = Some((info.path, loaded.clone()));
     Ok(loaded)
 }
@@ -365,9 +369,21 @@ fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce()) -> Resu
 fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &AtomicBool, tx: &Channel<FindingsEvent>) -> Result<bool, String> {
     let t0 = Instant::now();
     let img = medlens_dicom::load_rgb(&req.path, req.frame, window_of(&req.window)).map_err(|e| e.to_string())?;
-    let loaded = medgemma_model(app, ai, || {
-        let _ = tx.send(FindingsEvent::Stage { stage: "load" });
-    })?;
+    let percent = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let progress = |done: usize, total: usize| {
+        let p = done * 100 / total.max(1);
+        if percent.swap(p, Ordering::Relaxed) != p {
+            let _ = tx.send(FindingsEvent::LoadProgress { done, total });
+        }
+    };
+    let loaded = medgemma_model(
+        app,
+        ai,
+        || {
+            let _ = tx.send(FindingsEvent::Stage { stage: "load" });
+        },
+        &progress,
+    )?;
     // Stop is honoured between the stages too (loading, the vision encode, the prefill are
     // each one call into the engine), not only between decode steps.
     if cancel.load(Ordering::Relaxed) {

@@ -110,6 +110,9 @@ test("findings stream into the panel token by token, and Stop ends generation wi
   assert.ok((await attr(tid("findings-thumbnail"), "src"))?.startsWith("data:image/png;base64,"), "thumbnail of the pixels sent");
   // The stages before the first token were announced, in order (the model was not loaded yet).
   assert.equal(await attr(tid("findings-status"), "data-stages"), "load vision prefill");
+  // The load reported its progress in tensors read: the last report at most the files' count.
+  const [done, total] = ((await attr(tid("findings-status"), "data-loaded")) ?? "").split("/").map(Number);
+  assert.ok(done > 0 && done <= total, `tensors loaded ${done} of ${total}`);
   assert.equal(await text(tid("findings-status")), "Generating…");
   // Click Stop in the page and time until the panel is idle again (no WebDriver round trips).
   const ms = await browser.executeAsync((done) => {

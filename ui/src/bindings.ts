@@ -34,7 +34,7 @@ calibration: string, };
 
 export type FileError = { path: string, error: string, };
 
-export type FindingsEvent = { "type": "stage", stage: "load" | "vision" | "prefill", } | { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance,
+export type FindingsEvent = { "type": "stage", stage: "load" | "vision" | "prefill", } | { "type": "load_progress", done: number, total: number, } | { "type": "started", thumbnail_png_base64: string, prompt_tokens: number, } | { "type": "token", text: string, index: number, } | { "type": "done", text: string, tokens: number, timings: Timings, provenance: Provenance,
 /**
  * Set when the draft could not be written to the audit log: the text to show.
  */

@@ -147,11 +147,17 @@ describe("findings panel", () => {
       t = 2500;
       vi.advanceTimersByTime(1000);
       expect(status()).toBe("Loading the model… 2 s");
+      // The loader's progress, in tensors read, while the load stage lasts.
+      api.emit({ type: "load_progress", done: 412, total: 883 });
+      expect(status()).toBe("Loading the model… 412/883 tensors, 2 s");
+      t = 3500;
+      vi.advanceTimersByTime(1000);
+      expect(status()).toBe("Loading the model… 412/883 tensors, 3 s");
       api.emit({ type: "started", thumbnail_png_base64: "iVBORw0KGgo=", prompt_tokens: 271 });
       api.emit({ type: "stage", stage: "vision" });
       t = 9000;
       vi.advanceTimersByTime(1000);
-      expect(status()).toBe("Encoding the image… 6 s");
+      expect(status()).toBe("Encoding the image… 5 s");
       api.emit({ type: "stage", stage: "prefill" });
       expect(status()).toBe("Reading the prompt… 0 s");
       api.emit({ type: "token", text: "No", index: 0 });

@@ -73,6 +73,8 @@ interface Run {
   stopping: boolean;
   /** The stage in progress and when it began (the status line counts its seconds). */
   stage: { name: FindingsStage; since: number } | null;
+  /** Tensors read of the model being loaded (the load stage shows them). */
+  loaded: { done: number; total: number } | null;
   ticker: ReturnType<typeof setInterval> | null;
   /** Arrival times of the token events, for the live figures. */
   rate: TokenRate;
@@ -254,8 +256,9 @@ export class FindingsPanel {
       ...(system ? { system } : {}),
       sampling,
     };
-    const run: Run = { id: ++this.runs, job: null, stopping: false, stage: null, ticker: null, rate: startRate(this.now()) };
+    const run: Run = { id: ++this.runs, job: null, stopping: false, stage: null, loaded: null, ticker: null, rate: startRate(this.now()) };
     this.status.dataset.stages = "";
+    delete this.status.dataset.loaded;
     this.run = run;
     this.result = null;
     this.text.textContent = "";
@@ -317,11 +320,16 @@ export class FindingsPanel {
 
   private onEvent(run: Run, e: FindingsEvent): void {
     if (this.run !== run) return; // a finished or superseded run
-    if (e.type !== "stage" && run.stage) {
+    if (e.type !== "stage" && e.type !== "load_progress" && run.stage) {
       this.endStage(run);
       if (!run.stopping) this.status.textContent = "Generating…";
     }
     switch (e.type) {
+      case "load_progress":
+        run.loaded = { done: e.done, total: e.total };
+        this.status.dataset.loaded = `${e.done}/${e.total}`;
+        this.showStage(run);
+        break;
       case "stage":
         this.endStage(run);
         run.stage = { name: e.stage, since: this.now() };
@@ -384,7 +392,8 @@ export class FindingsPanel {
   private showStage(run: Run): void {
     if (this.run !== run || !run.stage || run.stopping) return;
     const s = Math.floor((this.now() - run.stage.since) / 1000);
-    this.status.textContent = `${STAGE_TEXT[run.stage.name]} ${s} s`;
+    const l = run.stage.name === "load" ? run.loaded : null;
+    this.status.textContent = `${STAGE_TEXT[run.stage.name]}${l ? ` ${l.done}/${l.total} tensors,` : ""} ${s} s`;
   }
 
   private endStage(run: Run): void {

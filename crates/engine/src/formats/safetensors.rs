@@ -77,6 +77,15 @@ pub fn weight_files(path: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
 }
 
 impl Safetensors {
+    /// How many tensors the files hold.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Opens `path`: a `.safetensors` file, an index json, or a folder holding either.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let (root, files) = weight_files(path.as_ref())?;

@@ -15,6 +15,7 @@ use crate::models::medgemma::{self, MedGemma};
 use crate::text::Tokenizer;
 use crate::weights::imported::{self, ImportedGguf};
 use crate::weights::llamacpp::{find_mmproj, Pair};
+use crate::weights::Reporting;
 
 /// A Gemma 3 text model and its tokenizer.
 pub struct LoadedText {
@@ -78,6 +79,12 @@ pub fn load_medgemma(path: &Path, device: &Device) -> Result<LoadedMedGemma> {
 /// mmproj next to the text model is used (LM Studio's layout), or the vision tensors in the
 /// text file itself (Ollama's).
 pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &Device) -> Result<LoadedMedGemma> {
+    load_medgemma_reporting(path, mmproj, device, &|_, _| {})
+}
+
+/// [`load_medgemma_with_mmproj`], telling `progress(done, total)` after each tensor read
+/// (`total`: the tensors the files hold).
+pub fn load_medgemma_reporting(path: &Path, mmproj: Option<&Path>, device: &Device, progress: &dyn Fn(usize, usize)) -> Result<LoadedMedGemma> {
     let is_gguf = path.is_file() && is_gguf(path);
     let is_import = is_gguf && Gguf::read_header(path).is_ok_and(|h| imported::is_import(&h));
     if is_gguf && (!is_import || mmproj.is_some()) {
@@ -94,7 +101,8 @@ pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &De
             weight_types(&pair.text.tensors, "blk."),
             weight_types(&vt.tensors, "v.blk.")
         );
-        let model = MedGemma::load(cfg, &pair, device)?;
+        let total = pair.text.tensors.len() + pair.mmproj.as_ref().map_or(0, |m| m.tensors.len());
+        let model = MedGemma::load(cfg, &Reporting::new(&pair, total, progress), device)?;
         return Ok(LoadedMedGemma { model, tokenizer, file: path.into(), quantization, mmproj: found });
     }
     if is_gguf {
@@ -107,7 +115,7 @@ pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &De
         })?;
         let tokenizer = Tokenizer::from_json_str(tok_json, path)?;
         let quantization = g.gguf.get("medlens.quantization").and_then(|v| v.as_str()).unwrap_or("gguf").to_string();
-        let model = MedGemma::load(cfg, &g, device)?;
+        let model = MedGemma::load(cfg, &Reporting::new(&g, g.gguf.tensors.len(), progress), device)?;
         return Ok(LoadedMedGemma { model, tokenizer, file: path.into(), quantization, mmproj: None });
     }
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
@@ -116,7 +124,7 @@ pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &De
     let cfg = medgemma::Config::from_hf_json(&cfg_path, &text)?;
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let st = Safetensors::open(&dir)?;
-    let model = MedGemma::load(cfg, &st, device)?;
+    let model = MedGemma::load(cfg, &Reporting::new(&st, st.len(), progress), device)?;
     let idx = dir.join("model.safetensors.index.json");
     let file = if idx.exists() { idx } else { dir.join("model.safetensors") };
     Ok(LoadedMedGemma { model, tokenizer, file, quantization: "hf (f32 compute)".into(), mmproj: None })

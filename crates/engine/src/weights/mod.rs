@@ -35,3 +35,95 @@ pub trait WeightSource {
     /// pages, so loading costs the model's size in memory, not the file's plus the model's.
     fn release(&self, _hf_name: &str) {}
 }
+
+/// A source that tells `report(done, total)` after each tensor it hands out: model-load
+/// progress for the UI, counted in tensors (the same on every device and format). `total` is
+/// the tensors the files hold, so `done` ends at or a little below it (a model may leave some
+/// out).
+pub struct Reporting<'a> {
+    inner: &'a dyn WeightSource,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    report: &'a dyn Fn(usize, usize),
+}
+
+impl<'a> Reporting<'a> {
+    pub fn new(inner: &'a dyn WeightSource, total: usize, report: &'a dyn Fn(usize, usize)) -> Self {
+        Reporting { inner, total, done: std::sync::atomic::AtomicUsize::new(0), report }
+    }
+
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        (self.report)(n, self.total.max(n));
+    }
+}
+
+impl WeightSource for Reporting<'_> {
+    fn file(&self) -> &Path {
+        self.inner.file()
+    }
+
+    fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        let r = self.inner.get(hf_name)?;
+        if r.is_some() {
+            self.tick();
+        }
+        Ok(r)
+    }
+
+    fn norms_include_one(&self) -> bool {
+        self.inner.norms_include_one()
+    }
+
+    fn get_quantized(&self, hf_name: &str) -> Result<Option<Blocks<'_>>> {
+        let r = self.inner.get_quantized(hf_name)?;
+        if r.is_some() {
+            self.tick();
+        }
+        Ok(r)
+    }
+
+    fn release(&self, hf_name: &str) {
+        self.inner.release(hf_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Two tensors, `a` (f32) and `q` (quantized).
+    struct Two;
+
+    impl WeightSource for Two {
+        fn file(&self) -> &Path {
+            Path::new("two.gguf")
+        }
+        fn get(&self, name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+            Ok((name == "a").then(|| (vec![2], vec![1.0, 2.0])))
+        }
+        fn norms_include_one(&self) -> bool {
+            true
+        }
+        fn get_quantized(&self, name: &str) -> Result<Option<Blocks<'_>>> {
+            Ok((name == "q").then(|| (vec![32], GgmlType::Q8_0, Cow::Owned(vec![0u8; 34]))))
+        }
+    }
+
+    #[test]
+    fn reporting_counts_the_tensors_handed_out_and_passes_everything_through() {
+        let seen = RefCell::new(Vec::new());
+        let report = |d: usize, t: usize| seen.borrow_mut().push((d, t));
+        let r = Reporting::new(&Two, 2, &report);
+        assert_eq!(r.get("a").unwrap().unwrap().1, vec![1.0, 2.0]);
+        assert!(r.get("missing").unwrap().is_none());
+        assert!(r.get_quantized("a").unwrap().is_none());
+        assert_eq!(r.get_quantized("q").unwrap().unwrap().1, GgmlType::Q8_0);
+        assert!(r.norms_include_one());
+        assert_eq!(r.file(), Path::new("two.gguf"));
+        // Only tensors found count; a total below the count grows with it.
+        assert!(r.get("a").unwrap().is_some());
+        assert_eq!(*seen.borrow(), vec![(1, 2), (2, 2), (3, 3)]);
+    }
+}
