@@ -61,6 +61,16 @@ pub struct SavedMeasurement {
     pub count: Option<u32>,
     /// The unit of the values (`HU`, a Rescale Type), empty when they have none.
     pub value_unit: String,
+    /// PET with an SUV: the ROI's mean, SD, min and max in SUVbw (absent in files saved
+    /// before SUV was measured).
+    #[serde(default)]
+    pub suv_mean: Option<f64>,
+    #[serde(default)]
+    pub suv_sd: Option<f64>,
+    #[serde(default)]
+    pub suv_min: Option<f64>,
+    #[serde(default)]
+    pub suv_max: Option<f64>,
 }
 
 /// A saved or exported file.
@@ -119,7 +129,7 @@ fn check(items: &[SavedMeasurement]) -> Result<(), String> {
         if m.unit != "mm" && m.unit != "px" {
             return Err(what(format!("unit `{}` (mm or px)", m.unit.chars().take(20).collect::<String>())));
         }
-        let numbers = [m.length, m.angle, m.area, m.mean, m.sd, m.min, m.max];
+        let numbers = [m.length, m.angle, m.area, m.mean, m.sd, m.min, m.max, m.suv_mean, m.suv_sd, m.suv_min, m.suv_max];
         if !numbers.iter().flatten().all(|v| v.is_finite()) {
             return Err(what("a value is not a finite number".into()));
         }
@@ -180,7 +190,7 @@ fn json_body(study_uid: &str, measurements: Vec<SavedMeasurement>) -> Result<Vec
 }
 
 /// The CSV columns, one row per measurement; empty cells where a number does not apply.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 21] = [
     "study_uid",
     "sop_instance_uid",
     "frame",
@@ -198,6 +208,10 @@ pub const CSV_HEADER: [&str; 17] = [
     "count",
     "value_unit",
     "area_unit",
+    "suv_bw_mean",
+    "suv_bw_sd",
+    "suv_bw_min",
+    "suv_bw_max",
 ];
 
 /// A text cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab or CR
@@ -238,6 +252,10 @@ pub fn csv_body(study_uid: &str, items: &[SavedMeasurement]) -> Result<Vec<u8>, 
             m.count.map(|c| c.to_string()).unwrap_or_default(),
             text_cell(&m.value_unit),
             area_unit,
+            num(m.suv_mean),
+            num(m.suv_sd),
+            num(m.suv_min),
+            num(m.suv_max),
         ];
         w.write_record(&row).map_err(|e| e.to_string())?;
     }
@@ -294,6 +312,10 @@ pub fn sr_bytes(study_uid: &str, items: &[SavedMeasurement], open: &dyn Fn(&Path
             min: m.min,
             max: m.max,
             value_unit: m.value_unit.clone(),
+            suv: match (m.suv_mean, m.suv_sd, m.suv_min, m.suv_max) {
+                (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+                _ => None,
+            },
         });
     }
     let (series_uid, instance_uid) = (medlens_dicom::sr::new_uid(), medlens_dicom::sr::new_uid());
@@ -417,6 +439,10 @@ mod tests {
             area: None,
             mean: None,
             sd: None,
+            suv_mean: None,
+            suv_sd: None,
+            suv_min: None,
+            suv_max: None,
             min: None,
             max: None,
             count: None,
@@ -433,6 +459,10 @@ mod tests {
             area: Some(210.01915921152),
             mean: Some(148.9),
             sd: Some(195.40907519014226),
+            suv_mean: None,
+            suv_sd: None,
+            suv_min: None,
+            suv_max: None,
             min: Some(-98.0),
             max: Some(886.0),
             count: Some(480),
@@ -502,6 +532,24 @@ mod tests {
         assert!(load(dir.path(), "1.2.3").unwrap_err().contains("a angle has 3 points, not 2"));
         std::fs::write(&f, vec![b' '; (MAX_FILE_BYTES + 1) as usize]).unwrap();
         assert!(load(dir.path(), "1.2.3").unwrap_err().contains("more than a measurements file holds"));
+    }
+
+    #[test]
+    fn a_pet_roi_keeps_its_suv_in_the_file_and_the_csv() {
+        let dir = Scratch::new("suv");
+        let pet = SavedMeasurement { suv_mean: Some(2.5), suv_sd: Some(0.25), suv_min: Some(1.5), suv_max: Some(3.75), ..roi() };
+        save(dir.path(), "1.2.3", vec![pet.clone(), roi()]).unwrap();
+        let back = load(dir.path(), "1.2.3").unwrap();
+        assert_eq!((back[0].suv_mean, back[0].suv_sd, back[0].suv_min, back[0].suv_max), (Some(2.5), Some(0.25), Some(1.5), Some(3.75)));
+        assert_eq!(back[1].suv_mean, None);
+        let csv = String::from_utf8(csv_body("1.2.3", &[pet, roi()]).unwrap()).unwrap();
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let col = |row: &csv::StringRecord, name: &str| row.get(CSV_HEADER.iter().position(|h| *h == name).unwrap()).unwrap().to_string();
+        assert_eq!(["suv_bw_mean", "suv_bw_sd", "suv_bw_min", "suv_bw_max"].map(|c| col(&rows[0], c)), ["2.5", "0.25", "1.5", "3.75"].map(String::from));
+        assert_eq!(col(&rows[1], "suv_bw_mean"), "");
+        let bad = SavedMeasurement { suv_max: Some(f64::NAN), ..roi() };
+        assert!(save(dir.path(), "1.2.3", vec![bad]).unwrap_err().contains("not a finite number"));
     }
 
     #[test]

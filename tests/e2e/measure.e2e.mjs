@@ -270,6 +270,20 @@ test("PET in Bq/ml: ROI statistics and the probe also in SUVbw; a PET without SU
     assert.ok(probe.startsWith(`x ${p.col} y ${p.row}: ${p.value} · `), probe);
   }
   await shot("measure-pet-suv");
+  // Saved with the study in SUVbw too (the file the export's CSV and SR are made from).
+  const saved = await waitFor("the PET study's saved measurements", () => {
+    const files = fs.existsSync(SAVED_DIR) ? fs.readdirSync(SAVED_DIR).filter((f) => f.endsWith(".json")) : [];
+    for (const f of files) {
+      const doc = JSON.parse(fs.readFileSync(path.join(SAVED_DIR, f), "utf8"));
+      const rois = doc.measurements.filter((m) => m.path.endsWith(pet.file) && m.suv_mean !== null);
+      if (rois.length === pet.rois.length) return rois;
+    }
+    return null;
+  });
+  for (const R of pet.rois) {
+    const r = saved.find((m) => m.kind === R.shape);
+    for (const k of ["mean", "sd", "min", "max"]) close(r[`suv_${k}`], R.suv[k], 1e-9, `${R.shape} saved SUV ${k}`);
+  }
   for (const [file, e] of Object.entries(suvExpected.files)) {
     if (e.factor !== null) continue;
     await show(file);

@@ -393,7 +393,12 @@ count: number | null,
 /**
  * The unit of the values (`HU`, a Rescale Type), empty when they have none.
  */
-value_unit: string, };
+value_unit: string,
+/**
+ * PET with an SUV: the ROI's mean, SD, min and max in SUVbw (absent in files saved
+ * before SUV was measured).
+ */
+suv_mean: number | null, suv_sd: number | null, suv_min: number | null, suv_max: number | null, };
 
 export type Series = { uid: string, modality: string, number: number | null, description: string, instances: Array<Instance>, };
 

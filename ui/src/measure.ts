@@ -556,6 +556,10 @@ export function toSaved(ref: ImageRef, d: Described): SavedMeasurement {
     max: num(s?.max),
     count: s ? s.count : null,
     value_unit: d.valueUnit ?? "",
+    suv_mean: num(d.suv?.mean),
+    suv_sd: num(d.suv?.sd),
+    suv_min: num(d.suv?.min),
+    suv_max: num(d.suv?.max),
   };
 }
 

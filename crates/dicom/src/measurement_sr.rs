@@ -77,6 +77,8 @@ pub struct Measurement {
     pub max: Option<f64>,
     /// Unit of the values: `HU`, a Rescale Type, or empty.
     pub value_unit: String,
+    /// PET: mean, SD, min and max in SUVbw (reported beside the values in their own unit).
+    pub suv: Option<[f64; 4]>,
 }
 
 /// The report: its measurements, when it was made, and new UIDs for its series and
@@ -282,6 +284,16 @@ fn group(index: usize, m: &Measurement) -> KindResult<DataSet> {
     for (v, name, unit) in values {
         if let Some(v) = v.filter(|v| v.is_finite()) {
             children.push(num(name, v, unit, &from));
+        }
+    }
+    if let Some(suv) = m.suv {
+        // CID 85's unit for SUV normalised by body weight.
+        let unit = ucum("{SUVbw}g/ml", "Standardized Uptake Value body weight");
+        let names = [code("373098007", "SCT", "Mean"), code("386136009", "SCT", "Standard Deviation"), code("255605001", "SCT", "Minimum"), code("56851009", "SCT", "Maximum")];
+        for (v, name) in suv.into_iter().zip(names) {
+            if v.is_finite() {
+                children.push(num(name, v, unit.clone(), &from));
+            }
         }
     }
     Ok(container(Some("CONTAINS"), code("125007", "DCM", "Measurement Group"), children))

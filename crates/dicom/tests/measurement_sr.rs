@@ -34,6 +34,7 @@ fn blank(image: &MeasuredImage, shape: Shape, points: Vec<[f64; 2]>) -> Measurem
         min: None,
         max: None,
         value_unit: String::new(),
+        suv: None,
     }
 }
 
@@ -53,7 +54,8 @@ fn measurement_report_is_a_valid_structured_report_with_every_number_region_and_
             value_unit: "HU".into(),
             ..blank(&b, Shape::Rectangle, vec![[84.0, 40.0], [60.0, 60.0]])
         },
-        Measurement { area: Some(274.9144365383401), mean: Some(12.5), ..blank(&b, Shape::Ellipse, vec![[30.0, 84.0], [70.0, 104.0]]) },
+        // A PET-like ROI: its values also in SUVbw.
+        Measurement { area: Some(274.9144365383401), mean: Some(12.5), suv: Some([2.5, 0.25, 1.5, 3.75]), ..blank(&b, Shape::Ellipse, vec![[30.0, 84.0], [70.0, 104.0]]) },
         Measurement { area: Some(120.0), calibrated: false, ..blank(&b, Shape::Freehand, vec![[11.0, 40.0], [30.0, 50.0], [20.0, 70.0]]) },
     ];
     let (series, instance) = (new_uid(), new_uid());
@@ -90,6 +92,10 @@ fn measurement_report_is_a_valid_structured_report_with_every_number_region_and_
         "NUM:(,,\"Area\")=\"274.91443653834\" (mm2,UCUM,\"square millimeter\")",
         "NUM:(,,\"Area\")=\"120\" ({pixel^2},UCUM,\"square pixel\")",
         "NUM:(,,\"Mean\")=\"12.5\" (1,UCUM,\"no units\")",
+        "NUM:(,,\"Mean\")=\"2.5\" ({SUVbw}g/ml,UCUM,\"Standardized Uptake Value body weight\")",
+        "NUM:(,,\"Standard Deviation\")=\"0.25\" ({SUVbw}g/ml,UCUM,\"Standardized Uptake Value body weight\")",
+        "NUM:(,,\"Minimum\")=\"1.5\" ({SUVbw}g/ml,UCUM,\"Standardized Uptake Value body weight\")",
+        "NUM:(,,\"Maximum\")=\"3.75\" ({SUVbw}g/ml,UCUM,\"Standardized Uptake Value body weight\")",
         // Regions: the ellipse's axes (the longer first) and the outline closed.
         "(ELLIPSE,30/94,70/94,50/84,50/104)",
         "(POLYLINE,11/40,30/50,20/70,11/40)",
@@ -103,8 +109,8 @@ fn measurement_report_is_a_valid_structured_report_with_every_number_region_and_
     // The rectangle as a closed polyline through its corners, in image coordinates.
     assert!(text.contains("SCOORD:(,,\"Image Region\")=(POLYLINE,60/40,84/40,84/60,60/60,60/40)"), "{text}");
     // Every number is inferred from its region, selected from its image.
-    assert_eq!(text.matches("<inferred from SCOORD:(,,\"Image Region\")").count(), 10, "{text}");
-    assert_eq!(text.matches("<selected from IMAGE:").count(), 10, "{text}");
+    assert_eq!(text.matches("<inferred from SCOORD:(,,\"Image Region\")").count(), 14, "{text}");
+    assert_eq!(text.matches("<selected from IMAGE:").count(), 14, "{text}");
     std::fs::remove_file(path).ok();
 }
 

@@ -242,6 +242,10 @@ describe("measurements kept with their study", () => {
     max: null,
     count: null,
     value_unit: "",
+    suv_mean: null,
+    suv_sd: null,
+    suv_min: null,
+    suv_max: null,
   });
   function fakeStore(files: Map<string, SavedMeasurement[]>, fail = false) {
     const calls: { load: string[]; save: [string, SavedMeasurement[]][]; export: [string, SavedMeasurement[]][] } = { load: [], save: [], export: [] };
