@@ -54,6 +54,8 @@ pub struct FrameHeader {
     #[ts(type = r#""LINEAR" | "LINEAR_EXACT" | "SIGMOID""#)]
     pub voi_function: &'static str,
     pub monochrome1: bool,
+    /// The unit of the modality values: Rescale Type (0028,1054), else a PET's Units
+    /// (0054,1001); empty when neither says.
     pub rescale_type: String,
     pub pixel_spacing: Option<[f64; 2]>,
     /// Physical pixel size and where it comes from, aspect, orientation (this frame's:
@@ -130,7 +132,14 @@ pub fn header_for(
         windows,
         voi_function,
         monochrome1: photometric == "MONOCHROME1",
-        rescale_type: info.rescale_type.clone().unwrap_or_default(),
+        // PET images rarely carry a Rescale Type; their Units (0054,1001) name the values'
+        // unit (BQML, CNTS, GML).
+        rescale_type: info
+            .rescale_type
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| (info.modality == "PT").then(|| ds.string(medlens_dicom::Tag(0x0054, 0x1001))).flatten().map(|u| u.trim().to_string()))
+            .unwrap_or_default(),
         pixel_spacing: info.pixel_spacing,
         geometry: PixelGeometry::read(ds, frame),
         presets: presets_for(&info.modality)

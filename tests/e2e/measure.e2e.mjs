@@ -253,7 +253,8 @@ test("a real CT: length in mm, angle, ellipse, rectangle and freehand ROIs in HU
 });
 
 test("PET in Bq/ml: ROI statistics and the probe also in SUVbw; a PET without SUV says why", async () => {
-  const { view, items } = await measureCase(pet, "");
+  // No Rescale Type: the values' unit is the PET Units, BQML.
+  const { view, items } = await measureCase(pet, "BQML");
   assert.equal(await text("#ov-suv"), "SUVbw");
   for (const R of pet.rois) {
     const roi = items.find((d) => d.kind === R.shape);
@@ -267,7 +268,7 @@ test("PET in Bq/ml: ROI statistics and the probe also in SUVbw; a PET without SU
     await hover(view.toScreen(p.point));
     const probe = await waitFor("the probe", async () => ((await text("#ov-probe")) || null));
     shown(probe, /SUVbw ([\d.]+)$/, p.suv, `probe at ${p.col}, ${p.row}`);
-    assert.ok(probe.startsWith(`x ${p.col} y ${p.row}: ${p.value} · `), probe);
+    assert.ok(probe.startsWith(`x ${p.col} y ${p.row}: ${p.value} BQML · `), probe);
   }
   await shot("measure-pet-suv");
   // Saved with the study in SUVbw too (the file the export's CSV and SR are made from).

@@ -67,7 +67,12 @@ kind: "u8" | "u16" | "i16" | "u32" | "i32" | "f32", bits_stored: number, slope: 
 /**
  * VOI LUT Function (0028,1056), as `header_for` spells it.
  */
-voi_function: "LINEAR" | "LINEAR_EXACT" | "SIGMOID", monochrome1: boolean, rescale_type: string, pixel_spacing: [number, number] | null,
+voi_function: "LINEAR" | "LINEAR_EXACT" | "SIGMOID", monochrome1: boolean,
+/**
+ * The unit of the modality values: Rescale Type (0028,1054), else a PET's Units
+ * (0054,1001); empty when neither says.
+ */
+rescale_type: string, pixel_spacing: [number, number] | null,
 /**
  * Physical pixel size and where it comes from, aspect, orientation (this frame's:
  * enhanced multi-frame files may differ per frame).
