@@ -65,6 +65,21 @@ pub fn dot_row(ty: GgmlType, w: &[u8], x: Acts<'_>, simd: Simd) -> f32 {
     portable::dot_row(ty, w, x)
 }
 
+/// [`dot_row`] for consecutive rows of `rb` bytes each (`w`), one result per row in `out`:
+/// the format and the instruction set are chosen once for all the rows, not per row (a
+/// decode step's LM head is 262,144 short rows).
+pub fn dot_rows(ty: GgmlType, w: &[u8], rb: usize, x: Acts<'_>, out: &mut [f32], simd: Simd) {
+    assert!(w.len() >= out.len() * rb);
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 {
+        // SAFETY: as in `dot_row`.
+        return unsafe { avx2::dot_rows(ty, w, rb, x, out) };
+    }
+    for (r, y) in out.iter_mut().enumerate() {
+        *y = dot_row(ty, &w[r * rb..(r + 1) * rb], x, simd);
+    }
+}
+
 /// `Σ_i W[i] · x[i]` for one row `w` of `ty` (whole blocks) and f32 activations, with each
 /// weight dequantized exactly as the reference dequantizer does: the arithmetic of the GPU
 /// kernels and of transformers, up to the order of the float additions. `xsum32[j]` is
@@ -215,6 +230,107 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
+    /// Σ over blocks 0..n of scale · products (`$block(i)`: the scale broadcast and eight i32
+    /// sums), with even and odd blocks in two accumulators. A macro, so the block's body is
+    /// compiled into the loop (a closure passed to a `target_feature` function is called, not
+    /// inlined).
+    macro_rules! two_accumulators {
+        ($n:expr, |$i:ident| $block:expr) => {{
+            let n = $n;
+            let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut j = 0;
+            while j + 2 <= n {
+                let (d0, p0) = {
+                    let $i = j;
+                    $block
+                };
+                let (d1, p1) = {
+                    let $i = j + 1;
+                    $block
+                };
+                a0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), a0);
+                a1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), a1);
+                j += 2;
+            }
+            if j < n {
+                let (d0, p0) = {
+                    let $i = j;
+                    $block
+                };
+                a0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), a0);
+            }
+            hsum(_mm256_add_ps(a0, a1))
+        }};
+    }
+
+    // The 32-value formats against Q8_0 activations: a block's work is short, so two
+    // accumulators (even and odd blocks) keep consecutive multiply-adds from waiting on each
+    // other.
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q8_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
+        let wp = w.as_ptr();
+        unsafe {
+            two_accumulators!(x.len().min(w.len() / 34), |i| {
+                let a = x.get_unchecked(i);
+                (_mm256_set1_ps(f16c_at(w, 34 * i) * a.d), dot_i8(load(wp.add(34 * i + 2)), load(a.q.as_ptr() as *const u8)))
+            })
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
+        let wp = w.as_ptr();
+        unsafe {
+            two_accumulators!(x.len().min(w.len() / 18), |i| {
+                let a = x.get_unchecked(i);
+                (_mm256_set1_ps(f16c_at(w, 18 * i) * a.d), dot_i8(q4_0_values(wp.add(18 * i + 2)), load(a.q.as_ptr() as *const u8)))
+            })
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q5_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
+        unsafe {
+            two_accumulators!(x.len().min(w.len() / 22), |i| {
+                let a = x.get_unchecked(i);
+                (_mm256_set1_ps(f16c_at(w, 22 * i) * a.d), dot_i8(q5_0_values(w, 22 * i), load(a.q.as_ptr() as *const u8)))
+            })
+        }
+    }
+
+    /// Rows of `rb` bytes: the hot formats loop over the rows inside their own kernel.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_rows(ty: GgmlType, w: &[u8], rb: usize, x: Acts<'_>, out: &mut [f32]) {
+        unsafe {
+            match (ty, x) {
+                (GgmlType::Q8_0, Acts::Q8_0(x)) => {
+                    for (r, y) in out.iter_mut().enumerate() {
+                        *y = q8_0_row(w.get_unchecked(r * rb..(r + 1) * rb), x);
+                    }
+                }
+                (GgmlType::Q4_0, Acts::Q8_0(x)) => {
+                    for (r, y) in out.iter_mut().enumerate() {
+                        *y = q4_0_row(w.get_unchecked(r * rb..(r + 1) * rb), x);
+                    }
+                }
+                (GgmlType::Q5_0, Acts::Q8_0(x)) => {
+                    for (r, y) in out.iter_mut().enumerate() {
+                        *y = q5_0_row(w.get_unchecked(r * rb..(r + 1) * rb), x);
+                    }
+                }
+                _ => {
+                    for (r, y) in out.iter_mut().enumerate() {
+                        *y = dot_row(ty, w.get_unchecked(r * rb..(r + 1) * rb), x);
+                    }
+                }
+            }
+        }
+    }
+
     /// Σ a·b over signed bytes, as eight i32 pair-of-pair sums (maddubs needs an unsigned
     /// left operand: |a| and b with a's sign).
     #[inline]
@@ -274,10 +390,14 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn q5_0_values(w: &[u8], o: usize) -> __m256i {
-        let qh = u32::from_le_bytes([w[o + 2], w[o + 3], w[o + 4], w[o + 5]]);
-        let hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+        assert!(o + 22 <= w.len());
+        // SAFETY: the block's 22 bytes are in `w` (checked above).
+        let qh = u32::from_le(unsafe { std::ptr::read_unaligned(w.as_ptr().add(o + 2) as *const u32) });
         let lo = unsafe { nibbles16(w.as_ptr().add(o + 6)) };
-        _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(16))
+        // q − 16 for the nibble q and fifth bit h: q where h is set (q + 16 − 16), else q − 16,
+        // which as a signed byte is q with the high nibble set (ggml's trick: one andnot, no
+        // subtraction).
+        _mm256_or_si256(lo, _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8(0xF0u8 as i8)))
     }
 
     /// Q4_K/Q5_K: group `g` of a block (sub-blocks 2g and 2g + 1, 64 weights) whose nibbles
@@ -347,35 +467,9 @@ mod avx2 {
                     }
                     s
                 }
-                (GgmlType::Q8_0, Acts::Q8_0(x)) => {
-                    let mut acc = _mm256_setzero_ps();
-                    for (i, a) in x.iter().enumerate().take(w.len() / 34) {
-                        let b = wp.add(34 * i);
-                        let d = _mm256_set1_ps(f16c_at(w, 34 * i) * a.d);
-                        let p = dot_i8(load(b.add(2)), load(a.q.as_ptr() as *const u8));
-                        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
-                    }
-                    hsum(acc)
-                }
-                (GgmlType::Q4_0, Acts::Q8_0(x)) => {
-                    let mut acc = _mm256_setzero_ps();
-                    for (i, a) in x.iter().enumerate().take(w.len() / 18) {
-                        let q = q4_0_values(wp.add(18 * i + 2));
-                        let p = dot_i8(q, load(a.q.as_ptr() as *const u8));
-                        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w, 18 * i) * a.d), _mm256_cvtepi32_ps(p), acc);
-                    }
-                    hsum(acc)
-                }
-                (GgmlType::Q5_0, Acts::Q8_0(x)) => {
-                    let mut acc = _mm256_setzero_ps();
-                    for (i, a) in x.iter().enumerate().take(w.len() / 22) {
-                        let o = 22 * i;
-                        let q = q5_0_values(w, o);
-                        let p = dot_i8(q, load(a.q.as_ptr() as *const u8));
-                        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w, o) * a.d), _mm256_cvtepi32_ps(p), acc);
-                    }
-                    hsum(acc)
-                }
+                (GgmlType::Q8_0, Acts::Q8_0(x)) => q8_0_row(w, x),
+                (GgmlType::Q4_0, Acts::Q8_0(x)) => q4_0_row(w, x),
+                (GgmlType::Q5_0, Acts::Q8_0(x)) => q5_0_row(w, x),
                 (GgmlType::Q4K | GgmlType::Q5K, Acts::Q8K(x)) => {
                     let five = ty == GgmlType::Q5K;
                     let bb = ty.block_bytes();
@@ -469,7 +563,9 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,f16c")]
     fn f16c_at(b: &[u8], i: usize) -> f32 {
-        let h = u16::from_le_bytes([b[i], b[i + 1]]);
+        assert!(i + 2 <= b.len());
+        // SAFETY: the two bytes are in `b` (checked above).
+        let h = u16::from_le(unsafe { std::ptr::read_unaligned(b.as_ptr().add(i) as *const u16) });
         _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
     }
 

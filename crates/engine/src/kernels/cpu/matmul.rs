@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::act::{quantize_q8_0, quantize_q8_k, BlockQ8K, BlockQ8_0};
-use super::dot::{detect, dot_row, dot_row_f32, Acts, Simd};
+use super::dot::{detect, dot_row, dot_row_f32, dot_rows, Acts, Simd};
 use crate::quant::{dequantize_block, GgmlType, QK, QK_K};
 
 /// Rows of `x` from which weights are multiplied by a dequantized-panel GEMM.
@@ -186,6 +186,22 @@ pub fn matmul_t_into_with(
     // rows so a task's overhead is small beside its work.
     let threads = rayon::current_num_threads().max(1);
     let rows_per_task = n.div_ceil(threads * 8).clamp(4, 256);
+    if m == 1 {
+        // One token (decode): each task writes its rows' results in place.
+        out[col0..col0 + n].par_chunks_mut(rows_per_task).enumerate().for_each(|(task, ys)| {
+            let r0 = task * rows_per_task;
+            let rows = &w[r0 * rb..(r0 + ys.len()) * rb];
+            match &acts {
+                Prepared::Exact(..) => {
+                    for (i, y) in ys.iter_mut().enumerate() {
+                        *y = acts.dot(ty, &rows[i * rb..(i + 1) * rb], 0, k, simd);
+                    }
+                }
+                _ => dot_rows(ty, rows, rb, acts.row(0, k), ys, simd),
+            }
+        });
+        return;
+    }
     // Results come back transposed (`[n, m]`), each task owning a contiguous slice.
     let mut yt = vec![0f32; n * m];
     yt.par_chunks_mut(rows_per_task * m).enumerate().for_each(|(task, ys)| {
@@ -425,6 +441,32 @@ mod tests {
                     let (t, r) = (i / n, i % n);
                     let size: f32 = wf[r * k..(r + 1) * k].iter().zip(&x[t * k..(t + 1) * k]).map(|(a, b)| (a * b).abs()).sum();
                     assert!((p - q).abs() <= 1e-5 * size, "{} {arith:?}: {p} vs {q}", ty.name());
+                }
+            }
+        }
+    }
+
+    /// One token (the decode step's rows-at-once path) gives, row for row, what the
+    /// one-row dot gives, at every instruction set and arithmetic, with the output written at
+    /// its column offset and nothing else touched.
+    #[test]
+    fn one_token_rows_at_once_equal_the_one_row_dot() {
+        let (n, k) = (37, 512);
+        for ty in FORMATS {
+            let w = random_blocks(ty, n, k, 7 + ty.id() as u64);
+            let x = lcg(k, 5, 1.0);
+            let simds: &[Simd] = if detect() == Simd::Avx2 { &[Simd::Portable, Simd::Avx2] } else { &[Simd::Portable] };
+            for &simd in simds {
+                for arith in [Arithmetic::Exact, Arithmetic::Q8] {
+                    let (ld, col0) = (n + 5, 3);
+                    let mut out = vec![-1f32; ld];
+                    matmul_t_into_with(ty, &w, n, k, &x, 1, &mut out, ld, col0, simd, arith);
+                    let acts = prepare(ty, &x, arith.for_rows(1));
+                    let rb = row_bytes(ty, k);
+                    for r in 0..n {
+                        assert_eq!(out[col0 + r], acts.dot(ty, &w[r * rb..(r + 1) * rb], 0, k, simd), "{} {simd:?} {arith:?} row {r}", ty.name());
+                    }
+                    assert!(out[..col0].iter().chain(&out[col0 + n..]).all(|&v| v == -1.0), "only the block's columns written");
                 }
             }
         }
