@@ -349,8 +349,8 @@ pub fn findings_stop(ai: State<'_, AiState>, job: u64) {
 }
 
 /// Loads (once) and returns the MedGemma model; `loading` is called first when it has to
-/// be read, `progress(done, total)` as its tensors are read.
-fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce(), progress: &dyn Fn(usize, usize)) -> Result<Arc<LoadedMedGemma>, String> {
+/// be read, `progress(done, total)` as its tensors are read (false: stop loading).
+fn medgemma_model(app: &AppHandle, ai: &AiState, loading: impl FnOnce(), progress: &dyn Fn(usize, usize) -> bool) -> Result<Arc<LoadedMedGemma>, String> {
     let info = first_ok(&scan(app, ai), Kind::Medgemma)?;
     let mut slot = lock(&ai.medgemma);
     if let Some((p, m)) = slot.as_ref() {
@@ -375,15 +375,20 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
         if percent.swap(p, Ordering::Relaxed) != p {
             let _ = tx.send(FindingsEvent::LoadProgress { done, total });
         }
+        // Stop ends the load too, at the next tensor.
+        !cancel.load(Ordering::Relaxed)
     };
-    let loaded = medgemma_model(
+    let loaded = match medgemma_model(
         app,
         ai,
         || {
             let _ = tx.send(FindingsEvent::Stage { stage: "load" });
         },
         &progress,
-    )?;
+    ) {
+        Err(_) if cancel.load(Ordering::Relaxed) => return Ok(true),
+        r => r?,
+    };
     // Stop is honoured between the stages too (loading, the vision encode, the prefill are
     // each one call into the engine), not only between decode steps.
     if cancel.load(Ordering::Relaxed) {

@@ -50,6 +50,9 @@ pub enum EngineError {
     Labels(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Loading stopped because the caller asked (Stop in the app).
+    #[error("{file}: loading stopped")]
+    LoadStopped { file: PathBuf },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

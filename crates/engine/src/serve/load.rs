@@ -79,12 +79,13 @@ pub fn load_medgemma(path: &Path, device: &Device) -> Result<LoadedMedGemma> {
 /// mmproj next to the text model is used (LM Studio's layout), or the vision tensors in the
 /// text file itself (Ollama's).
 pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &Device) -> Result<LoadedMedGemma> {
-    load_medgemma_reporting(path, mmproj, device, &|_, _| {})
+    load_medgemma_reporting(path, mmproj, device, &|_, _| true)
 }
 
 /// [`load_medgemma_with_mmproj`], telling `progress(done, total)` after each tensor read
-/// (`total`: the tensors the files hold).
-pub fn load_medgemma_reporting(path: &Path, mmproj: Option<&Path>, device: &Device, progress: &dyn Fn(usize, usize)) -> Result<LoadedMedGemma> {
+/// (`total`: the tensors the files hold); `progress` returning false stops the load
+/// ([`EngineError::LoadStopped`]).
+pub fn load_medgemma_reporting(path: &Path, mmproj: Option<&Path>, device: &Device, progress: &dyn Fn(usize, usize) -> bool) -> Result<LoadedMedGemma> {
     let is_gguf = path.is_file() && is_gguf(path);
     let is_import = is_gguf && Gguf::read_header(path).is_ok_and(|h| imported::is_import(&h));
     if is_gguf && (!is_import || mmproj.is_some()) {

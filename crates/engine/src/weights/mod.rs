@@ -39,22 +39,33 @@ pub trait WeightSource {
 /// A source that tells `report(done, total)` after each tensor it hands out: model-load
 /// progress for the UI, counted in tensors (the same on every device and format). `total` is
 /// the tensors the files hold, so `done` ends at or a little below it (a model may leave some
-/// out).
+/// out). When `report` returns false the load is stopped: the next request for a tensor is
+/// [`EngineError::LoadStopped`], so Stop does not wait for a 4B model to finish loading.
 pub struct Reporting<'a> {
     inner: &'a dyn WeightSource,
     total: usize,
     done: std::sync::atomic::AtomicUsize,
-    report: &'a dyn Fn(usize, usize),
+    stopped: std::sync::atomic::AtomicBool,
+    report: &'a dyn Fn(usize, usize) -> bool,
 }
 
 impl<'a> Reporting<'a> {
-    pub fn new(inner: &'a dyn WeightSource, total: usize, report: &'a dyn Fn(usize, usize)) -> Self {
-        Reporting { inner, total, done: std::sync::atomic::AtomicUsize::new(0), report }
+    pub fn new(inner: &'a dyn WeightSource, total: usize, report: &'a dyn Fn(usize, usize) -> bool) -> Self {
+        Reporting { inner, total, done: std::sync::atomic::AtomicUsize::new(0), stopped: std::sync::atomic::AtomicBool::new(false), report }
     }
 
     fn tick(&self) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        (self.report)(n, self.total.max(n));
+        if !(self.report)(n, self.total.max(n)) {
+            self.stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn go_on(&self) -> Result<()> {
+        if self.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(crate::error::EngineError::LoadStopped { file: self.inner.file().to_path_buf() });
+        }
+        Ok(())
     }
 }
 
@@ -64,6 +75,7 @@ impl WeightSource for Reporting<'_> {
     }
 
     fn get(&self, hf_name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        self.go_on()?;
         let r = self.inner.get(hf_name)?;
         if r.is_some() {
             self.tick();
@@ -76,6 +88,7 @@ impl WeightSource for Reporting<'_> {
     }
 
     fn get_quantized(&self, hf_name: &str) -> Result<Option<Blocks<'_>>> {
+        self.go_on()?;
         let r = self.inner.get_quantized(hf_name)?;
         if r.is_some() {
             self.tick();
@@ -114,7 +127,10 @@ mod tests {
     #[test]
     fn reporting_counts_the_tensors_handed_out_and_passes_everything_through() {
         let seen = RefCell::new(Vec::new());
-        let report = |d: usize, t: usize| seen.borrow_mut().push((d, t));
+        let report = |d: usize, t: usize| {
+            seen.borrow_mut().push((d, t));
+            true
+        };
         let r = Reporting::new(&Two, 2, &report);
         assert_eq!(r.get("a").unwrap().unwrap().1, vec![1.0, 2.0]);
         assert!(r.get("missing").unwrap().is_none());
@@ -125,5 +141,17 @@ mod tests {
         // Only tensors found count; a total below the count grows with it.
         assert!(r.get("a").unwrap().is_some());
         assert_eq!(*seen.borrow(), vec![(1, 2), (2, 2), (3, 3)]);
+    }
+
+    #[test]
+    fn a_report_of_false_stops_the_load_at_the_next_tensor() {
+        let stop_after = |d: usize, _t: usize| d < 2;
+        let r = Reporting::new(&Two, 2, &stop_after);
+        assert!(r.get("a").unwrap().is_some());
+        assert!(r.get_quantized("q").unwrap().is_some(), "the report after this one says stop");
+        let e = r.get("a").unwrap_err();
+        assert!(matches!(e, crate::error::EngineError::LoadStopped { .. }), "{e}");
+        assert_eq!(e.to_string(), "two.gguf: loading stopped");
+        assert!(r.get_quantized("q").is_err());
     }
 }
