@@ -134,10 +134,8 @@ pub fn index_in_parts(paths: &[PathBuf], progress: &(dyn Fn(Progress) + Sync), c
     for (n, &end) in ends.iter().enumerate() {
         let offset = start;
         let shifted = move |p: Progress| progress(Progress { done: offset + p.done, total });
-        let mut idx = index::index_paths(&files[start..end], &IndexOptions { progress: Some(&shifted), cancel: Some(cancel) });
-        if n == 0 {
-            idx.errors.splice(0..0, std::mem::take(&mut errors));
-        }
+        let walk_errors = if n == 0 { std::mem::take(&mut errors) } else { Vec::new() };
+        let idx = index::index_files(files[start..end].to_vec(), walk_errors, &IndexOptions { progress: Some(&shifted), cancel: Some(cancel) });
         let stop = idx.cancelled || cancel.load(std::sync::atomic::Ordering::Relaxed);
         let last = n + 1 == ends.len() || stop;
         part(shape(idx), last);

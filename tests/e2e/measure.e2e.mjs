@@ -273,13 +273,8 @@ test("PET in Bq/ml: ROI statistics and the probe also in SUVbw; a PET without SU
   await shot("measure-pet-suv");
   // Saved with the study in SUVbw too (the file the export's CSV and SR are made from).
   const saved = await waitFor("the PET study's saved measurements", () => {
-    const files = fs.existsSync(SAVED_DIR) ? fs.readdirSync(SAVED_DIR).filter((f) => f.endsWith(".json")) : [];
-    for (const f of files) {
-      const doc = JSON.parse(fs.readFileSync(path.join(SAVED_DIR, f), "utf8"));
-      const rois = doc.measurements.filter((m) => m.path.endsWith(pet.file) && m.suv_mean !== null);
-      if (rois.length === pet.rois.length) return rois;
-    }
-    return null;
+    const rois = savedFor(pet.file)?.doc.measurements.filter((m) => m.path.endsWith(pet.file) && m.suv_mean !== null) ?? [];
+    return rois.length === pet.rois.length ? rois : null;
   });
   for (const R of pet.rois) {
     const r = saved.find((m) => m.kind === R.shape);
@@ -334,15 +329,18 @@ test("a point drags to a new place with the W/L tool, the length follows; Delete
   assert.equal(after.selected, null);
 });
 
-/** The saved file holding the CT's measurements (found by the file each names). */
-function savedCt() {
+/** The saved file holding the measurements of the image file ending with `file` (found by the
+ *  file each names). */
+function savedFor(file) {
   const files = fs.existsSync(SAVED_DIR) ? fs.readdirSync(SAVED_DIR).filter((f) => f.endsWith(".json")) : [];
   for (const f of files) {
     const doc = JSON.parse(fs.readFileSync(path.join(SAVED_DIR, f), "utf8"));
-    if (doc.measurements.some((m) => m.path.endsWith(ct.file))) return { file: f, doc };
+    if (doc.measurements.some((m) => m.path.endsWith(file))) return { file: f, doc };
   }
   return null;
 }
+
+const savedCt = () => savedFor(ct.file);
 
 /** A CSV file's rows as objects by header (RFC 4180 quoting). */
 function readCsv(file) {

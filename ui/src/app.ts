@@ -381,9 +381,7 @@ export class App {
         const { width, height, rgba } = v.readPixels();
         const grey = new Uint8Array(width * height);
         for (let i = 0; i < grey.length; i++) grey[i] = rgba[i * 4]!;
-        let bin = "";
-        for (let i = 0; i < grey.length; i += 0x8000) bin += String.fromCharCode(...grey.subarray(i, i + 0x8000));
-        return { width, height, grey: btoa(bin) };
+        return { width, height, grey: base64(grey) };
       },
       exportPng: () => this.exportPng(),
       /** The image context the AI panels use (path, frame, window, SOP Instance UID). */
@@ -399,15 +397,18 @@ export class App {
       /** A pane's modality values (Float32, little-endian), base64. */
       mprValues: (plane: "axial" | "coronal" | "sagittal") => {
         const v = this.mpr.values(plane);
-        if (!v) return null;
-        const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-        let bin = "";
-        for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-        return btoa(bin);
+        return v ? base64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : null;
       },
     };
     (window as unknown as { __medlens: typeof hook }).__medlens = hook;
   }
+}
+
+/** Bytes as base64, for the test hook's replies (in chunks: one call's arguments are bounded). */
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
 function localStorageOrNull(): Storage | null {

@@ -141,6 +141,12 @@ const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
 pub fn index_paths(paths: &[PathBuf], opts: &IndexOptions<'_>) -> Index {
     let mut errors = Vec::new();
     let files = collect_files(paths, &mut errors);
+    index_files(files, errors, opts)
+}
+
+/// Indexes `files` that [`collect_files`] found (with the errors it met), without walking
+/// them again: a caller that indexes in parts walks once.
+pub fn index_files(files: Vec<PathBuf>, mut errors: Vec<FileError>, opts: &IndexOptions<'_>) -> Index {
     let total = files.len();
     let done = AtomicUsize::new(0);
     let cancelled = AtomicBool::new(false);

@@ -11,6 +11,7 @@ import { autoWindow, IDENTITY_WINDOW, initialWindow, lutSpan, modalityValues, pa
 import type { Frame } from "../types";
 import { imageKey, imageToScreen, screenToImage, suvText, type Pt } from "../measure";
 import { MeasureController, type MeasureStore } from "./measureController";
+import { svg } from "./measureLayer";
 
 export interface ViewportDeps {
   loadFrame(path: string, frame: number): Promise<Frame>;
@@ -87,7 +88,7 @@ export class Viewport {
   /** A drag under way; `reduced`: a W/L drag drawing below native size (dragResolution). */
   private drag: { x: number; y: number; mode: "wl" | "pan"; moved: number; reduced: boolean } | null = null;
   private crosshair: Crosshair | null = null;
-  private readonly crossLayer = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  private readonly crossLayer = svg("svg", { class: "crosshair-layer", "aria-hidden": "true" });
   private normal: [number, number, number] | null = null;
   private error: string | null = null;
   /** The VOI LUT whose output is in the renderer's texture (null: modality values). */
@@ -117,8 +118,6 @@ export class Viewport {
       report: (message, error) => (error ? deps.onError(message) : deps.onNotice?.(message)),
     });
     this.stage.after(this.measure.layer.el);
-    this.crossLayer.setAttribute("class", "crosshair-layer");
-    this.crossLayer.setAttribute("aria-hidden", "true");
     this.measure.layer.el.before(this.crossLayer);
     const prefix = deps.idPrefix;
     if (prefix) for (const e of [this.el, ...this.el.querySelectorAll("[id]"), this.measure.probe]) if (e.id) e.id = prefix + e.id;
@@ -523,9 +522,7 @@ export class Viewport {
     };
     const line = (a: Pt, b: Pt, color: string, which: string) => {
       const [p, q] = [at(a), at(b)];
-      const l = document.createElementNS("http://www.w3.org/2000/svg", "line");
-      for (const [k, v] of Object.entries({ x1: p.x, y1: p.y, x2: q.x, y2: q.y, stroke: color, class: which })) l.setAttribute(k, String(v));
-      return l;
+      return svg("line", { x1: p.x, y1: p.y, x2: q.x, y2: q.y, stroke: color, class: which });
     };
     this.crossLayer.replaceChildren(
       line({ x: c.x, y: 0 }, { x: c.x, y: hd.rows }, c.xColor, "cross-x"),
