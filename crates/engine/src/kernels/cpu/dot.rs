@@ -36,20 +36,26 @@ impl Simd {
     }
 }
 
-/// What this CPU can run; `MEDLENS_CPU_SIMD=portable` forces the portable kernels (tests
-/// and comparisons).
+/// The best instruction set this CPU has; `MEDLENS_CPU_SIMD=portable` forces the portable
+/// kernels (tests and comparisons).
 pub fn detect() -> Simd {
     static S: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
     *S.get_or_init(|| {
         if std::env::var("MEDLENS_CPU_SIMD").is_ok_and(|v| v == "portable") {
             return Simd::Portable;
         }
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
-            return Simd::Avx2;
-        }
-        Simd::Portable
+        available().last().copied().unwrap_or(Simd::Portable)
     })
+}
+
+/// Every instruction set this CPU can run, from the portable one up (the tests run each).
+pub fn available() -> Vec<Simd> {
+    let mut v = vec![Simd::Portable];
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+        v.push(Simd::Avx2);
+    }
+    v
 }
 
 /// `Σ_i W[i] · x[i]` for one row `w` of `ty` (whole blocks) and activations of the matching
@@ -57,8 +63,9 @@ pub fn detect() -> Simd {
 /// (`super::matmul`) prepares them from the same format.
 pub fn dot_row(ty: GgmlType, w: &[u8], x: Acts<'_>, simd: Simd) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Avx2 {
-        // SAFETY: `detect` (or the caller's test) saw AVX2, FMA and F16C on this CPU.
+    if simd != Simd::Portable {
+        // SAFETY: `available` (through `detect`, or the caller's test) saw AVX2, FMA and F16C
+        // on this CPU.
         return unsafe { avx2::dot_row(ty, w, x) };
     }
     let _ = simd;
@@ -71,7 +78,7 @@ pub fn dot_row(ty: GgmlType, w: &[u8], x: Acts<'_>, simd: Simd) -> f32 {
 pub fn dot_rows(ty: GgmlType, w: &[u8], rb: usize, x: Acts<'_>, out: &mut [f32], simd: Simd) {
     assert!(w.len() >= out.len() * rb);
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Avx2 {
+    if simd != Simd::Portable {
         // SAFETY: as in `dot_row`.
         return unsafe { avx2::dot_rows(ty, w, rb, x, out) };
     }
@@ -86,7 +93,7 @@ pub fn dot_rows(ty: GgmlType, w: &[u8], rb: usize, x: Acts<'_>, out: &mut [f32],
 /// `Σ x[32j..32j+32]` (the k-quants' minimums are applied through it).
 pub fn dot_row_f32(ty: GgmlType, w: &[u8], x: &[f32], xsum32: &[f32], simd: Simd) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if simd == Simd::Avx2 && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
+    if simd != Simd::Portable && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
         // SAFETY: as in `dot_row`.
         return unsafe { avx2::dot_row_f32(ty, w, x, xsum32) };
     }

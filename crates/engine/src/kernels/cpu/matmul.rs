@@ -319,6 +319,7 @@ mod tests {
     use half::{bf16, f16};
 
     use super::*;
+    use crate::kernels::cpu::dot::available;
     use crate::quant::{dequantize, quantize};
 
     fn lcg(n: usize, seed: u64, scale: f32) -> Vec<f32> {
@@ -379,10 +380,7 @@ mod tests {
     #[test]
     fn every_format_matches_the_reference_dequantizer_within_the_activation_rounding() {
         let (n, k) = (37, 512);
-        let mut simds = vec![Simd::Portable];
-        if detect() == Simd::Avx2 {
-            simds.push(Simd::Avx2);
-        }
+        let simds = available();
         for ty in FORMATS {
             let w = random_blocks(ty, n, k, ty.id() as u64 + 11);
             let wf = dequantize(ty, &w).unwrap();
@@ -421,26 +419,59 @@ mod tests {
     }
 
     /// The portable and AVX2 kernels do the same integer sums: they agree to float rounding.
+    /// (On a CPU without AVX2 there is nothing to compare.)
     #[test]
-    fn portable_and_avx2_agree() {
-        if detect() != Simd::Avx2 {
-            return;
-        }
+    fn every_instruction_set_agrees_with_the_portable_kernels() {
         let (n, k) = (64, 1024);
         for ty in FORMATS {
             let w = random_blocks(ty, n, k, 99 + ty.id() as u64);
             let x = lcg(2 * k, 3, 1.0);
             let wf = dequantize(ty, &w).unwrap();
             for arith in [Arithmetic::Exact, Arithmetic::Q8] {
-                let mut a = vec![0f32; 2 * n];
-                let mut b = vec![0f32; 2 * n];
-                matmul_t_into_with(ty, &w, n, k, &x, 2, &mut a, n, 0, Simd::Portable, arith);
-                matmul_t_into_with(ty, &w, n, k, &x, 2, &mut b, n, 0, Simd::Avx2, arith);
-                for (i, (p, q)) in a.iter().zip(&b).enumerate() {
-                    // Float rounding of a sum of k terms, relative to the sum of their sizes.
-                    let (t, r) = (i / n, i % n);
-                    let size: f32 = wf[r * k..(r + 1) * k].iter().zip(&x[t * k..(t + 1) * k]).map(|(a, b)| (a * b).abs()).sum();
-                    assert!((p - q).abs() <= 1e-5 * size, "{} {arith:?}: {p} vs {q}", ty.name());
+                // Two rows of x (the few-row path) and one (the decode path, rows at once).
+                for m in [2usize, 1] {
+                    let mut a = vec![0f32; m * n];
+                    matmul_t_into_with(ty, &w, n, k, &x, m, &mut a, n, 0, Simd::Portable, arith);
+                    for &simd in &available()[1..] {
+                        let mut b = vec![0f32; m * n];
+                        matmul_t_into_with(ty, &w, n, k, &x, m, &mut b, n, 0, simd, arith);
+                        for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                            // Float rounding of a sum of k terms, relative to the sum of their sizes.
+                            let (t, r) = (i / n, i % n);
+                            let size: f32 = wf[r * k..(r + 1) * k].iter().zip(&x[t * k..(t + 1) * k]).map(|(a, b)| (a * b).abs()).sum();
+                            assert!((p - q).abs() <= 1e-5 * size, "{} {simd:?} {arith:?} m={m}: {p} vs {q}", ty.name());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The 32-value formats at every block count from 1 to 9 and the 270M's 20: the AVX2
+    /// kernels take blocks two at a time, so odd counts and short rows reach their tails. Each instruction set against the reference dequantizer, within the activation
+    /// rounding bound above.
+    #[test]
+    fn short_and_odd_rows_reach_every_kernel_tail() {
+        let n = 9;
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0] {
+            for blocks in (1..=9).chain([20]) {
+                let k = QK * blocks;
+                let w = random_blocks(ty, n, k, 31 + blocks as u64);
+                let wf = dequantize(ty, &w).unwrap();
+                let x = lcg(k, 17 + blocks as u64, 3.0);
+                for simd in available() {
+                    let mut y = vec![f32::NAN; n];
+                    matmul_t_into_with(ty, &w, n, k, &x, 1, &mut y, n, 0, simd, Arithmetic::Q8);
+                    for r in 0..n {
+                        let wr = &wf[r * k..(r + 1) * k];
+                        let exact: f64 = wr.iter().zip(&x).map(|(&a, &b)| a as f64 * b as f64).sum();
+                        let mut bound = 1e-5 * wr.iter().zip(&x).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
+                        for (wb, xb) in wr.chunks(QK).zip(x.chunks(QK)) {
+                            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
+                            bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
+                        }
+                        assert!((y[r] as f64 - exact).abs() <= bound, "{} {simd:?} {blocks} blocks row {r}: {} vs {exact}", ty.name(), y[r]);
+                    }
                 }
             }
         }
@@ -455,8 +486,7 @@ mod tests {
         for ty in FORMATS {
             let w = random_blocks(ty, n, k, 7 + ty.id() as u64);
             let x = lcg(k, 5, 1.0);
-            let simds: &[Simd] = if detect() == Simd::Avx2 { &[Simd::Portable, Simd::Avx2] } else { &[Simd::Portable] };
-            for &simd in simds {
+            for simd in available() {
                 for arith in [Arithmetic::Exact, Arithmetic::Q8] {
                     let (ld, col0) = (n + 5, 3);
                     let mut out = vec![-1f32; ld];
