@@ -4,6 +4,7 @@
 use tracing_subscriber::EnvFilter;
 
 fn main() {
+    medlens_engine::device::keep_large_allocations();
     // Logs go to stderr; `RUST_LOG` sets the filter (`info` when unset or invalid).
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
