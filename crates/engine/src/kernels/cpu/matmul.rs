@@ -377,6 +377,21 @@ mod tests {
         GgmlType::Q6K,
     ];
 
+    /// `Σ w·x` in f64 and how far a kernel may be from it: f32 rounding, 1e-5 of `Σ|w·x|`,
+    /// plus, with activations quantized in blocks of `q8_block`, half a step per activation,
+    /// `Σ_b (amax_b / 254) · Σ_{i∈b} |w_i|`.
+    fn reference_and_bound(wr: &[f32], xr: &[f32], q8_block: Option<usize>) -> (f64, f64) {
+        let exact: f64 = wr.iter().zip(xr).map(|(&a, &b)| a as f64 * b as f64).sum();
+        let mut bound = 1e-5 * wr.iter().zip(xr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
+        if let Some(ab) = q8_block {
+            for (wb, xb) in wr.chunks(ab).zip(xr.chunks(ab)) {
+                let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
+                bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
+            }
+        }
+        (exact, bound)
+    }
+
     /// Every format, both arithmetics, portable and (where the CPU has it) AVX2, one row of
     /// `x` and several (the GEMM path from 16), against the reference dequantizer in f64.
     /// Exact arithmetic may only add f32 rounding: 1e-5 of `Σ|W_i x_i|`. Q8 arithmetic also
@@ -400,14 +415,8 @@ mod tests {
                         let xr = &x[t * k..(t + 1) * k];
                         for r in 0..n {
                             let wr = &wf[r * k..(r + 1) * k];
-                            let exact: f64 = wr.iter().zip(xr).map(|(&a, &b)| a as f64 * b as f64).sum();
-                            let mut bound = 1e-5 * wr.iter().zip(xr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
-                            if arith.for_rows(m) == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16) {
-                                for (wb, xb) in wr.chunks(ab).zip(xr.chunks(ab)) {
-                                    let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
-                                    bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
-                                }
-                            }
+                            let q8 = arith.for_rows(m) == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16);
+                            let (exact, bound) = reference_and_bound(wr, xr, q8.then_some(ab));
                             let got = out[t * ld + 3 + r] as f64;
                             assert!(
                                 (got - exact).abs() <= bound,
@@ -469,12 +478,7 @@ mod tests {
                     matmul_t_into_with(ty, &w, n, k, &x, 1, &mut y, n, 0, simd, Arithmetic::Q8);
                     for r in 0..n {
                         let wr = &wf[r * k..(r + 1) * k];
-                        let exact: f64 = wr.iter().zip(&x).map(|(&a, &b)| a as f64 * b as f64).sum();
-                        let mut bound = 1e-5 * wr.iter().zip(&x).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>() + 1e-6;
-                        for (wb, xb) in wr.chunks(QK).zip(x.chunks(QK)) {
-                            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
-                            bound += amax / 254.0 * wb.iter().map(|v| v.abs() as f64).sum::<f64>();
-                        }
+                        let (exact, bound) = reference_and_bound(wr, &x, Some(QK));
                         assert!((y[r] as f64 - exact).abs() <= bound, "{} {simd:?} {blocks} blocks row {r}: {} vs {exact}", ty.name(), y[r]);
                     }
                 }
