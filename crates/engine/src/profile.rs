@@ -74,22 +74,6 @@ fn add(f: impl FnOnce(&mut Counts)) {
     COUNTS.with(|c| f(&mut c.borrow_mut()));
 }
 
-/// Adds `d` (counted on another thread that did this thread's work) to this thread's counts.
-pub fn absorb(d: &Counts) {
-    add(|c| {
-        c.launches += d.launches;
-        for (k, n) in &d.launches_by_kernel {
-            *c.launches_by_kernel.entry(k.clone()).or_default() += n;
-        }
-        c.uploads += d.uploads;
-        c.upload_bytes += d.upload_bytes;
-        c.readbacks += d.readbacks;
-        c.readback_bytes += d.readback_bytes;
-        c.kv_bytes_copied += d.kv_bytes_copied;
-        c.keys_attended += d.keys_attended;
-    });
-}
-
 /// Counts a read-back of `bytes`.
 pub fn count_readback(bytes: usize) {
     add(|c| {

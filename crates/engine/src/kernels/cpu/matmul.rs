@@ -70,11 +70,6 @@ impl Arithmetic {
         })
     }
 
-    /// [`with_arithmetic`]'s choice on this thread, if any.
-    pub fn overridden() -> Option<Self> {
-        OVERRIDE.with(|o| o.get())
-    }
-
     /// What this thread's products use: [`with_arithmetic`]'s choice, else the environment's.
     pub fn current() -> Self {
         OVERRIDE.with(|o| o.get()).unwrap_or_else(Self::from_env)

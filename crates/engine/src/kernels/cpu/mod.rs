@@ -48,25 +48,12 @@ pub fn threads() -> usize {
 /// sleep until it is done: two futex round trips, and the caller's core idle while it
 /// waits. Made from a worker, a call splits its work with the calling thread taking part,
 /// and an idle worker that is still spinning picks up the next call without a wake-up.
-///
-/// The caller's thread-local state goes with the work: the arithmetic chosen with
-/// [`with_arithmetic`] applies on the pool thread, and what the work counts
-/// ([`crate::profile`]) is added to the caller's counts.
 pub fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
-        return f();
+        f()
+    } else {
+        rayon::scope(|_| f())
     }
-    let arithmetic = Arithmetic::overridden();
-    let (r, counted) = rayon::scope(|_| {
-        let before = crate::profile::snapshot();
-        let r = match arithmetic {
-            Some(a) => with_arithmetic(a, f),
-            None => f(),
-        };
-        (r, crate::profile::snapshot().since(&before))
-    });
-    crate::profile::absorb(&counted);
-    r
 }
 
 #[cfg(test)]
@@ -83,20 +70,5 @@ mod tests {
         });
         assert!(outer.is_some(), "ran on a pool thread");
         assert!(inner, "a nested call stays on its thread");
-    }
-
-    /// The caller's arithmetic applies on the pool thread, and the work's counts are the
-    /// caller's (the decode-counter and transformers-golden tests rely on both).
-    #[test]
-    fn on_workers_carries_the_arithmetic_and_the_counts() {
-        use super::{with_arithmetic, Arithmetic};
-        use crate::profile;
-        for a in [Arithmetic::Exact, Arithmetic::Q8] {
-            assert_eq!(with_arithmetic(a, || on_workers(Arithmetic::current)), a);
-        }
-        let before = profile::snapshot();
-        on_workers(|| profile::count_attention(3, 7));
-        let d = profile::snapshot().since(&before);
-        assert_eq!((d.kv_bytes_copied, d.keys_attended), (3, 7));
     }
 }
