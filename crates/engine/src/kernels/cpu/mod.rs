@@ -41,34 +41,3 @@ fn flex_f32(v: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 pub fn threads() -> usize {
     rayon::current_num_threads()
 }
-
-/// Runs `f` on a thread of rayon's pool, the caller waiting, unless this thread already is
-/// one. A decode step makes ~130 parallel calls (each matmul, each large row loop). Made
-/// from outside the pool, each call injects a job, wakes a worker and puts the caller to
-/// sleep until it is done: two futex round trips, and the caller's core idle while it
-/// waits. Made from a worker, a call splits its work with the calling thread taking part,
-/// and an idle worker that is still spinning picks up the next call without a wake-up.
-pub fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
-        f()
-    } else {
-        rayon::scope(|_| f())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::on_workers;
-
-    /// From outside the pool, `f` runs on one of its threads; from inside, where it is.
-    #[test]
-    fn on_workers_runs_on_the_pool() {
-        assert_eq!(rayon::current_thread_index(), None, "the test thread is not a pool thread");
-        let (outer, inner) = on_workers(|| {
-            let here = std::thread::current().id();
-            (rayon::current_thread_index(), on_workers(|| std::thread::current().id() == here))
-        });
-        assert!(outer.is_some(), "ran on a pool thread");
-        assert!(inner, "a nested call stays on its thread");
-    }
-}

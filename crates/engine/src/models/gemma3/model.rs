@@ -10,7 +10,7 @@ use crate::profile::{count_attention, upload};
 use crate::models::gemma3::{Config, LayerType};
 use crate::nn::kv_cache::EMPTY_SLOT;
 use crate::device::is_cube;
-use crate::kernels::{cpu, fused};
+use crate::kernels::fused;
 use crate::kernels::qmatmul::QTensor;
 use crate::nn::{add_rms_norm, geglu, rope, softmax_last, to_host, Embedding, KvCache, LayerCache, Linear, LinearWeight, RmsNorm, WeightLoader};
 use crate::weights::WeightSource;
@@ -167,10 +167,6 @@ impl Gemma3 {
     /// tokens of the same block (transformers' `token_type_ids` rule); everything else is
     /// causal, and sliding layers still cut at the window.
     pub fn forward_embeds(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
-        self.on_cpu_workers(|| self.forward_embeds_here(x, blocks, cache))
-    }
-
-    fn forward_embeds_here(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
         let t = x.dims()[0];
         let pos0 = cache.pos;
         if cache.rope.len() != 2 {
@@ -254,25 +250,12 @@ impl Gemma3 {
     /// One decode step for `tok` (gathered on the device from `on_device` when the previous
     /// step left it there), leaving the logits `[1, vocab]` on the device.
     pub fn step_logits(&self, tok: u32, on_device: Option<&Tensor<1, Int>>, cache: &mut KvCache) -> Tensor<2> {
-        self.on_cpu_workers(|| {
-            let x = match (&self.embed_tokens, on_device) {
-                (Embedding::Quant(q), Some(id)) => q.gather_device(id, self.embed_scale()),
-                _ => self.embed(&[tok]),
-            };
-            let h = self.forward_embeds(x, &[], cache);
-            self.lm_head(h)
-        })
-    }
-
-    /// On the CPU, `f` runs on rayon's pool, so the step's many parallel kernels do not each
-    /// cross into the pool from outside ([`cpu::on_workers`]); a GPU step runs where it is
-    /// called.
-    fn on_cpu_workers<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        if is_cube(&self.device) {
-            f()
-        } else {
-            cpu::on_workers(f)
-        }
+        let x = match (&self.embed_tokens, on_device) {
+            (Embedding::Quant(q), Some(id)) => q.gather_device(id, self.embed_scale()),
+            _ => self.embed(&[tok]),
+        };
+        let h = self.forward_embeds(x, &[], cache);
+        self.lm_head(h)
     }
 
     /// The most likely token of `logits [1, vocab]`, chosen on the device: only its id comes
