@@ -3,7 +3,8 @@
 //!
 //! Model work runs on worker threads, never on the UI's: findings stream through a Tauri
 //! channel token by token; one findings job runs at a time (a new one cancels the old),
-//! Stop sets the job's cancel flag, checked before every decode step. Everything the models
+//! Stop sets the job's cancel flag, checked at the next tensor of a load, the next layer of
+//! the vision encode or the prefill, and the next decode step. Everything the models
 //! produce is appended to `audit.jsonl` in the app's data folder (`audit.rs`); nothing
 //! leaves the machine. A path from the UI is used only if the user granted it
 //! (`access.rs`); a worker that panics reports an error like any other failure.
@@ -11,12 +12,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
 use medlens_engine::generate::{decode_loop, GenerateOptions, GenerateOutput, SamplingParams, StopReason, TextStream};
 use medlens_engine::models::medgemma;
+use medlens_engine::device::{gpu_failure, is_cube, DeviceChoice};
+use medlens_engine::EngineError;
 use medlens_engine::serve::discover::{self, Kind, ModelInfo};
 use medlens_engine::serve::findings::{self, file_sha256, InputRecord, Provenance, SamplingRecord, Template};
 use medlens_engine::serve::load::{load_medgemma_reporting, LoadedMedGemma};
@@ -36,7 +39,8 @@ use crate::{access, catch_panic, files, lock, AppState};
 /// the bound keeps the KV cache, sized up front for the whole generation, in proportion.
 pub const MAX_NEW_TOKENS: usize = 8192;
 
-/// The device every model runs on, chosen once: `MEDLENS_DEVICE` (auto, gpu, cpu), else auto.
+/// The device every model runs on, chosen on first use: `MEDLENS_DEVICE` (auto, gpu, cpu),
+/// else auto; after a GPU failure the user may switch to the CPU (`ai_use_cpu`).
 struct DeviceInfo {
     device: medlens_engine::Device,
     name: String,
@@ -45,7 +49,7 @@ struct DeviceInfo {
 
 #[derive(Default)]
 pub struct AiState {
-    device: OnceLock<Result<DeviceInfo, String>>,
+    device: Mutex<Option<Result<Arc<DeviceInfo>, String>>>,
     medgemma: Mutex<Option<(PathBuf, Arc<LoadedMedGemma>)>>,
     siglip: Mutex<Option<(PathBuf, ZeroShotModel)>>,
     user_models: Mutex<Vec<PathBuf>>,
@@ -57,16 +61,23 @@ pub struct AiState {
 }
 
 impl AiState {
-    fn device(&self) -> Result<&DeviceInfo, String> {
-        self.device
-            .get_or_init(|| {
-                let choice: medlens_engine::device::DeviceChoice =
-                    std::env::var("MEDLENS_DEVICE").unwrap_or_else(|_| "auto".into()).parse()?;
-                let s = medlens_engine::device::select(choice).map_err(|e| e.to_string())?;
-                Ok(DeviceInfo { device: s.device, name: s.name, notice: s.notice })
+    fn device(&self) -> Result<Arc<DeviceInfo>, String> {
+        lock(&self.device)
+            .get_or_insert_with(|| {
+                let choice: DeviceChoice = std::env::var("MEDLENS_DEVICE").unwrap_or_else(|_| "auto".into()).parse()?;
+                Self::select(choice)
             })
-            .as_ref()
-            .map_err(|e| e.clone())
+            .clone()
+    }
+
+    fn select(choice: DeviceChoice) -> Result<Arc<DeviceInfo>, String> {
+        let s = medlens_engine::device::select(choice).map_err(|e| e.to_string())?;
+        Ok(Arc::new(DeviceInfo { device: s.device, name: s.name, notice: s.notice }))
+    }
+
+    /// Whether the models run on a GPU (so a GPU failure can be met by the CPU).
+    fn on_gpu(&self) -> bool {
+        matches!(lock(&self.device).as_ref(), Some(Ok(d)) if is_cube(&d.device))
     }
 }
 
@@ -209,6 +220,27 @@ fn gpu_info_of(ai: &AiState) -> GpuInfo {
     }
 }
 
+/// After a GPU failure (out of memory, lost device): every model runs on the CPU from now on.
+/// The loaded models are dropped (they live on the GPU) and load again on their next use;
+/// a running findings job is stopped first.
+#[tauri::command]
+pub async fn ai_use_cpu(app: AppHandle) -> Result<GpuInfo, String> {
+    crate::blocking("ai_use_cpu", move || {
+        let ai = app.state::<AiState>();
+        if let Some((_, c)) = lock(&ai.job).as_ref() {
+            c.store(true, Ordering::Relaxed);
+        }
+        let _idle = lock(&ai.running);
+        let cpu = AiState::select(DeviceChoice::Cpu)?;
+        *lock(&ai.medgemma) = None;
+        *ai.siglip.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *lock(&ai.device) = Some(Ok(cpu));
+        tracing::info!("models run on the CPU from now on (asked after a GPU failure)");
+        Ok(gpu_info_of(&ai))
+    })
+    .await
+}
+
 #[tauri::command]
 pub fn findings_templates() -> Vec<Template> {
     findings::templates()
@@ -287,7 +319,13 @@ pub enum FindingsEvent {
         audit_error: Option<String>,
     },
     Stopped,
-    Error { message: String },
+    Error {
+        message: String,
+        /// The GPU failed (out of memory, lost): the panel offers to run on the CPU.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[ts(as = "Option<bool>", optional)]
+        offer_cpu: bool,
+    },
 }
 
 fn window_of(w: &Option<WindowArg>) -> Option<medlens_dicom::Window> {
@@ -305,11 +343,27 @@ fn check_max_tokens(n: usize) -> Result<usize, String> {
 
 /// The event that ends a findings job, from how it ended (`Ok(true)`: stopped; `Ok(false)`:
 /// done, its event already sent; an error, a panic included).
-fn final_event(r: Result<bool, String>) -> Option<FindingsEvent> {
+/// `on_gpu`: the job ran on a GPU, so a GPU failure offers the CPU.
+fn final_event(r: Result<bool, String>, on_gpu: bool) -> Option<FindingsEvent> {
     match r {
         Ok(true) => Some(FindingsEvent::Stopped),
         Ok(false) => None,
-        Err(message) => Some(FindingsEvent::Error { message }),
+        Err(message) => {
+            let (message, gpu) = gpu_message(message);
+            Some(FindingsEvent::Error { message, offer_cpu: gpu && on_gpu })
+        }
+    }
+}
+
+/// A job's error, with a GPU failure (out of memory, lost device: from an engine error or a
+/// panic inside burn) put in the user's words; and whether it was one.
+pub(crate) fn gpu_message(message: String) -> (String, bool) {
+    if message.contains("the GPU ran out of memory") || message.contains("the GPU was lost") {
+        return (message, true);
+    }
+    match gpu_failure(&message) {
+        Some(e) => (e.to_string(), true),
+        None => (message, false),
     }
 }
 
@@ -328,7 +382,7 @@ pub fn findings_start(app: AppHandle, state: State<'_, AppState>, ai: State<'_, 
         let ai = app2.state::<AiState>();
         let _one = lock(&ai.running);
         let r = if cancel.load(Ordering::Relaxed) { Ok(true) } else { catch_panic("findings", || run_findings(&app2, &ai, &req, &cancel, &on_event)) };
-        if let Some(e) = final_event(r) {
+        if let Some(e) = final_event(r, ai.on_gpu()) {
             let _ = on_event.send(e);
         }
         let mut j = lock(&ai.job);
@@ -389,8 +443,8 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
         Err(_) if cancel.load(Ordering::Relaxed) => return Ok(true),
         r => r?,
     };
-    // Stop is honoured between the stages too (loading, the vision encode, the prefill are
-    // each one call into the engine), not only between decode steps.
+    // Stop is honoured in every stage: the load (at the next tensor), the vision encode and
+    // the prefill (at the next layer), and decoding (at the next step).
     if cancel.load(Ordering::Relaxed) {
         return Ok(true);
     }
@@ -405,15 +459,19 @@ fn run_findings(app: &AppHandle, ai: &AiState, req: &FindingsRequest, cancel: &A
     }
     let _ = tx.send(FindingsEvent::Stage { stage: "vision" });
     let px = medgemma::pixel_values(&img.rgb, img.width, img.height, m.config.vision.image_size);
-    let feats = m.image_features(&px, 1).map_err(|e| e.to_string())?;
-    if cancel.load(Ordering::Relaxed) {
-        return Ok(true);
-    }
+    // Stop reaches into the encode and the prefill: they end at the next layer.
+    let feats = match m.image_features_until(&px, 1, Some(cancel)) {
+        Err(EngineError::Stopped) => return Ok(true),
+        r => r.map_err(|e| e.to_string())?,
+    };
     let s = &req.sampling;
     let max_tokens = check_max_tokens(s.max_tokens)?;
     let _ = tx.send(FindingsEvent::Stage { stage: "prefill" });
     let mut cache = m.language_model.new_cache_for(ids.len() + max_tokens);
-    let logits = m.prefill_logits(&ids, Some(feats), &mut cache).map_err(|e| e.to_string())?;
+    let logits = match m.prefill_logits_until(&ids, Some(feats), &mut cache, Some(cancel)) {
+        Err(EngineError::Stopped) => return Ok(true),
+        r => r.map_err(|e| e.to_string())?,
+    };
     let sampling = s.params();
     let opts = GenerateOptions { max_tokens, sampling: sampling.clone(), stop_ids: tok.stop_ids(), top_logprobs: 0 };
     let mut text_stream = TextStream::new(tok);
@@ -779,12 +837,36 @@ mod tests {
     #[test]
     fn a_panicking_findings_job_ends_with_an_error_event() {
         let r = catch_panic("findings", || -> Result<bool, String> { panic!("token id 262208 out of the vocabulary") });
-        match final_event(r) {
-            Some(FindingsEvent::Error { message }) => assert!(message.contains("findings failed") && message.contains("262208"), "{message}"),
+        match final_event(r, true) {
+            Some(FindingsEvent::Error { message, offer_cpu }) => {
+                assert!(message.contains("findings failed") && message.contains("262208"), "{message}");
+                assert!(!offer_cpu, "a bug is not the GPU's failure");
+            }
             _ => panic!("expected an error event"),
         }
-        assert!(matches!(final_event(Ok(true)), Some(FindingsEvent::Stopped)));
-        assert!(final_event(Ok(false)).is_none());
+        assert!(matches!(final_event(Ok(true), true), Some(FindingsEvent::Stopped)));
+        assert!(final_event(Ok(false), true).is_none());
+    }
+
+    /// A GPU failure, as a panic inside burn (CubeCL's allocation error) or as an engine
+    /// error (a read-back from a lost device), ends with an error that says so in plain
+    /// words and offers the CPU; on the CPU there is nothing to offer.
+    #[test]
+    fn a_gpu_failure_offers_the_cpu() {
+        let r = catch_panic("findings", || -> Result<bool, String> { panic!("out of device memory allocating 4294967296 bytes\n  0: backtrace") });
+        match final_event(r.clone(), true) {
+            Some(FindingsEvent::Error { message, offer_cpu }) => {
+                assert!(message.starts_with("the GPU ran out of memory (out of device memory allocating 4294967296 bytes)"), "{message}");
+                assert!(offer_cpu);
+            }
+            _ => panic!("expected an error event"),
+        }
+        assert!(matches!(final_event(r, false), Some(FindingsEvent::Error { offer_cpu: false, .. })));
+        let lost = Err("generation stopped after 3 tokens: device: reading back from the device: DevicePoisoned(Lost: reset)".to_string());
+        match final_event(lost, true) {
+            Some(FindingsEvent::Error { message, offer_cpu }) => assert!(message.starts_with("the GPU was lost") && offer_cpu, "{message}"),
+            _ => panic!("expected an error event"),
+        }
     }
 
     #[test]

@@ -68,6 +68,11 @@ pub(crate) fn catch_panic<T>(what: &str, job: impl FnOnce() -> Result<T, String>
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             tracing::error!("{what}: internal error: {msg}");
+            // burn cannot return an allocation the GPU refused, or a lost device, as an
+            // error: those panics are the GPU's failures, said as such.
+            if let Some(e) = medlens_engine::device::gpu_failure(&msg) {
+                return Err(e.to_string());
+            }
             Err(format!("{what} failed: internal error ({msg})"))
         }
     }
@@ -440,6 +445,7 @@ pub fn run() {
             ai::findings_templates,
             ai::findings_start,
             ai::findings_stop,
+            ai::ai_use_cpu,
             ai::labels_compute,
             ai::label_sets_list,
             ai::label_sets_save,

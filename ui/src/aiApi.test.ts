@@ -30,6 +30,7 @@ describe("AI commands", () => {
     await api.gpuInfo();
     await api.findingsTemplates();
     await api.findingsStop(4);
+    await api.useCpu();
     await api.findingsExport({ format: "json", dir: "/out", text: "t", provenance: PROVENANCE });
     await api.labelsCompute(labelsReq);
     await api.labelSetsList();
@@ -43,6 +44,7 @@ describe("AI commands", () => {
       { cmd: "gpu_info", args: undefined },
       { cmd: "findings_templates", args: undefined },
       { cmd: "findings_stop", args: { job: 4 } },
+      { cmd: "ai_use_cpu", args: undefined },
       { cmd: "findings_export", args: { req: { format: "json", dir: "/out", text: "t", provenance: PROVENANCE } } },
       { cmd: "labels_compute", args: { req: labelsReq } },
       { cmd: "label_sets_list", args: undefined },

@@ -30,6 +30,7 @@ export const AI_COMMANDS = {
   findingsTemplates: "findings_templates",
   findingsStart: "findings_start",
   findingsStop: "findings_stop",
+  useCpu: "ai_use_cpu",
   findingsExport: "findings_export",
   labelsCompute: "labels_compute",
   labelSetsList: "label_sets_list",
@@ -47,6 +48,8 @@ export interface AiApi {
   /** Starts a generation; its events (possibly before this resolves) go to `onEvent`. */
   findingsStart(req: FindingsRequest, onEvent: (e: FindingsEvent) => void): Promise<{ job: number }>;
   findingsStop(job: number): Promise<void>;
+  /** After a GPU failure: run every model on the CPU from now on (they load again there). */
+  useCpu(): Promise<GpuInfo>;
   findingsExport(req: FindingsExportRequest): Promise<SavedFile>;
   labelsCompute(req: LabelsRequest): Promise<LabelsResult>;
   labelSetsList(): Promise<LabelSet[]>;
@@ -73,6 +76,7 @@ export const tauriAiApi: AiApi = {
   findingsTemplates: () => invoke<FindingsTemplate[]>(AI_COMMANDS.findingsTemplates),
   findingsStart: (req, onEvent) => invoke<{ job: number }>(AI_COMMANDS.findingsStart, { req, onEvent: channel(onEvent) }),
   findingsStop: (job) => invoke<void>(AI_COMMANDS.findingsStop, { job }),
+  useCpu: () => invoke<GpuInfo>(AI_COMMANDS.useCpu),
   findingsExport: (req) => invoke<SavedFile>(AI_COMMANDS.findingsExport, { req }),
   labelsCompute: (req) => invoke<LabelsResult>(AI_COMMANDS.labelsCompute, { req }),
   labelSetsList: () => invoke<LabelSet[]>(AI_COMMANDS.labelSetsList),

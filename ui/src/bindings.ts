@@ -38,7 +38,11 @@ export type FindingsEvent = { "type": "stage", stage: "load" | "vision" | "prefi
 /**
  * Set when the draft could not be written to the audit log: the text to show.
  */
-audit_error?: string, } | { "type": "stopped" } | { "type": "error", message: string, };
+audit_error?: string, } | { "type": "stopped" } | { "type": "error", message: string,
+/**
+ * The GPU failed (out of memory, lost): the panel offers to run on the CPU.
+ */
+offer_cpu?: boolean, };
 
 export type FindingsExportRequest = {
 /**

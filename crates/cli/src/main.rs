@@ -50,7 +50,11 @@ enum Command {
 fn main() -> std::process::ExitCode {
     medlens_engine::device::keep_large_allocations();
     let cli = Cli::parse();
-    let result = match cli.command {
+    quiet_gpu_failures();
+    // burn cannot return an allocation the GPU refuses, or a lost device, as an error: such a
+    // panic becomes the engine's error, which says what failed and offers `--device cpu`.
+    // Any other panic is a bug and stays one.
+    let run = std::panic::catch_unwind(move || match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Render(a) => render::run(a),
         Command::Anonymize(a) => anonymize::run(a),
@@ -61,14 +65,39 @@ fn main() -> std::process::ExitCode {
         Command::Embed(a) => embed::run(a),
         Command::Findings(a) => findings::run(a),
         Command::Models(a) => models::run(a),
+    });
+    let result = match run {
+        Ok(r) => r,
+        Err(payload) => match panic_text(&*payload).as_deref().and_then(medlens_engine::device::gpu_failure) {
+            Some(e) => Err(e.into()),
+            None => std::panic::resume_unwind(payload),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("medlens: {}", error_text(&e));
+            // A GPU failure reported as a device error (a read-back that found the allocation
+            // refused, a lost device) is said in the user's words, with `--device cpu`.
+            let text = error_text(&e);
+            let text = medlens_engine::device::gpu_failure(&text).map_or(text, |g| g.to_string());
+            eprintln!("medlens: {text}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
+/// The default panic message, except for a GPU failure's (said once, as an error, by `main`).
+fn quiet_gpu_failures() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if panic_text(info.payload()).as_deref().and_then(medlens_engine::device::gpu_failure).is_none() {
+            default(info);
+        }
+    }));
 }
 
 /// The error chain joined by ": ", skipping a cause whose text the message above it already

@@ -118,6 +118,76 @@ pub fn gemv_per_row(device: &Device) -> bool {
     is_cube(device) && is_software(device)
 }
 
+/// Whether the caller asked to stop, checked between the layers of a long pass (the vision
+/// encode, a prefill). On a wgpu adapter the host queues work far ahead of the device, so
+/// the check first waits for the work queued so far: a Stop then takes effect within one
+/// layer's time instead of after the whole pass. Without a flag nothing waits.
+pub fn stop_requested(device: &Device, stop: Option<&std::sync::atomic::AtomicBool>) -> crate::Result<()> {
+    let Some(stop) = stop else { return Ok(()) };
+    if is_cube(device) {
+        device.sync().map_err(|e| crate::EngineError::Device(format!("{e:?}")))?;
+    }
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(crate::EngineError::Stopped);
+    }
+    Ok(())
+}
+
+/// What a device error or panic message says went wrong, when it was the GPU itself: its
+/// memory (CubeCL's `OutOfMemory` and `BufferTooBig`, wgpu's "Out of Memory", an allocation
+/// above the adapter's buffer limit) or the device (lost, or poisoned by a fault).
+/// Everything else is not the GPU's doing and gets `None`: an engine bug stays a bug.
+pub fn gpu_failure(message: &str) -> Option<crate::EngineError> {
+    let memory = [
+        "out of memory",
+        "out-of-memory",
+        "outofmemory",
+        "out of device memory",
+        "can't allocate buffer",
+        "buffertoobig",
+        "buffer too big",
+        "maximum buffer size",
+        "max_buffer_size",
+    ];
+    let lost = ["device lost", "device was lost", "devicelost", "poisoned", "device is lost"];
+    // CubeCL's errors nest their causes line by line, under backtraces: the detail quoted is
+    // the line that says what failed.
+    let find = |patterns: &[&str]| {
+        message.lines().find(|l| {
+            let l = l.to_ascii_lowercase();
+            patterns.iter().any(|p| l.contains(p))
+        })
+    };
+    let detail = |line: &str| line.trim().chars().take(200).collect();
+    if let Some(line) = find(&memory) {
+        Some(crate::EngineError::GpuOutOfMemory { detail: detail(line) })
+    } else {
+        find(&lost).map(|line| crate::EngineError::GpuLost { detail: detail(line) })
+    }
+}
+
+/// Runs `work` on `device`, turning a panic inside burn or CubeCL into an error: a GPU
+/// failure (see [`gpu_failure`]) into [`crate::EngineError::GpuOutOfMemory`] or
+/// [`crate::EngineError::GpuLost`], anything else into a device error that quotes the panic.
+/// burn's tensor operations cannot return errors, so an allocation the GPU refuses surfaces
+/// as a panic; the app and the CLI run model work through this so that it never reaches
+/// the user as one. An error `work` returns passes through, classified the same way.
+pub fn guard<T>(work: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    match r {
+        Ok(Err(crate::EngineError::Device(msg))) => Err(gpu_failure(&msg).unwrap_or(crate::EngineError::Device(msg))),
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(gpu_failure(&msg).unwrap_or_else(|| crate::EngineError::Device(format!("internal error: {msg}"))))
+        }
+    }
+}
+
 /// Whether `device` is a wgpu adapter with no card behind it (a CPU, a software rasterizer
 /// such as lavapipe): it has no physical identity.
 pub fn is_software(device: &Device) -> bool {
@@ -140,5 +210,62 @@ pub fn keep_large_allocations() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineError;
+
+    /// The messages as CubeCL 0.11 and wgpu 30 word them (their `Display`s), each with the
+    /// backtrace or context that follows; and failures that are not the GPU's.
+    #[test]
+    fn gpu_failures_are_told_apart_from_bugs() {
+        let oom = [
+            "out of device memory allocating 68719476736 bytes\n   0: backtrace",
+            "An out-of-memory error happened during launch\nCaused by:\n  arena full",
+            "Validation Error\n\nCaused by:\n  In Device::create_buffer\n    Buffer size 68719476736 is greater than the maximum buffer size (4294967295)",
+            "wgpu error: Out of Memory",
+            // What lavapipe's refusal of a 256 GiB tensor reads as (burn-wgpu 0.22).
+            "reading back from the device: An error happened during execution\nCaused by:\n  The bytes were never written\nCaused by:\n  can't allocate buffer of size: 274877906944\nNo backtrace available",
+            "reading back from the device: Io(BufferTooBig(4096))",
+        ];
+        for m in oom {
+            let e = gpu_failure(m).unwrap_or_else(|| panic!("not seen as out of memory: {m}"));
+            assert!(matches!(e, EngineError::GpuOutOfMemory { .. }), "{m}: {e}");
+            let text = e.to_string();
+            assert!(text.starts_with("the GPU ran out of memory (") && text.contains("--device cpu"), "{text}");
+            assert!(!text.contains("backtrace") && !text.contains('\n'), "only the line that says what failed is quoted: {text}");
+        }
+        let lost = [
+            "The device was poisoned during launch\nCaused by:\n  Lost: driver reset",
+            "Parent device is lost",
+            "reading back from the device: DevicePoisoned(Destroyed: gone)",
+        ];
+        for m in lost {
+            let e = gpu_failure(m).unwrap_or_else(|| panic!("not seen as a lost device: {m}"));
+            assert!(matches!(e, EngineError::GpuLost { .. }), "{m}: {e}");
+        }
+        for m in ["index out of bounds: the len is 3 but the index is 7", "attempt to multiply with overflow", "shape mismatch [2, 3] vs [3, 2]"] {
+            assert!(gpu_failure(m).is_none(), "{m}");
+        }
+    }
+
+    #[test]
+    fn guard_turns_panics_into_errors() {
+        // The panics print their messages (the hook is the process's, shared with other
+        // tests: left alone).
+        let oom = guard::<()>(|| panic!("out of device memory allocating 1099511627776 bytes"));
+        let bug = guard::<()>(|| panic!("index out of bounds: the len is 3 but the index is 7"));
+        let lost_err = guard::<()>(|| Err(EngineError::Device("reading back: DevicePoisoned(Lost)".into())));
+        assert!(matches!(oom, Err(EngineError::GpuOutOfMemory { .. })), "{oom:?}");
+        let bug = bug.unwrap_err();
+        assert!(!bug.is_gpu_failure());
+        assert_eq!(bug.to_string(), "device: internal error: index out of bounds: the len is 3 but the index is 7");
+        assert!(matches!(lost_err, Err(EngineError::GpuLost { .. })), "{lost_err:?}");
+        assert_eq!(guard(|| Ok(7)).unwrap(), 7);
+        let other = guard::<()>(|| Err(EngineError::Generation("empty prompt".into()))).unwrap_err();
+        assert_eq!(other.to_string(), "generation: empty prompt", "other errors pass through");
     }
 }

@@ -53,6 +53,26 @@ pub enum EngineError {
     /// Loading stopped because the caller asked (Stop in the app).
     #[error("{file}: loading stopped")]
     LoadStopped { file: PathBuf },
+    /// A vision encode or a prefill stopped between layers because the caller asked (Stop
+    /// in the app); nothing of it is kept.
+    #[error("stopped")]
+    Stopped,
+    /// The GPU could not hold what the model needs. The CPU path can run the same model from
+    /// host memory: the message says so, and the app offers it.
+    #[error("the GPU ran out of memory ({detail}); the model can run on the CPU instead (--device cpu, or \"Run on the CPU\" in the app)")]
+    GpuOutOfMemory { detail: String },
+    /// The GPU went away (a driver reset, a timeout, an unplugged card); nothing on it can be
+    /// used again in this process.
+    #[error("the GPU was lost ({detail}); the model can run on the CPU instead (--device cpu, or \"Run on the CPU\" in the app)")]
+    GpuLost { detail: String },
+}
+
+impl EngineError {
+    /// Whether the failure was the GPU's own (out of memory, lost), so the same work could
+    /// run on the CPU.
+    pub fn is_gpu_failure(&self) -> bool {
+        matches!(self, Self::GpuOutOfMemory { .. } | Self::GpuLost { .. })
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -436,3 +436,27 @@ fn sampled_generation_is_the_same_on_device_and_host() {
         assert!(to_host <= 1, "{to_host} of 9 steps needed the host");
     }
 }
+
+/// An allocation the GPU cannot hold is an error that says so and offers the CPU, not a
+/// panic; and the device still works afterwards (the next, smaller job runs). On the CPU
+/// backend such a request would abort the process (the host allocator does not return
+/// errors), so this is a wgpu test.
+#[test]
+fn gpu_out_of_memory_is_an_error() {
+    use burn::tensor::{Tensor, TensorData};
+    use medlens_engine::device::guard;
+    use medlens_engine::nn::to_host;
+    use medlens_engine::EngineError;
+    let (dev, d) = device();
+    if dev != "wgpu" {
+        println!("cpu: nothing to check (the host allocator aborts rather than fails)");
+        return;
+    }
+    // 2^36 f32s: 256 GiB, more than any adapter's buffer limit and memory.
+    let e = guard(|| to_host(Tensor::<1>::zeros([1usize << 36], &d))).err().expect("a 256 GiB tensor was allocated");
+    println!("{e}");
+    assert!(matches!(&e, EngineError::GpuOutOfMemory { detail } if detail.contains("274877906944")), "{e:?}");
+    assert!(e.is_gpu_failure() && e.to_string().contains("--device cpu"), "{e}");
+    let v = to_host(Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &d) * 3.0).unwrap();
+    assert_eq!(v, vec![3.0, 6.0], "the device works after the refused allocation");
+}

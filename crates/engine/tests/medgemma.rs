@@ -75,6 +75,38 @@ fn tiny_medgemma_matches_transformers() {
     }
 }
 
+/// Stop in the app reaches into the vision encode and the prefill: with the flag clear the
+/// stoppable passes give exactly the plain ones' numbers; with it set they end with
+/// `Stopped` before the first layer, and the cache does not advance.
+#[test]
+fn stop_ends_the_vision_encode_and_the_prefill() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use medlens_engine::EngineError;
+    let d = device();
+    let g = json(&dir().join("tiny/goldens.json"));
+    let ids = u32s(&g["input"]["input_ids"]);
+    let px = f32s(&dir().join("tiny/pixel_values.bin"));
+    let m = load("tiny", &d);
+    let stop = AtomicBool::new(false);
+    let plain = m.image_features(&px, 1).unwrap();
+    let feats = m.image_features_until(&px, 1, Some(&stop)).unwrap();
+    let host = |t: &Tensor<3>| t.clone().into_data().try_into_vec::<f32>().unwrap();
+    assert_eq!(host(&feats), host(&plain), "a clear flag changes nothing");
+    let want = m.prefill_logits(&ids, Some(plain), &mut m.language_model.new_cache()).unwrap();
+    let mut cache = m.language_model.new_cache();
+    let got = m.prefill_logits_until(&ids, Some(feats.clone()), &mut cache, Some(&stop)).unwrap();
+    assert_eq!(got, want, "a clear flag changes nothing");
+    assert_eq!(cache.pos, ids.len());
+
+    stop.store(true, Ordering::Relaxed);
+    let e = m.image_features_until(&px, 1, Some(&stop)).err().expect("stopped encode");
+    assert!(matches!(e, EngineError::Stopped), "{e}");
+    let mut cache = m.language_model.new_cache();
+    let e = m.prefill_logits_until(&ids, Some(feats), &mut cache, Some(&stop)).err().expect("stopped prefill");
+    assert!(matches!(e, EngineError::Stopped), "{e}");
+    assert_eq!(cache.pos, 0, "a stopped prefill does not advance the cache");
+}
+
 #[test]
 fn processor_matches_gemma3_processor() {
     let p = json(&dir().join("processor.json"));

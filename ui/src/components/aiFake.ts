@@ -114,6 +114,11 @@ export class FakeAiApi implements AiApi {
   async findingsStop(job: number): Promise<void> {
     this.log("findings_stop", job);
   }
+  async useCpu(): Promise<GpuInfo> {
+    this.log("ai_use_cpu");
+    this.gpu = { adapter: "cpu (2 threads)", backend: "cpu" };
+    return this.gpu;
+  }
   async findingsExport(req: FindingsExportRequest): Promise<SavedFile> {
     this.log("findings_export", req);
     return { path: `${req.dir}/findings.${req.format === "sr" ? "dcm" : req.format}` };

@@ -257,6 +257,34 @@ describe("findings panel", () => {
     expect(banner(el)).toBe(true);
   });
 
+  it("a GPU failure offers the CPU: one click switches the device and generates again", async () => {
+    const { api, el, btn } = await setup();
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 1 });
+    await flush();
+    // Any other error offers nothing.
+    api.emit({ type: "error", message: "MedGemma is not installed" });
+    expect(btn("findings-run-cpu").hidden).toBe(true);
+    btn("findings-generate").click();
+    await flush();
+    api.start!.resolve({ job: 2 });
+    await flush();
+    const oom = "the GPU ran out of memory (out of device memory allocating 4294967296 bytes); the model can run on the CPU instead";
+    api.emit({ type: "error", message: oom, offer_cpu: true });
+    expect(q(el, "findings-error").textContent).toBe(oom);
+    expect(el.dataset.state).toBe("idle");
+    expect(btn("findings-run-cpu").hidden).toBe(false);
+    btn("findings-run-cpu").click();
+    await flush();
+    expect(api.count("ai_use_cpu")).toBe(1);
+    expect(api.count("findings_start")).toBe(3);
+    expect(btn("findings-run-cpu").hidden).toBe(true);
+    expect(q(el, "findings-error").hidden).toBe(true);
+    const calls = api.calls.map((c) => c.name);
+    expect(calls.lastIndexOf("ai_use_cpu")).toBeLessThan(calls.lastIndexOf("findings_start"));
+  });
+
   it("a draft that missed the audit log says so; the export folder comes from a dialog", async () => {
     const { api, el, btn, dir } = await setup();
     btn("findings-generate").click();

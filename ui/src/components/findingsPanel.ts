@@ -48,7 +48,7 @@ export function describeContext(ctx: ImageContext | null): string {
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
 export interface FindingsPanelOptions {
-  api: Pick<AiApi, "findingsTemplates" | "findingsStart" | "findingsStop" | "findingsExport" | "choosePath">;
+  api: Pick<AiApi, "findingsTemplates" | "findingsStart" | "findingsStop" | "findingsExport" | "choosePath" | "useCpu">;
   context: ImageContextSource;
   exportDir: DirMemory;
   clipboard?: Pick<Clipboard, "writeText"> | null;
@@ -119,6 +119,11 @@ export class FindingsPanel {
   private readonly exportBtns: Record<FindingsExportFormat, HTMLButtonElement>;
   private readonly exportResult = h("div.ai-dim", testid("findings-export-result"));
   private readonly error = new InlineError("findings-error");
+  private readonly cpuBtn = h(
+    "button",
+    { ...testid("findings-run-cpu"), type: "button", hidden: true, title: "The GPU failed: run the models on this computer's processor from now on (slower)" },
+    "Run on the CPU",
+  );
 
   constructor(opts: FindingsPanelOptions) {
     this.api = opts.api;
@@ -143,6 +148,7 @@ export class FindingsPanel {
     this.rerunBtn.addEventListener("click", () => void this.rerun());
     this.copyBtn.addEventListener("click", () => void this.copy());
     this.chooseDirBtn.addEventListener("click", () => void this.chooseDir());
+    this.cpuBtn.addEventListener("click", () => void this.runOnCpu());
 
     this.el = h(
       "section.ai-panel#ai-findings",
@@ -170,6 +176,7 @@ export class FindingsPanel {
       ),
       h("div.ai-row", {}, this.generateBtn, this.stopBtn, this.rerunBtn, this.status),
       this.error.el,
+      h("div.ai-row", {}, this.cpuBtn),
       h("div.ai-result", {}, this.thumbnail, h("div.ai-out", {}, this.promptTokens, this.text, h("div.ai-metrics", {}, this.ttft, this.tps))),
       h("div.ai-row", {}, this.copyBtn),
       h("div.ai-row", {}, field("Export to", this.dir), this.chooseDirBtn),
@@ -240,6 +247,7 @@ export class FindingsPanel {
   async generate(): Promise<void> {
     if (this.run) return;
     this.error.clear();
+    this.cpuBtn.hidden = true;
     const ctx = this.ctx.current();
     if (!ctx) return this.error.show("Open an image first.");
     const sampling = this.sampling();
@@ -286,6 +294,23 @@ export class FindingsPanel {
       this.error.show(`Generate failed: ${errorMessage(e)}`);
       this.finish(run, "Failed");
     }
+  }
+
+  /** After a GPU failure: switch every model to the CPU, then generate again. */
+  async runOnCpu(): Promise<void> {
+    if (this.run) return;
+    this.cpuBtn.disabled = true;
+    try {
+      const info = await this.api.useCpu();
+      this.cpuBtn.hidden = true;
+      this.status.textContent = `Now on ${info.adapter}`;
+    } catch (e) {
+      this.error.show(`Switching to the CPU failed: ${errorMessage(e)}`);
+      return;
+    } finally {
+      this.cpuBtn.disabled = false;
+    }
+    await this.generate();
   }
 
   /** Ask the back end to stop; the panel goes idle when it reports "stopped". */
@@ -366,6 +391,7 @@ export class FindingsPanel {
         break;
       case "error":
         this.error.show(e.message);
+        this.cpuBtn.hidden = !e.offer_cpu;
         this.showLive(rateStats(run.rate), true);
         this.finish(run, "Failed");
         break;

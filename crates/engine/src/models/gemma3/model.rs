@@ -167,6 +167,23 @@ impl Gemma3 {
     /// tokens of the same block (transformers' `token_type_ids` rule); everything else is
     /// causal, and sliding layers still cut at the window.
     pub fn forward_embeds(&self, x: Tensor<2>, blocks: &[std::ops::Range<usize>], cache: &mut KvCache) -> Tensor<2> {
+        match self.forward_embeds_until(x, blocks, cache, None) {
+            Ok(h) => h,
+            Err(_) => unreachable!("without a stop flag nothing fails"),
+        }
+    }
+
+    /// [`Self::forward_embeds`], checking `stop` before each layer (see
+    /// [`crate::device::stop_requested`]): once it is set the pass ends with
+    /// [`EngineError::Stopped`]. The cache's position is left where it was, but the layers
+    /// already run have written their keys: a stopped cache is for dropping.
+    pub fn forward_embeds_until(
+        &self,
+        x: Tensor<2>,
+        blocks: &[std::ops::Range<usize>],
+        cache: &mut KvCache,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<Tensor<2>> {
         let t = x.dims()[0];
         let pos0 = cache.pos;
         if cache.rope.len() != 2 {
@@ -187,11 +204,12 @@ impl Gemma3 {
         // input norm, the last layer's with the final norm).
         let Some(first) = self.layers.first() else {
             cache.pos += t;
-            return self.norm.forward(x);
+            return Ok(self.norm.forward(x));
         };
         let mut h = first.input_layernorm.forward(x.clone());
         let mut x = x;
         for (i, (layer, lc)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
+            crate::device::stop_requested(&self.device, stop)?;
             let (tabs, mask) = match layer.layer_type {
                 LayerType::Sliding => (&tabs_local, &mut masks[0]),
                 LayerType::Full => (&tabs_global, &mut masks[1]),
@@ -202,8 +220,9 @@ impl Gemma3 {
             let next = self.layers.get(i + 1).map_or(&self.norm, |l| &l.input_layernorm);
             (x, h) = add_rms_norm(x2, m, &layer.post_feedforward_layernorm, next);
         }
+        crate::device::stop_requested(&self.device, stop)?;
         cache.pos += t;
-        h
+        Ok(h)
     }
 
     /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.

@@ -18,6 +18,7 @@
 
 
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 
 use burn::tensor::{Device, Tensor};
 
@@ -88,7 +89,13 @@ impl MedGemma {
     /// Projected image features `[B, mm_tokens, text_hidden]` of `pixels` `[B, 3, S, S]`
     /// (`get_image_features(...).pooler_output`).
     pub fn image_features(&self, pixels: &[f32], batch: usize) -> Result<Tensor<3>> {
-        let x = self.vision_tower.forward_hidden(pixels, batch)?; // [B, N, C]
+        self.image_features_until(pixels, batch, None)
+    }
+
+    /// [`Self::image_features`], ending with [`EngineError::Stopped`] at the next layer once
+    /// `stop` is set (Stop in the app: the 896 px encode takes minutes on a CPU).
+    pub fn image_features_until(&self, pixels: &[f32], batch: usize, stop: Option<&AtomicBool>) -> Result<Tensor<3>> {
+        let x = self.vision_tower.forward_hidden_until(pixels, batch, stop)?; // [B, N, C]
         Ok(self.project(x))
     }
 
@@ -161,13 +168,25 @@ impl MedGemma {
     /// Prefills a prompt (images included) at the cache's position; returns the last
     /// position's hidden state `[1, H]`.
     pub fn prefill(&self, ids: &[u32], features: Option<Tensor<3>>, cache: &mut KvCache) -> Result<Tensor<2>> {
+        self.prefill_until(ids, features, cache, None)
+    }
+
+    /// [`Self::prefill`], ending with [`EngineError::Stopped`] at the next layer once `stop`
+    /// is set; the cache is then for dropping.
+    pub fn prefill_until(
+        &self,
+        ids: &[u32],
+        features: Option<Tensor<3>>,
+        cache: &mut KvCache,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Tensor<2>> {
         if ids.is_empty() {
             return Err(EngineError::Generation("empty prompt".into()));
         }
         let (x, blocks) = self.embed_prompt(ids, features)?;
         let pos0 = cache.pos;
         let abs: Vec<Range<usize>> = blocks.iter().map(|b| b.start + pos0..b.end + pos0).collect();
-        let h = self.language_model.forward_embeds(x, &abs, cache);
+        let h = self.language_model.forward_embeds_until(x, &abs, cache, stop)?;
         let t = ids.len();
         Ok(h.slice([t - 1..t]))
     }
@@ -175,7 +194,18 @@ impl MedGemma {
     /// [`Self::prefill`] and the last position's logits on the host: what a decode loop
     /// starts from. A device failure is an error, never a panic.
     pub fn prefill_logits(&self, ids: &[u32], features: Option<Tensor<3>>, cache: &mut KvCache) -> Result<Vec<f32>> {
-        let h = self.prefill(ids, features, cache)?;
+        self.prefill_logits_until(ids, features, cache, None)
+    }
+
+    /// [`Self::prefill_logits`] with a stop flag (see [`Self::prefill_until`]).
+    pub fn prefill_logits_until(
+        &self,
+        ids: &[u32],
+        features: Option<Tensor<3>>,
+        cache: &mut KvCache,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Vec<f32>> {
+        let h = self.prefill_until(ids, features, cache, stop)?;
         to_host(self.language_model.lm_head(h))
     }
 

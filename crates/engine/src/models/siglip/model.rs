@@ -5,8 +5,11 @@
 //! [`WeightSource`] (safetensors, optionally quantized to Q8_0 blocks on load); the linear
 //! maps are [`crate::nn::Linear`], so f16 / Q8_0 weights use the decoder's kernels.
 
+use std::sync::atomic::AtomicBool;
+
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::device::stop_requested;
 use crate::error::{EngineError, Result};
 use crate::models::siglip::{SiglipConfig, TextConfig, TowerConfig, VisionConfig};
 use crate::nn::attention::mha;
@@ -167,6 +170,12 @@ impl SiglipVision {
 
     /// Last hidden state `[B, N, H]` (after the post-layernorm) of `pixels` `[B, C, S, S]`.
     pub fn forward_hidden(&self, pixels: &[f32], batch: usize) -> Result<Tensor<3>> {
+        self.forward_hidden_until(pixels, batch, None)
+    }
+
+    /// [`Self::forward_hidden`], checking `stop` before each layer: once it is set the pass
+    /// ends with [`EngineError::Stopped`] (see [`crate::device::stop_requested`]).
+    pub fn forward_hidden_until(&self, pixels: &[f32], batch: usize, stop: Option<&AtomicBool>) -> Result<Tensor<3>> {
         let (c, s) = (self.config.num_channels, self.config.image_size);
         if pixels.len() != batch * c * s * s {
             return Err(EngineError::Generation(format!(
@@ -181,8 +190,10 @@ impl SiglipVision {
         let x = (pt.matmul(self.patch_weight_t.clone()) + self.patch_bias.clone().unsqueeze::<2>()).reshape([batch, n, h]);
         let mut x = x + self.position_embedding.clone().unsqueeze::<3>();
         for l in &self.layers {
+            stop_requested(&self.device, stop)?;
             x = l.forward(x, self.config.tower.num_attention_heads);
         }
+        stop_requested(&self.device, stop)?;
         Ok(self.post_layernorm.forward(x))
     }
 
