@@ -49,6 +49,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     medlens_engine::device::keep_large_allocations();
+    output::clean_up_on_signals();
     let cli = Cli::parse();
     quiet_gpu_failures();
     // burn cannot return an allocation the GPU refuses, or a lost device, as an error: such a

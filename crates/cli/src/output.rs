@@ -2,13 +2,64 @@
 //! file in the destination's folder (same file system, so the final step is a rename) and
 //! becomes the output only once complete and on disk. A run that fails or is interrupted
 //! leaves the previous output (or none) and no partial file; an existing output is never
-//! replaced unless the user said `--force`.
+//! replaced unless the user said `--force`. Ctrl-C (SIGINT), SIGTERM and SIGHUP are taken
+//! by a thread of their own ([`clean_up_on_signals`]), which removes the temporary files and
+//! folders in flight before the process ends.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+
+/// Temporary files (false) and folders (true) that exist now and must not outlive the process.
+static IN_FLIGHT: std::sync::Mutex<Vec<(PathBuf, bool)>> = std::sync::Mutex::new(Vec::new());
+
+fn in_flight() -> std::sync::MutexGuard<'static, Vec<(PathBuf, bool)>> {
+    IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn track(path: &Path, folder: bool) {
+    in_flight().push((path.to_path_buf(), folder));
+}
+
+fn untrack(path: &Path) {
+    in_flight().retain(|(p, _)| p != path);
+}
+
+/// Makes an interrupt end the process cleanly: SIGINT, SIGTERM and SIGHUP are blocked in
+/// every thread (call this first in `main`, before any thread starts, so all inherit the
+/// mask) and waited for by one thread, which removes the temporary files and staging folders
+/// in flight, says so, and exits with 128 + the signal's number, as a shell expects. The
+/// default action would end the process at once and leave them behind.
+pub fn clean_up_on_signals() {
+    #[cfg(unix)]
+    // SAFETY: plain libc calls on a signal set owned here; the waiting thread only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, s);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        let waiter = std::thread::Builder::new().name("signals".into()).spawn(move || {
+            let mut sig = 0;
+            if libc::sigwait(&set, &mut sig) != 0 {
+                return;
+            }
+            for (p, folder) in in_flight().drain(..) {
+                let _ = if folder { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            }
+            eprintln!("medlens: interrupted; no partial output was left");
+            std::process::exit(128 + sig);
+        });
+        if waiter.is_err() {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        }
+    }
+}
 
 /// The message for an output that exists and may not be replaced.
 fn exists_error(dest: &Path) -> anyhow::Error {
@@ -45,7 +96,10 @@ impl AtomicFile {
         for i in 0u32..1000 {
             let tmp = dir.join(format!(".{}.{}.{i}.tmp", name.to_string_lossy(), std::process::id()));
             match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(f) => return Ok(Self { tmp, dest: dest.into(), file: Some(f), force }),
+                Ok(f) => {
+                    track(&tmp, false);
+                    return Ok(Self { tmp, dest: dest.into(), file: Some(f), force });
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e).with_context(|| format!("{}: cannot create a file here", dir.display())),
             }
@@ -62,6 +116,11 @@ impl AtomicFile {
     /// the file to its name, which fails if the name appeared meanwhile (a rename would
     /// replace it); with `force` it renames over the old output in one step.
     pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        // For the interrupt test (tests/cli.rs): a window in which the output is half made.
+        #[cfg(debug_assertions)]
+        if let Some(ms) = std::env::var("MEDLENS_TEST_HOLD_OUTPUT_MS").ok().and_then(|v| v.parse().ok()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         let f = self.file.take().expect("present until commit");
         f.sync_all().with_context(|| format!("{}: writing", self.dest.display()))?;
         drop(f);
@@ -80,6 +139,7 @@ impl AtomicFile {
                 }
             }
         }
+        untrack(&self.tmp);
         self.tmp = PathBuf::new();
         Ok(self.dest.clone())
     }
@@ -90,6 +150,7 @@ impl Drop for AtomicFile {
         if !self.tmp.as_os_str().is_empty() {
             self.file.take();
             let _ = std::fs::remove_file(&self.tmp);
+            untrack(&self.tmp);
         }
     }
 }
@@ -112,7 +173,10 @@ impl StagingDir {
         for i in 0u32..1000 {
             let path = parent.join(format!(".medlens-staging.{}.{i}", std::process::id()));
             match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(Self { path }),
+                Ok(()) => {
+                    track(&path, true);
+                    return Ok(Self { path });
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e).with_context(|| format!("{}: cannot create a folder here", parent.display())),
             }
@@ -128,6 +192,7 @@ impl StagingDir {
 impl Drop for StagingDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        untrack(&self.path);
     }
 }
 

@@ -70,6 +70,38 @@ fn render_never_replaces_an_output_without_force_and_leaves_nothing_on_failure()
     std::fs::remove_dir_all(&d).ok();
 }
 
+/// Ctrl-C while an output is half written leaves nothing behind: the temporary file is
+/// removed before the process ends, with the shell's exit status for SIGINT (130). The debug
+/// build holds the output open for as long as `MEDLENS_TEST_HOLD_OUTPUT_MS` asks.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_leaves_no_partial_output() {
+    let d = tmp("interrupt");
+    let out = d.join("out.png");
+    let child = medlens()
+        .arg("render")
+        .arg(dicom())
+        .arg("-o")
+        .arg(&out)
+        .env("MEDLENS_TEST_HOLD_OUTPUT_MS", "60000")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !listing(&d).iter().any(|n| n.starts_with(".out.png.") && n.ends_with(".tmp")) {
+        assert!(t0.elapsed().as_secs() < 30, "no temporary output appeared: {:?}", listing(&d));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let k = Command::new("kill").arg("-INT").arg(child.id().to_string()).status().unwrap();
+    assert!(k.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(t0.elapsed().as_secs() < 50, "the interrupt did not end the run");
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert!(listing(&d).is_empty(), "left behind: {:?}", listing(&d));
+    std::fs::remove_dir_all(&d).ok();
+}
+
 #[test]
 fn embed_refuses_an_existing_output_before_loading_anything() {
     let d = tmp("embed");
