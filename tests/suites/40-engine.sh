@@ -22,10 +22,11 @@ export MEDLENS_MODEL_270M
 
 rust_build
 
-echo "--- engine: unit tests, the floors (architecture), GGUF robustness"
+echo "--- engine: unit tests, the floors (architecture), GGUF robustness, hostile model files"
 rust_test lib:medlens_engine
 rust_test architecture
 rust_test gguf_malformed
+rust_test hostile
 echo "--- engine: 270M vs llama.cpp and transformers, tiny goldens, tokenizer (CPU backend)"
 MEDLENS_ENGINE_DEVICE=cpu rust_test engine --nocapture --test-threads=2
 echo "--- engine: quantized kernels vs the reference dequantizer (wgpu)"

@@ -146,12 +146,11 @@ fn use_file(path: &Path) -> Result<(), String> {
 
 /// Writes `bytes` as `name` and checks that using it fails, naming the file and every one of
 /// `reasons`, within the memory bound and without a panic.
-fn refused(name: &str, bytes: &[u8], reasons: &[&str]) -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let path = DIR.get_or_init(|| common::tempdir("hostile")).join(name);
+fn refused(name: &str, bytes: &[u8], reasons: &[&str]) -> Crafted {
+    let path = Crafted(std::env::temp_dir().join(format!("medlens-test-hostile-{}-{name}", std::process::id())));
     std::fs::write(&path, bytes).unwrap();
     keep(name, bytes);
-    let (r, cost) = measured(name, || use_file(&path));
+    let (r, cost) = measured(name, || use_file(&path.0));
     let e = match r {
         Ok(()) => panic!("{name}: accepted, but it should be refused ({})", reasons.join("; ")),
         Err(e) => e,
@@ -163,6 +162,24 @@ fn refused(name: &str, bytes: &[u8], reasons: &[&str]) -> PathBuf {
     }
     assert_bounded(name, &cost);
     path
+}
+
+/// A crafted file in the temp folder, removed when the test is done with it (a failed
+/// assertion leaves it, to look at).
+struct Crafted(PathBuf);
+
+impl Drop for Crafted {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+impl AsRef<Path> for Crafted {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
 }
 
 /// With `MEDLENS_KEEP_HOSTILE=DIR`, the crafted files are also written to DIR (to try them on

@@ -107,10 +107,17 @@ fn rejects<T, E: std::fmt::Display>(what: &str, file_part: &str, cause: &str, f:
     assert!(e.contains(cause), "{what}: the error does not say `{cause}`: {e}");
 }
 
+/// A fresh folder in the temp folder; each test removes its own.
 fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("medlens-hostile-{}", std::process::id())).join(name);
+    let d = tmp_file(name);
+    let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A path in the temp folder for one crafted file; the test removes it.
+fn tmp_file(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("medlens-hostile-{}-{name}", std::process::id()))
 }
 
 /// `head`, then zeros up to `len` bytes without writing them (a sparse file).
@@ -197,7 +204,7 @@ impl G {
 /// A GGUF claim backed by a sparse file of `len` bytes, read both ways the engine reads
 /// GGUF: mapped whole (loading) and header only (model discovery).
 fn gguf_rejects(name: &str, head: &[u8], len: u64, cause: &str) {
-    let p = tmp_dir("gguf").join(name);
+    let p = tmp_file(name);
     sparse(&p, head, len);
     rejects(&format!("{name} (open)"), name, cause, || Gguf::open(&p));
     rejects(&format!("{name} (header)"), name, cause, || Gguf::read_header(&p));
@@ -247,10 +254,11 @@ fn gguf_dims_and_offsets_beyond_the_bytes_present_are_refused() {
         g.tensor("blk.0.attn_q.weight", &dims, 0, offset);
         let mut b = g.bytes();
         b.extend([0u8; 64]);
-        let p = tmp_dir("gguf").join(name);
+        let p = tmp_file(name);
         std::fs::write(&p, &b).unwrap();
         rejects(name, name, cause, || Gguf::open(&p));
         rejects(name, "blk.0.attn_q.weight", cause, || Gguf::read_header(&p));
+        std::fs::remove_file(&p).ok();
     }
 }
 
