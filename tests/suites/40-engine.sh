@@ -26,7 +26,12 @@ echo "--- engine: unit tests, the floors (architecture), GGUF robustness, hostil
 rust_test lib:medlens_engine
 rust_test architecture
 rust_test gguf_malformed
-rust_test hostile
+echo "--- hostile files through the medlens commands: no panic or kill, peak RSS under 600 MB, errors name the file"
+keep=$(mktemp -d)
+MEDLENS_KEEP_HOSTILE=$keep rust_test hostile
+MEDLENS_KEEP_HOSTILE=$keep rust_test robustness > /dev/null
+python3 tests/hostile/commands.py "$MEDLENS_BIN" "$keep"
+rm -rf "$keep"
 echo "--- engine: 270M vs llama.cpp and transformers, tiny goldens, tokenizer (CPU backend)"
 MEDLENS_ENGINE_DEVICE=cpu rust_test engine --nocapture --test-threads=2
 echo "--- engine: quantized kernels vs the reference dequantizer (wgpu)"

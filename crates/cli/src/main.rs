@@ -43,7 +43,7 @@ enum Command {
     Embed(embed::Args),
     /// MedGemma draft findings for DICOM frames and images, streamed.
     Findings(findings::Args),
-    /// Model files: import (quantize) an HF release into one GGUF.
+    /// Model files: list what the app would find, import (quantize) an HF release into one GGUF.
     Models(models::Args),
 }
 

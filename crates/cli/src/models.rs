@@ -16,6 +16,19 @@ pub struct Args {
 pub enum Command {
     /// Quantize an HF MedGemma folder once into one GGUF that loads without re-quantizing.
     Import(ImportArgs),
+    /// The models found in DIRS (as the app's `models/` folders), the Hugging Face cache, and
+    /// Ollama's and LM Studio's stores: what the app's model manager lists, each usable or
+    /// with the reason it is not. Headers only: nothing is loaded.
+    List(ListArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Folders holding models (each GGUF file or model folder in them is one candidate).
+    pub dirs: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,7 +55,44 @@ pub struct ImportArgs {
 pub fn run(a: Args) -> anyhow::Result<()> {
     match a.command {
         Command::Import(a) => import(a),
+        Command::List(a) => list(a),
     }
+}
+
+fn list(a: ListArgs) -> anyhow::Result<()> {
+    for d in &a.dirs {
+        if !d.is_dir() {
+            anyhow::bail!("{}: not a folder", d.display());
+        }
+    }
+    let models = medlens_engine::serve::discover::scan(&a.dirs, &[]);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&models)?);
+        return Ok(());
+    }
+    if models.is_empty() {
+        println!("no models found");
+    }
+    for m in &models {
+        let kind = match m.kind {
+            medlens_engine::serve::discover::Kind::Medgemma => "MedGemma",
+            medlens_engine::serve::discover::Kind::Medsiglip => "MedSigLIP",
+        };
+        println!("{kind:9}  {:7}  {:>9}  {}  ({}, {})", m.status, human_bytes(m.bytes), m.path.display(), m.format, m.source);
+        if let Some(msg) = &m.message {
+            println!("           {msg}");
+        }
+    }
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    let (v, unit) = match n {
+        n if n >= 1 << 30 => (n as f64 / (1u64 << 30) as f64, "GiB"),
+        n if n >= 1 << 20 => (n as f64 / (1u64 << 20) as f64, "MiB"),
+        n => (n as f64 / 1024.0, "KiB"),
+    };
+    format!("{v:.1} {unit}")
 }
 
 fn import(a: ImportArgs) -> anyhow::Result<()> {

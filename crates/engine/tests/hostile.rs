@@ -115,6 +115,27 @@ fn tmp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// With `MEDLENS_KEEP_HOSTILE=DIR`, a crafted file or model folder is also copied to DIR as
+/// `name` (sparse files stay sparse), for `tests/hostile/commands.py` to run the `medlens`
+/// commands on.
+fn keep(path: &Path, name: &str) {
+    let Some(dir) = std::env::var_os("MEDLENS_KEEP_HOSTILE") else { return };
+    std::fs::create_dir_all(&dir).unwrap();
+    let to = Path::new(&dir).join(name);
+    let _ = std::fs::remove_dir_all(&to);
+    let ok = std::process::Command::new("cp").arg("-r").arg("--sparse=always").arg(path).arg(&to).status().unwrap().success();
+    assert!(ok, "copying {} to {}", path.display(), to.display());
+}
+
+/// [`keep`] for a folder of crafted safetensors, with the tiny Gemma 3's `config.json`
+/// added, so that the model scan and the loaders take it for a model and read its files.
+fn keep_as_model(dir: &Path, name: &str) {
+    keep(dir, name);
+    if let Some(k) = std::env::var_os("MEDLENS_KEEP_HOSTILE") {
+        std::fs::write(Path::new(&k).join(name).join("config.json"), repo_file("tests/engine/goldens/tiny/config.json")).unwrap();
+    }
+}
+
 /// A path in the temp folder for one crafted file; the test removes it.
 fn tmp_file(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("medlens-hostile-{}-{name}", std::process::id()))
@@ -206,6 +227,7 @@ impl G {
 fn gguf_rejects(name: &str, head: &[u8], len: u64, cause: &str) {
     let p = tmp_file(name);
     sparse(&p, head, len);
+    keep(&p, name);
     rejects(&format!("{name} (open)"), name, cause, || Gguf::open(&p));
     rejects(&format!("{name} (header)"), name, cause, || Gguf::read_header(&p));
     std::fs::remove_file(&p).ok();
@@ -256,6 +278,7 @@ fn gguf_dims_and_offsets_beyond_the_bytes_present_are_refused() {
         b.extend([0u8; 64]);
         let p = tmp_file(name);
         std::fs::write(&p, &b).unwrap();
+        keep(&p, name);
         rejects(name, name, cause, || Gguf::open(&p));
         rejects(name, "blk.0.attn_q.weight", cause, || Gguf::read_header(&p));
         std::fs::remove_file(&p).ok();
@@ -347,10 +370,12 @@ fn safetensors_header_length_is_bounded_before_reading() {
     // 90 MB of declared header in a 200 MB (sparse) file: under the `safetensors` crate's own
     // bound, read whole by discovery before being parsed.
     sparse(&p, &90_000_000u64.to_le_bytes(), 200_000_000);
+    keep_as_model(&d, "st-header-90mb");
     rejects("header length (discovery)", "model.safetensors", "header of 90000000 bytes", || read_headers(&d));
     rejects("header length (open)", "model.safetensors", "header of 90000000 bytes", || Safetensors::open(&d));
     // Longer than the file.
     sparse(&p, &(1u64 << 62).to_le_bytes(), 4096);
+    keep_as_model(&d, "st-header-past-end");
     rejects("header past the end", "model.safetensors", "header length", || read_headers(&d));
     rejects("header past the end (open)", "model.safetensors", "header length", || Safetensors::open(&d));
     std::fs::remove_dir_all(&d).ok();
@@ -361,15 +386,19 @@ fn safetensors_dtype_times_shape_must_be_the_byte_span() {
     let _g = serial();
     let d = tmp_dir("st-span");
     let p = d.join("model.safetensors");
-    for header in [
+    for (i, header) in [
         // 4 MiB of f32 claimed over 16 bytes.
         r#"{"w":{"dtype":"F32","shape":[1024,1024],"data_offsets":[0,16]}}"#,
         // An element count that overflows.
         r#"{"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,16]}}"#,
         // Offsets past the data.
         r#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,1048576]}}"#,
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         st_file(&p, header, 16);
+        keep_as_model(&d, &format!("st-span-{i}"));
         rejects(header, "model.safetensors", "", || Safetensors::open(&d));
         rejects(header, "model.safetensors", "", || read_headers(&d));
     }
@@ -384,6 +413,7 @@ fn safetensors_tensor_in_two_shards_is_refused() {
     st_file(&d.join("a.safetensors"), h, 16);
     st_file(&d.join("b.safetensors"), h, 16);
     std::fs::write(d.join("model.safetensors.index.json"), r#"{"weight_map":{"w":"a.safetensors","v":"b.safetensors"}}"#).unwrap();
+    keep_as_model(&d, "st-shards");
     rejects("duplicate tensor", "b.safetensors", "tensor `w` is also in another shard", || Safetensors::open(&d));
     std::fs::remove_dir_all(&d).ok();
 }
@@ -508,15 +538,18 @@ fn tokenizer_and_config_files_are_read_only_up_to_a_bound() {
     // 2 GiB (sparse) each: before, read whole into memory.
     let spiece = d.join("spiece.model");
     sparse(&spiece, b"\x0a\x05\x0a\x01a", 2 << 30);
+    keep(&d, "side-spiece");
     rejects("spiece.model", "spiece.model", "bytes", || TextTokenizer::from_dir(&d, 64));
     std::fs::remove_file(&spiece).ok();
     let json = d.join("tokenizer.json");
     sparse(&json, b"{", 2 << 30);
+    keep_as_model(&d, "side-tokenizer-json");
     rejects("tokenizer.json", "tokenizer.json", "bytes", || Tokenizer::from_file(&json));
     rejects("tokenizer.json (SigLIP)", "tokenizer.json", "bytes", || TextTokenizer::from_dir(&d, 64));
     std::fs::remove_file(&json).ok();
     let cfg = d.join("config.json");
     sparse(&cfg, b"{", 2 << 30);
+    keep(&d, "side-config-json");
     rejects("config.json", "config.json", "bytes", || siglip::SiglipConfig::from_dir(&d));
     std::fs::remove_dir_all(&d).ok();
 }
@@ -529,6 +562,7 @@ fn model_folder_config_over_the_bound_is_refused_by_the_loaders() {
     let _g = serial();
     let d = tmp_dir("load");
     sparse(&d.join("config.json"), b"{", medlens_engine::formats::MAX_SIDE_FILE_BYTES + 1);
+    keep(&d, "load-config-over-bound");
     let device = burn::tensor::Device::flex();
     rejects("load_medgemma config.json", "config.json", "bytes", || medlens_engine::serve::load::load_medgemma(&d, &device));
     rejects("load_text config.json", "config.json", "bytes", || medlens_engine::serve::load::load_text(&d, None, &device));
