@@ -399,6 +399,32 @@ fn jpeg2000_siz_differs_from_the_data_set() {
     refused("j2k_10000_tiles.dcm", &bytes, &["JPEG 2000", "10000 tiles"]);
 }
 
+/// Huge but consistent: the data set and the codestream agree on 13000 x 13000 x 3 (one
+/// tile; 507 M samples, under the 512 M a frame may have), and the codestream is a few
+/// kilobytes. Decoding would take about 14 bytes a sample (7 GB); the frame is refused from
+/// its length before the codec allocates.
+#[test]
+fn huge_but_consistent_jpeg2000_and_jpeg_ls_are_refused_from_their_length() {
+    let _serial = serial();
+    let bytes = mutated("pydicom/SC_rgb_gdcm_KY.dcm", |ds| {
+        set_us(ds, tags::ROWS, 13000);
+        set_us(ds, tags::COLUMNS, 13000);
+        let f = &mut fragments(ds)[0];
+        let siz = find(f, &[0xFF, 0x51]);
+        f[siz + 6..siz + 14].copy_from_slice(&[0, 0, 0x32, 0xC8, 0, 0, 0x32, 0xC8]); // 13000 x 13000
+        f[siz + 22..siz + 30].copy_from_slice(&[0, 0, 0x32, 0xC8, 0, 0, 0x32, 0xC8]); // one tile
+    });
+    refused("j2k_consistent_13000.dcm", &bytes, &["JPEG 2000", "13000 x 13000 x 3 frame from", "decompression bomb"]);
+    let bytes = mutated("pydicom/SC_rgb_jls_lossy_line.dcm", |ds| {
+        set_us(ds, tags::ROWS, 13000);
+        set_us(ds, tags::COLUMNS, 13000);
+        let f = &mut fragments(ds)[0];
+        let sof = find(f, &[0xFF, 0xF7]);
+        f[sof + 5..sof + 9].copy_from_slice(&[0x32, 0xC8, 0x32, 0xC8]); // Y, X = 13000
+    });
+    refused("jls_consistent_13000.dcm", &bytes, &["JPEG-LS", "13000 x 13000 x 3 frame from", "decompression bomb"]);
+}
+
 /// An explicit VR little endian element.
 fn element(tag: Tag, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();

@@ -7,7 +7,8 @@
 //! JPEG-LS SOF55, JPEG 2000 SIZ) and must describe the data set's image: Rows, Columns,
 //! Samples per Pixel, a precision that fits Bits Allocated. Output is therefore sized from
 //! the data set, never from a codestream that disagrees with it; a JPEG must also be long
-//! enough to hold that many blocks, and libjpeg-turbo's own limits are set.
+//! enough to hold that many blocks, a large JPEG-LS or JPEG 2000 frame long enough for its
+//! size ([`MAX_SAMPLES_PER_BYTE`]), and libjpeg-turbo's own limits are set.
 
 use super::{rle, sign_extend, ybr_full_to_rgb, ImageInfo, Pixels};
 use crate::error::{ErrorKind, KindResult};
@@ -358,6 +359,33 @@ fn jpeg_limited(data: &[u8], sof: &Sof) -> KindResult<(u32, u32, Vec<i64>, usize
     }
 }
 
+/// Samples a JPEG-LS or JPEG 2000 frame may decode to whatever its length: 4096 x 4096 of
+/// them. Decoding takes about 14 bytes a sample at its peak (the codec's own buffer, the
+/// values as i64, the stored values), so this is a few hundred MB.
+pub const FREE_SAMPLES: u64 = 1 << 24;
+/// Above [`FREE_SAMPLES`], samples per byte of codestream: a frame must hold at least one
+/// byte per 256 samples (0.03 bits a sample). Both codecs can code a blank image in less,
+/// but a medical image is not blank, and without this a few-kilobyte file that is
+/// consistent with itself (data set and codestream both saying 40000 x 40000) would make the
+/// codec allocate tens of gigabytes.
+pub const MAX_SAMPLES_PER_BYTE: u64 = 256;
+
+/// Refuses a frame whose size, though the data set and the codestream agree on it, its
+/// bytes cannot have coded (see [`MAX_SAMPLES_PER_BYTE`]); before the codec allocates.
+fn check_expansion(codec: &'static str, info: &ImageInfo, data_len: usize) -> KindResult<()> {
+    let samples = info.columns as u64 * info.rows as u64 * info.samples_per_pixel as u64;
+    if samples <= FREE_SAMPLES || samples <= MAX_SAMPLES_PER_BYTE * data_len as u64 {
+        return Ok(());
+    }
+    Err(ErrorKind::Codec {
+        codec,
+        reason: format!(
+            "a {} x {} x {} frame from {data_len} bytes of codestream is more than {MAX_SAMPLES_PER_BYTE} samples a byte (refused as a decompression bomb)",
+            info.columns, info.rows, info.samples_per_pixel
+        ),
+    })
+}
+
 /// JPEG-LS through CharLS.
 fn jpeg_ls(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
     let fail = |reason: String| ErrorKind::Codec { codec: "JPEG-LS", reason };
@@ -383,6 +411,7 @@ fn jpeg_ls(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
             fi.bits_per_sample, info.bits_allocated
         )));
     }
+    check_expansion("JPEG-LS", info, data.len())?;
     let comps = fi.component_count as usize;
     let raw = charls::CharLS::default().decode(data).map_err(|e| fail(format!("{e:?}")))?;
     let values: Vec<i64> = if fi.bits_per_sample <= 8 {
@@ -452,6 +481,7 @@ fn jpeg2000(data: &[u8], info: &ImageInfo) -> KindResult<(Vec<i64>, usize)> {
     // allocates anything for it.
     let siz = read_siz(data).map_err(fail)?;
     siz.check_against(info)?;
+    check_expansion("JPEG 2000", info, data.len())?;
 
     let format = if data.get(4..8) == Some(b"jP  ") {
         opj::CODEC_FORMAT::OPJ_CODEC_JP2
