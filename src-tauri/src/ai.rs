@@ -191,7 +191,8 @@ pub async fn models_import(app: AppHandle, path: PathBuf, quant: String, on_prog
         let out = reserved.path();
         // The importer writes a temporary file beside `out` and removes it itself on failure.
         catch_panic("model import", || {
-            medlens_engine::serve::import::import_hf(&path, out, q, medlens_engine::quant::GgmlType::F16, &mut |done, total, t| {
+            // `replace`: the reserved name is a placeholder this import owns.
+            medlens_engine::serve::import::import_hf(&path, out, q, medlens_engine::quant::GgmlType::F16, true, &mut |done, total, t| {
                 let _ = on_progress.send(ImportProgress { done, total, tensor: t.to_string() });
             })
             .map(|r| ImportResult { output: r.output })

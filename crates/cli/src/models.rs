@@ -108,7 +108,7 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     medlens_engine::serve::import::check_output_outside(&a.dir, &a.output)?;
     let pb = crate::progress::bar(!a.json, "import");
     let t = std::time::Instant::now();
-    let r = import_hf(&a.dir, &a.output, a.quant, vision, &mut |done, total, name| {
+    let r = import_hf(&a.dir, &a.output, a.quant, vision, a.force, &mut |done, total, name| {
         pb.set_length(total as u64);
         pb.set_position(done as u64);
         pb.set_message(name.to_string());

@@ -29,7 +29,7 @@ fn import_round_trip_keeps_logits() {
     for (q, vis) in [(TextQuant::Q8_0, GgmlType::Q8_0), (TextQuant::Q4KM, GgmlType::F16), (TextQuant::F16, GgmlType::F16)] {
         let out = tmp.join(format!("tiny-{}.gguf", q.name()));
         let mut calls = 0;
-        let r = import_hf(&dir().join("tiny"), &out, q, vis, &mut |_, _, _| calls += 1).unwrap();
+        let r = import_hf(&dir().join("tiny"), &out, q, vis, false, &mut |_, _, _| calls += 1).unwrap();
         assert_eq!(calls, r.tensors);
         let loaded = load_medgemma(&out, &d).unwrap();
         let gg = ImportedGguf::open(&out).unwrap();
@@ -45,6 +45,24 @@ fn import_round_trip_keeps_logits() {
         assert!(rel < tol, "{}: logits off by {e} ({rel} of the scale)", q.name());
         assert!(r.types.iter().any(|(t, _)| t != "F32"), "nothing was quantized: {:?}", r.types);
     }
+    // An output that appears while the import runs (after any check a caller made) is not
+    // replaced without `replace`: the import fails, the file stays, nothing partial is left.
+    let out = tmp.join("appears.gguf");
+    let mut first = true;
+    let e = import_hf(&dir().join("tiny"), &out, TextQuant::Q8_0, GgmlType::Q8_0, false, &mut |_, _, _| {
+        if std::mem::take(&mut first) {
+            std::fs::write(&out, b"someone else's file").unwrap();
+        }
+    })
+    .err()
+    .expect("replaced a file that appeared during the import");
+    assert!(e.to_string().contains("appears.gguf") && e.to_string().contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"someone else's file");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("partial")).collect();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+    // With `replace`, it is replaced by the whole import.
+    import_hf(&dir().join("tiny"), &out, TextQuant::Q8_0, GgmlType::Q8_0, true, &mut |_, _, _| {}).unwrap();
+    assert!(ImportedGguf::open(&out).is_ok());
     let _ = std::fs::remove_dir_all(&tmp);
 }
 

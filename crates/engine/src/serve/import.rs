@@ -149,8 +149,32 @@ impl PartialFile {
         unreachable!("the loop returns")
     }
 
-    fn persist(mut self, out: &Path) -> Result<()> {
-        std::fs::rename(&self.path, out).map_err(|source| EngineError::Io { file: out.into(), source })?;
+    /// Puts the finished file in place. With `replace`, a rename (an existing `out` is
+    /// replaced in one step). Without, a hard link, which fails if `out` exists, even one
+    /// that appeared while the import ran (a rename would replace it silently); then the
+    /// temporary name is removed. File systems without hard links: check, then rename.
+    fn persist(mut self, out: &Path, replace: bool) -> Result<()> {
+        let io = |source| EngineError::Io { file: out.into(), source };
+        let exists = || EngineError::Io {
+            file: out.into(),
+            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists; it was not replaced"),
+        };
+        if replace {
+            std::fs::rename(&self.path, out).map_err(io)?;
+        } else {
+            match std::fs::hard_link(&self.path, out) {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&self.path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+                Err(_) => {
+                    if std::fs::symlink_metadata(out).is_ok() {
+                        return Err(exists());
+                    }
+                    std::fs::rename(&self.path, out).map_err(io)?;
+                }
+            }
+        }
         self.done = true;
         Ok(())
     }
@@ -166,14 +190,16 @@ impl Drop for PartialFile {
 
 /// Imports the HF folder `dir` into `out`. `progress(done, total, tensor)` after each tensor.
 /// `out` may not lie inside `dir` ([`check_output_outside`]); it is written to a temporary file
-/// beside it and renamed into place, so a failed import leaves no partial file. An existing
-/// `out` is replaced (callers that must not replace one check first: `medlens models import`
-/// without `--force`).
+/// beside it and put in place at the end, so a failed import leaves no partial file. An
+/// existing `out` is replaced only with `replace`; without it, one that exists at the end
+/// (even one that appeared during the minutes of quantizing, after the caller checked) is an
+/// error and stays as it was.
 pub fn import_hf(
     dir: &Path,
     out: &Path,
     text: TextQuant,
     vision: GgmlType,
+    replace: bool,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<ImportReport> {
     if !matches!(vision, GgmlType::F16 | GgmlType::Q8_0 | GgmlType::F32) {
@@ -226,7 +252,7 @@ pub fn import_hf(
         // On the disk before the rename makes it the output.
         bw.get_ref().sync_all().map_err(io)?;
     }
-    tmp.persist(out)?;
+    tmp.persist(out, replace)?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(ImportReport { output: out.into(), tensors: total, bytes, types: types.into_iter().collect() })
 }
