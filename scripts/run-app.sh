@@ -8,6 +8,8 @@ cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/medlens/target}
 bash scripts/setup-viewer.sh
 npm run build
+# The sample the app opens on first start (a release build knows no source tree).
+export MEDLENS_SAMPLE_DIR=${MEDLENS_SAMPLE_DIR-$root/samples/mr-volume}
 profile=debug
 if [ "${1:-}" = "--release" ]; then
   profile=release; cargo build --release -p medlens-app

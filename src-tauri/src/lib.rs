@@ -286,14 +286,20 @@ fn test_drop(app: AppHandle, paths: Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// Where the bundled sample study is: `$MEDLENS_SAMPLE_DIR`, next to the executable's
-/// resources, or in the source tree this binary was built from.
+/// resources, or (debug builds) in the source tree this binary was built from.
 fn sample_dir(app: &AppHandle) -> Option<PathBuf> {
     if let Ok(p) = std::env::var("MEDLENS_SAMPLE_DIR") {
         return if p.is_empty() { None } else { Some(PathBuf::from(p)) };
     }
     let candidates = [
         app.path().resource_dir().ok().map(|d| d.join("samples/mr-volume")),
+        // The source tree this binary was built from: for development builds only. A
+        // release build run elsewhere must not open (and grant itself) whatever happens to
+        // lie at its build machine's path; `scripts/run-app.sh` names the sample instead.
+        #[cfg(debug_assertions)]
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/mr-volume")),
+        #[cfg(not(debug_assertions))]
+        None,
     ];
     candidates.into_iter().flatten().find(|p| p.is_dir()).map(|p| p.canonicalize().unwrap_or(p))
 }
