@@ -566,3 +566,37 @@ fn frame_count_beyond_the_pixel_data() {
     let bytes = mutated("pydicom/SC_rgb_rle.dcm", |ds| set(ds, tags::NUMBER_OF_FRAMES, b"IS", b"99999 ".to_vec()));
     refused("rle_99999_frames.dcm", &bytes, &["NumberOfFrames", "a fragment each", "1 fragment(s)"]);
 }
+
+/// The plain-image fuzz target's seeds (`fuzz/seeds/plain_image`: PNG, JPEG, TIFF, BMP and
+/// WebP made by Pillow) decode and render through the target's own path, within the memory
+/// bound; a crash input kept after its fix (`fuzz/regressions/plain_image`) must not panic.
+#[test]
+fn plain_image_fuzz_seeds_and_kept_inputs() {
+    let _serial = serial();
+    let root = common::repo().join("fuzz");
+    let mut seeds = 0;
+    for kind in ["seeds", "regressions"] {
+        let Ok(files) = std::fs::read_dir(root.join(kind).join("plain_image")) else { continue };
+        for f in files {
+            let p = f.unwrap().path();
+            let data = std::fs::read(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let (r, cost) = measured(&name, || {
+                std::panic::catch_unwind(|| {
+                    let frame = medlens_dicom::plain::decode_image(&data)?;
+                    let display = DisplayInfo::from_dataset(&DataSet::default());
+                    let img = medlens_dicom::render(&frame, &display, None);
+                    Ok::<_, medlens_dicom::ErrorKind>((img.width, img.height))
+                })
+            });
+            let r = r.unwrap_or_else(|_| panic!("{kind}/{name}: panicked"));
+            assert_bounded(&name, &cost);
+            if kind == "seeds" {
+                let (w, h) = r.unwrap_or_else(|e| panic!("seed {name}: {e}"));
+                assert!(w > 0 && h > 0, "{name}");
+                seeds += 1;
+            }
+        }
+    }
+    assert!(seeds >= 10, "{seeds} plain-image seeds");
+}
