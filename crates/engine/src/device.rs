@@ -149,7 +149,8 @@ pub fn gpu_failure(message: &str) -> Option<crate::EngineError> {
         "maximum buffer size",
         "max_buffer_size",
     ];
-    let lost = ["device lost", "device was lost", "devicelost", "poisoned", "device is lost"];
+    // Not "poisoned" alone: a poisoned Mutex says "poisoned lock", and is a bug.
+    let lost = ["device lost", "device was lost", "devicelost", "device is lost", "device was poisoned", "device is poisoned", "devicepoisoned"];
     // CubeCL's errors nest their causes line by line, under backtraces: the detail quoted is
     // the line that says what failed.
     let find = |patterns: &[&str]| {
@@ -247,7 +248,12 @@ mod tests {
             let e = gpu_failure(m).unwrap_or_else(|| panic!("not seen as a lost device: {m}"));
             assert!(matches!(e, EngineError::GpuLost { .. }), "{m}: {e}");
         }
-        for m in ["index out of bounds: the len is 3 but the index is 7", "attempt to multiply with overflow", "shape mismatch [2, 3] vs [3, 2]"] {
+        for m in [
+            "index out of bounds: the len is 3 but the index is 7",
+            "attempt to multiply with overflow",
+            "shape mismatch [2, 3] vs [3, 2]",
+            "called `Result::unwrap()` on an `Err` value: poisoned lock: another task failed inside",
+        ] {
             assert!(gpu_failure(m).is_none(), "{m}");
         }
     }
