@@ -300,18 +300,24 @@ fn dicomdir_files(f: &DicomFile) -> Vec<PathBuf> {
     f.dataset()
         .items(tags::DIRECTORY_RECORD_SEQUENCE)
         .iter()
-        .filter_map(|rec| {
-            let parts = rec.strings(tags::REFERENCED_FILE_ID);
-            if parts.is_empty() || parts.iter().any(|s| s.is_empty() || s == ".." || s.contains('/')) {
-                return None;
-            }
-            let mut p = base.to_path_buf();
-            for s in &parts {
-                p.push(s);
-            }
-            Some(resolve_case(&p))
-        })
+        .filter_map(|rec| file_id_path(base, &rec.strings(tags::REFERENCED_FILE_ID)))
+        .map(|p| resolve_case(&p))
         .collect()
+}
+
+/// The file a DICOMDIR's Referenced File ID names, below the DICOMDIR's folder `base`; `None`
+/// for one that could leave it. PS3.10 file IDs are plain components (upper case letters,
+/// digits, underscore); anything that a file system reads as more than a name (`..`, `.`,
+/// a separator, a drive letter or stream like `C:`) is refused, on every system.
+fn file_id_path(base: &Path, parts: &[String]) -> Option<PathBuf> {
+    if parts.is_empty() || parts.iter().any(|s| s.is_empty() || s == ".." || s == "." || s.contains(['/', '\\', ':'])) {
+        return None;
+    }
+    let mut p = base.to_path_buf();
+    for s in parts {
+        p.push(s);
+    }
+    Some(p)
 }
 
 /// DICOMDIR file IDs are upper case; file systems may hold them in another case.
@@ -523,8 +529,19 @@ pub fn sort_instances(instances: &mut [Instance]) {
 
 #[cfg(test)]
 mod tests {
-    use super::natural_cmp;
+    use super::{file_id_path, natural_cmp};
+    use std::path::{Path, PathBuf};
     use std::cmp::Ordering::*;
+
+    #[test]
+    fn dicomdir_file_ids_stay_in_their_folder() {
+        let base = Path::new("/cd");
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(file_id_path(base, &ids(&["DICOM", "ST000", "IM0001"])), Some(PathBuf::from("/cd/DICOM/ST000/IM0001")));
+        for bad in [&["..", "etc", "passwd"][..], &["DICOM", ".."], &["/etc"], &["C:", "WINDOWS"], &["C:IM1"], &["IM1:stream"], &["."], &[""], &[]] {
+            assert_eq!(file_id_path(base, &ids(bad)), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn natural_order() {
