@@ -250,11 +250,35 @@ fn read<R: BufRead + Seek>(mut r: R, file_len: u64, pixels: bool) -> KindResult<
     let mut head = Vec::with_capacity(64);
     (&mut r).take(64).read_to_end(&mut head)?;
     r.seek(SeekFrom::Start(0))?;
-    match sniff(&head) {
+    let format = sniff(&head);
+    // The decoders are other people's crates (png, tiff, image-webp, image's BMP): a panic in
+    // one on a damaged file (png 0.17 indexes past a PLTE chunk that is not whole RGB
+    // entries) is an error naming the format, never a crash of the app.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_format(format, &head, r, file_len, pixels))).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ErrorKind::Codec {
+            codec: format.map_or("image", Format::name),
+            reason: format!("the decoder failed on damaged data ({msg})"),
+        })
+    })
+}
+
+fn read_format<R: BufRead + Seek>(
+    format: Option<Format>,
+    head: &[u8],
+    r: R,
+    file_len: u64,
+    pixels: bool,
+) -> KindResult<(PlainInfo, Option<Pixels>)> {
+    match format {
         Some(Format::Png) => png_read(r, file_len, pixels),
         Some(Format::Jpeg) => jpeg_read(r, file_len, pixels),
         Some(Format::Tiff) => tiff_read(r, file_len, pixels),
-        Some(Format::Bmp) => bmp_read(r, &head, file_len, pixels),
+        Some(Format::Bmp) => bmp_read(r, head, file_len, pixels),
         Some(Format::WebP) => webp_read(r, file_len, pixels),
         None => Err(ErrorKind::Unsupported("not a PNG, JPEG, TIFF, BMP, WebP or DICOM file".into())),
     }
@@ -316,6 +340,17 @@ fn png_read<R: BufRead + Seek>(r: R, file_len: u64, pixels: bool) -> KindResult<
     let mut dec = png::Decoder::new_with_limits(r, png::Limits { bytes: MAX_BYTES as usize });
     dec.set_transformations(png::Transformations::EXPAND);
     let mut reader = dec.read_info().map_err(fail)?;
+    // PNG's PLTE chunk is whole RGB entries, at most 256; the png crate indexes past one
+    // that is not (a panic).
+    if reader.info().color_type == png::ColorType::Indexed {
+        let n = reader.info().palette.as_ref().map_or(0, |p| p.len());
+        if n == 0 || n % 3 != 0 || n > 3 * 256 {
+            return Err(ErrorKind::Codec {
+                codec: "PNG",
+                reason: format!("a palette image whose PLTE chunk is {n} bytes, not 1 to 256 RGB entries of 3 bytes"),
+            });
+        }
+    }
     let (w, h) = (reader.info().width, reader.info().height);
     let (colour, depth) = reader.output_color_type();
     let channels = colour.samples();

@@ -266,6 +266,55 @@ fn crafted_webp(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A PNG chunk: length, type, data, CRC over type and data.
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend((data.len() as u32).to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend(kind);
+    out.extend(data);
+    out.extend(crc.sum().to_be_bytes());
+}
+
+/// A valid 11 x 9 4-bit palette PNG, except that its PLTE chunk is `plte` bytes long.
+fn crafted_palette_png(plte: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(11u32.to_be_bytes());
+    ihdr.extend(9u32.to_be_bytes());
+    ihdr.extend([4, 3, 0, 0, 0]); // 4-bit, palette, deflate, adaptive filtering, no interlace
+    png_chunk(&mut b, b"IHDR", &ihdr);
+    png_chunk(&mut b, b"PLTE", &(0..plte).map(|i| i as u8).collect::<Vec<_>>());
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&[0u8; 9 * 7]).unwrap(); // 9 rows: a filter byte and 6 bytes of pixels each
+    png_chunk(&mut b, b"IDAT", &z.finish().unwrap());
+    png_chunk(&mut b, b"IEND", &[]);
+    b
+}
+
+/// Found by the plain_image fuzz target: a PLTE chunk that is not whole RGB entries made the
+/// png crate index past its end (a panic, and the app's crash) while expanding the palette.
+/// With valid CRCs, as a real file would have them: refused from the headers.
+#[test]
+fn a_palette_that_is_not_whole_rgb_entries_is_an_error() {
+    let dir = tempdir("plte");
+    let good = dir.join("palette-48.png");
+    std::fs::write(&good, crafted_palette_png(48)).unwrap();
+    let f = open(&good).unwrap();
+    assert_eq!((f.frame(0).unwrap().columns, f.frame(0).unwrap().rows), (11, 9), "the same file with 16 whole entries decodes");
+    for n in [1, 49, 50] {
+        let path = dir.join(format!("palette-{n}.png"));
+        std::fs::write(&path, crafted_palette_png(n)).unwrap();
+        for e in [plain::probe(&path).map(|_| ()).unwrap_err(), open(&path).and_then(|f| f.frame(0)).map(|_| ()).unwrap_err()] {
+            let msg = e.to_string();
+            assert!(msg.contains(&*path.to_string_lossy()) && msg.contains(&format!("PLTE chunk is {n} bytes")), "{msg}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn crafted_headers_are_refused_before_decoding() {
     let dir = tempdir("crafted");
