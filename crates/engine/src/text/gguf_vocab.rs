@@ -47,7 +47,9 @@ pub fn tokenizer_json_from_spm(vocab: &[(String, f64, u64)]) -> Result<String, S
             }
         }
     }
-    merges.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap_or(std::cmp::Ordering::Equal).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    // total_cmp, not partial_cmp: a NaN score (a damaged file) compared "equal" to every
+    // other made the order inconsistent, and the standard library's sort panics on that.
+    merges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let merges: Vec<[&str; 2]> = merges.iter().map(|m| [vocab[m.2].0.as_str(), vocab[m.3].0.as_str()]).collect();
     let v: serde_json::Map<String, serde_json::Value> =
         vocab.iter().enumerate().map(|(i, p)| (p.0.clone(), json!(i))).collect();
