@@ -3,7 +3,7 @@
 DICOM and model-file robustness tests make (kept with MEDLENS_KEEP_HOSTILE=DIR) is given to
 the commands that read its kind, each in a process of its own:
 
-  DICOM files:          medlens inspect, render, decode
+  DICOM and plain image files:  medlens inspect, render, decode
   GGUF files:           medlens generate --device cpu, models list (the app's model scan)
   model folders:        medlens generate --device cpu, models list (a folder without a
                         config.json is no model to the scan: not listing it is right)
@@ -48,7 +48,7 @@ def commands(bin_, path, scratch):
             ("generate", [bin_, "generate", "--model", path, "--prompt", "x", "--max-tokens", "1", "--device", "cpu"]),
             ("models list", [bin_, "models", "list", "--json", d]),
         ]
-    if name.endswith(".dcm"):
+    if name.endswith((".dcm", ".png", ".jpg", ".tif", ".bmp", ".webp")):
         png = os.path.join(scratch, name + ".png")
         return [
             ("inspect", [bin_, "inspect", "--json", path]),
@@ -76,6 +76,8 @@ def main():
                     problems.append(f"peak RSS {rss:.0f} MB")
                 if rc > 0 and name not in err:
                     problems.append("the error does not name the file")
+                if what == "inspect" and rc == 0 and name not in out + err:
+                    problems.append("neither listed nor reported")
                 if what == "models list" and rc == 0:
                     # The scan lists the candidate; a refused one says why, naming the file.
                     listed = json.loads(out)

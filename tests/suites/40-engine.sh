@@ -30,6 +30,8 @@ echo "--- hostile files through the medlens commands: no panic or kill, peak RSS
 keep=$(mktemp -d)
 MEDLENS_KEEP_HOSTILE=$keep rust_test hostile
 MEDLENS_KEEP_HOSTILE=$keep rust_test robustness > /dev/null
+MEDLENS_KEEP_HOSTILE=$keep rust_test plain_images crafted > /dev/null
+MEDLENS_KEEP_HOSTILE=$keep rust_test plain_images palette > /dev/null
 python3 tests/hostile/commands.py "$MEDLENS_BIN" "$keep"
 rm -rf "$keep"
 echo "--- engine: 270M vs llama.cpp and transformers, tiny goldens, tokenizer (CPU backend)"

@@ -266,6 +266,15 @@ fn crafted_webp(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// With `MEDLENS_KEEP_HOSTILE=DIR`, a crafted file is also written to DIR (for
+/// `tests/hostile/commands.py`, which runs the `medlens` commands on it).
+fn keep(name: &str, bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("MEDLENS_KEEP_HOSTILE") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+    }
+}
+
 /// A PNG chunk: length, type, data, CRC over type and data.
 fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend((data.len() as u32).to_be_bytes());
@@ -307,6 +316,7 @@ fn a_palette_that_is_not_whole_rgb_entries_is_an_error() {
     for n in [1, 49, 50] {
         let path = dir.join(format!("palette-{n}.png"));
         std::fs::write(&path, crafted_palette_png(n)).unwrap();
+        keep(&format!("plain_palette-{n}.png"), &crafted_palette_png(n));
         for e in [plain::probe(&path).map(|_| ()).unwrap_err(), open(&path).and_then(|f| f.frame(0)).map(|_| ()).unwrap_err()] {
             let msg = e.to_string();
             assert!(msg.contains(&*path.to_string_lossy()) && msg.contains(&format!("PLTE chunk is {n} bytes")), "{msg}");
@@ -333,6 +343,7 @@ fn crafted_headers_are_refused_before_decoding() {
     for (name, bytes, why) in cases {
         let path = dir.join(name);
         std::fs::write(&path, &bytes).unwrap();
+        keep(&format!("plain_{name}"), &bytes);
         let t = std::time::Instant::now();
         for e in [plain::probe(&path).map(|_| ()).unwrap_err(), open(&path).map(|_| ()).unwrap_err()] {
             let msg = e.to_string();
