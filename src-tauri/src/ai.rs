@@ -639,6 +639,8 @@ pub async fn labels_compute(app: AppHandle, req: LabelsRequest) -> Result<Labels
     }))
     .await
     .map_err(|e| e.to_string())?
+    // A GPU failure in the user's words: the panel offers the CPU on it.
+    .map_err(|m| gpu_message(m).0)
 }
 
 fn label_sets_dir(app: &AppHandle) -> PathBuf {

@@ -42,6 +42,12 @@ export function errorMessage(e: unknown): string {
   }
 }
 
+/** Whether a back-end error is the GPU's own failure (out of memory, lost), which the
+ *  engine words this way; the CPU can then run the same model. */
+export function isGpuFailure(message: string): boolean {
+  return /\bthe GPU (ran out of memory|was lost)\b/.test(message);
+}
+
 export function field(label: string, input: HTMLElement, title?: string): HTMLLabelElement {
   return h("label.field", { title }, h("span.flabel", {}, label), input);
 }

@@ -118,6 +118,29 @@ describe("labels panel", () => {
     expect(bars(el)).toEqual([]);
   });
 
+  it("a GPU failure offers the CPU; any other error does not", async () => {
+    const { api, el } = await setup();
+    await vi.advanceTimersByTimeAsync(LABELS_DEBOUNCE_MS);
+    const cpu = q<HTMLButtonElement>(el, "labels-run-cpu");
+    api.labels = async () => Promise.reject("MedSigLIP not installed");
+    q(el, "labels-compute").click();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cpu.hidden).toBe(true);
+    api.labels = async () => Promise.reject("the GPU ran out of memory (can't allocate buffer of size: 274877906944); the model can run on the CPU instead");
+    q(el, "labels-compute").click();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(q(el, "labels-error").textContent).toContain("the GPU ran out of memory");
+    expect(cpu.hidden).toBe(false);
+    const calls = api.count("labels_compute");
+    api.labels = async (req) => ({ scores: req.labels.map((label) => ({ label, probability: 0.5 })), cached: false, ms: 1 });
+    cpu.click();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(api.count("ai_use_cpu")).toBe(1);
+    expect(api.count("labels_compute")).toBe(calls + 1);
+    expect(cpu.hidden).toBe(true);
+    expect(bars(el).length).toBeGreaterThan(0);
+  });
+
   it("exports the shown scores as CSV and saves a named set", async () => {
     const { api, el } = await setup();
     expect(q<HTMLButtonElement>(el, "labels-export-csv").disabled).toBe(true);

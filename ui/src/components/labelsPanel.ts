@@ -4,7 +4,7 @@ import type { AiApi } from "../aiApi";
 import { LABEL_MODES, type LabelMode, type LabelScore, type LabelSet, type LabelsRequest } from "../aiTypes";
 import { h } from "../dom";
 import type { ImageContextSource } from "../imageContext";
-import { type DirMemory, errorMessage, field, InlineError, testid } from "./aiCommon";
+import { type DirMemory, errorMessage, field, InlineError, isGpuFailure, testid } from "./aiCommon";
 
 export const LABELS_DEBOUNCE_MS = 250;
 
@@ -38,7 +38,7 @@ export function formatProbability(p: number): string {
 }
 
 export interface LabelsPanelOptions {
-  api: Pick<AiApi, "labelsCompute" | "labelSetsList" | "labelSetsSave" | "labelsExportCsv" | "choosePath">;
+  api: Pick<AiApi, "labelsCompute" | "labelSetsList" | "labelSetsSave" | "labelsExportCsv" | "choosePath" | "useCpu">;
   context: ImageContextSource;
   exportDir: DirMemory;
   debounceMs?: number;
@@ -73,6 +73,11 @@ export class LabelsPanel {
   private readonly csvBtn = h("button", { ...testid("labels-export-csv"), type: "button", disabled: true }, "Export CSV");
   private readonly exportResult = h("div.ai-dim", testid("labels-export-result"));
   private readonly error = new InlineError("labels-error");
+  private readonly cpuBtn = h(
+    "button",
+    { ...testid("labels-run-cpu"), type: "button", hidden: true, title: "The GPU failed: run the models on this computer's processor from now on (slower)" },
+    "Run on the CPU",
+  );
 
   constructor(opts: LabelsPanelOptions) {
     this.api = opts.api;
@@ -90,6 +95,7 @@ export class LabelsPanel {
     this.saveBtn.addEventListener("click", () => void this.saveSet());
     this.csvBtn.addEventListener("click", () => void this.exportCsv());
     this.chooseDirBtn.addEventListener("click", () => void this.chooseDir());
+    this.cpuBtn.addEventListener("click", () => void this.runOnCpu());
     this.el = h(
       "section.ai-panel#ai-labels",
       { ...testid("labels-panel"), "data-state": "idle" },
@@ -99,6 +105,7 @@ export class LabelsPanel {
       h("div.ai-row", {}, this.setName, this.saveBtn),
       h("div.ai-row", {}, h("label.check", { title: "Recompute when the image, window or labels change" }, this.auto, " Auto"), this.computeBtn, this.status),
       this.error.el,
+      h("div.ai-row", {}, this.cpuBtn),
       this.bars,
       h("div.ai-row", {}, field("Export to", this.dir), this.chooseDirBtn),
       h("div.ai-row", {}, this.csvBtn),
@@ -175,6 +182,7 @@ export class LabelsPanel {
     const ctx = this.ctx.current();
     const labels = parseLabels(this.editor.value);
     this.error.clear();
+    this.cpuBtn.hidden = true;
     if (!ctx || !labels.length) {
       this.el.dataset.state = "idle";
       this.render(null);
@@ -203,8 +211,25 @@ export class LabelsPanel {
       this.el.dataset.state = "idle";
       this.render(null);
       this.status.textContent = "";
-      this.error.show(`Labels failed: ${errorMessage(e)}`);
+      const message = errorMessage(e);
+      this.error.show(`Labels failed: ${message}`);
+      this.cpuBtn.hidden = !isGpuFailure(message);
     }
+  }
+
+  /** After a GPU failure: switch every model to the CPU, then compute again. */
+  async runOnCpu(): Promise<void> {
+    this.cpuBtn.disabled = true;
+    try {
+      await this.api.useCpu();
+    } catch (e) {
+      this.error.show(`Switching to the CPU failed: ${errorMessage(e)}`);
+      return;
+    } finally {
+      this.cpuBtn.disabled = false;
+    }
+    this.cpuBtn.hidden = true;
+    this.computeNow();
   }
 
   private render(shown: { scores: LabelScore[]; path: string } | null): void {
