@@ -155,6 +155,7 @@ fn add_model(app: &AppHandle, path: PathBuf) -> Result<ModelInfo, String> {
         status: "invalid".into(),
         message: Some(format!("{}: not a model folder (no config.json) or GGUF file", path.display())),
         bytes: 0,
+        weights_in_memory: 0,
         mmproj: None,
     });
     let mut u = lock(&ai.user_models);

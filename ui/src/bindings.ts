@@ -234,6 +234,12 @@ status: "ok" | "invalid",
  */
 message?: string, bytes: number,
 /**
+ * What the weights take in memory once loaded, on the CPU or the GPU (the same on both):
+ * a GGUF's blocks as stored, so its files' size (mmproj included); an HF folder's
+ * tensors as f32, so twice its bf16 files. Activations and the KV cache come on top.
+ */
+weights_in_memory: number,
+/**
  * The vision half of a llama.cpp / Ollama MedGemma (its mmproj GGUF), when separate.
  */
 mmproj?: string, };

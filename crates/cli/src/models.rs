@@ -79,6 +79,9 @@ fn list(a: ListArgs) -> anyhow::Result<()> {
             medlens_engine::serve::discover::Kind::Medsiglip => "MedSigLIP",
         };
         println!("{kind:9}  {:7}  {:>9}  {}  ({}, {})", m.status, human_bytes(m.bytes), m.path.display(), m.format, m.source);
+        if m.status == "ok" && m.weights_in_memory > 0 {
+            println!("           {} in memory once loaded (the weights; RAM on the CPU, GPU memory on a GPU)", human_bytes(m.weights_in_memory));
+        }
         if let Some(msg) = &m.message {
             println!("           {msg}");
         }

@@ -115,3 +115,44 @@ fn discovery_pairs_llamacpp_text_and_mmproj() {
     assert_eq!(loaded.model.config.mm_tokens_per_image, 16);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The model manager says what a model's weights will take before it loads: checked on the
+/// GPU against the memory the loaded model really holds (the pool's bytes in use before and
+/// after loading), for an HF folder (f32) and a llama.cpp pair (blocks as stored), within
+/// 15%. On the CPU the HF figure is checked against the config's tensor shapes and the
+/// files' size.
+#[test]
+fn discovery_says_what_the_weights_take_in_memory() {
+    use medlens_engine::models::medgemma::Config;
+    use medlens_engine::serve::discover::inspect;
+    let d = device();
+    let hf = dir().join("tiny");
+    let cfg_text = std::fs::read_to_string(hf.join("config.json")).unwrap();
+    let cfg = Config::from_hf_json(&hf.join("config.json"), &cfg_text).unwrap();
+    let elems: u64 = cfg.tensor_shapes().iter().map(|(_, s)| s.iter().map(|&x| x as u64).product::<u64>()).sum();
+    let m = inspect(&hf, "models").unwrap();
+    assert_eq!(m.status, "ok", "{m:?}");
+    // As f32: at least every tensor the config calls for, at most twice bf16 files.
+    assert!(m.weights_in_memory >= 4 * elems && m.weights_in_memory <= 2 * m.bytes, "{} for {elems} elements in {} bytes", m.weights_in_memory, m.bytes);
+    let lc = dir().join("tiny-llamacpp");
+    let tmp = std::env::temp_dir().join(format!("medlens-mem-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::copy(lc.join("medgemma-tiny-q8_0.gguf"), tmp.join("medgemma-tiny-Q8_0.gguf")).unwrap();
+    std::fs::copy(lc.join("mmproj-medgemma-tiny-f16.gguf"), tmp.join("mmproj-medgemma-tiny-f16.gguf")).unwrap();
+    let pair = inspect(&tmp.join("medgemma-tiny-Q8_0.gguf"), "models").unwrap();
+    assert_eq!(pair.status, "ok", "{pair:?}");
+    if medlens_engine::device::is_cube(&d) {
+        for (what, info) in [("HF folder", &m), ("llama.cpp pair", &pair)] {
+            let in_use = || d.memory_pool_usage().map(|u| u.bytes_in_use).unwrap_or(0);
+            let before = in_use();
+            let loaded = load_medgemma_with_mmproj(&info.path, info.mmproj.as_deref(), &d).unwrap();
+            let _ = d.sync();
+            let held = in_use().saturating_sub(before);
+            let ratio = held as f64 / info.weights_in_memory as f64;
+            println!("{what}: said {} bytes, the loaded model holds {held} on the device ({ratio:.3})", info.weights_in_memory);
+            assert!((0.85..=1.15).contains(&ratio), "{what}: said {}, holds {held}", info.weights_in_memory);
+            drop(loaded);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -91,7 +91,7 @@ export class FakeAiApi implements AiApi {
   }
   async modelsAdd(path: string): Promise<ModelInfo> {
     this.log("models_add", path);
-    return { kind: "medgemma", name: path, path, source: "user", format: "gguf", status: "invalid", message: "not a GGUF file (bad magic)", bytes: 0 };
+    return { kind: "medgemma", name: path, path, source: "user", format: "gguf", status: "invalid", message: "not a GGUF file (bad magic)", bytes: 0, weights_in_memory: 0 };
   }
   modelsImport(path: string, quant: Quant, onProgress: (p: ImportProgress) => void): Promise<ImportResult> {
     this.log("models_import", path, quant);

@@ -21,8 +21,8 @@ describe("model manager", () => {
   it("lists models with their status; invalid ones show their message", async () => {
     const api = new FakeAiApi();
     api.models = [
-      { kind: "medgemma", name: "medgemma-4b-it", path: "/m/medgemma-4b-it", source: "hf-cache", format: "hf", status: "ok", bytes: 8_600_000_000 },
-      { kind: "medsiglip", name: "broken.gguf", path: "/m/broken.gguf", source: "models", format: "gguf", status: "invalid", message: "truncated: 12 of 400 tensors", bytes: 0 },
+      { kind: "medgemma", name: "medgemma-4b-it", path: "/m/medgemma-4b-it", source: "hf-cache", format: "hf", status: "ok", bytes: 8_600_000_000, weights_in_memory: 17_200_000_000 },
+      { kind: "medsiglip", name: "broken.gguf", path: "/m/broken.gguf", source: "models", format: "gguf", status: "invalid", message: "truncated: 12 of 400 tensors", bytes: 0, weights_in_memory: 0 },
     ];
     const { el } = await setup(api);
     const rows = [...q(el, "model-list").querySelectorAll<HTMLElement>('[data-testid="model-row"]')];
@@ -31,6 +31,10 @@ describe("model manager", () => {
     expect(bad.dataset.status).toBe("invalid");
     expect(bad.textContent).toBe("invalid: truncated: 12 of 400 tensors");
     expect(q(rows[0]!, "model-status").textContent).toBe("ok");
+    // What the weights take once loaded, before loading (an HF folder is held as f32).
+    expect(q(rows[0]!, "model-memory").textContent).toBe("16.0 GiB in memory once loaded");
+    expect(q(rows[0]!, "model-memory").dataset.bytes).toBe("17200000000");
+    expect(rows[1]!.querySelector('[data-testid="model-memory"]')).toBeNull();
     expect(rows[0]!.textContent).toContain("Hugging Face cache");
     // An ok HF model can be sent to the importer.
     q<HTMLButtonElement>(rows[0]!, "model-quantize").click();

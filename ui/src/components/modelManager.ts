@@ -148,6 +148,13 @@ export class ModelManager {
       h("div.mdetail", {}, detail),
       h("div.mpath", {}, m.path),
       h(`div.mstatus.${m.status}` as "div", { ...testid("model-status"), "data-status": m.status }, statusText),
+      m.status === "ok" && m.weights_in_memory > 0
+        ? h(
+            "div.mdetail",
+            { ...testid("model-memory"), "data-bytes": String(m.weights_in_memory), title: "The weights, in RAM on the CPU or in GPU memory; the image encode and the context take more on top" },
+            `${formatBytes(m.weights_in_memory)} in memory once loaded`,
+          )
+        : null,
     );
   }
 

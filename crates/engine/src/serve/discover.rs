@@ -50,6 +50,10 @@ pub struct ModelInfo {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub message: Option<String>,
     pub bytes: u64,
+    /// What the weights take in memory once loaded, on the CPU or the GPU (the same on both):
+    /// a GGUF's blocks as stored, so its files' size (mmproj included); an HF folder's
+    /// tensors as f32, so twice its bf16 files. Activations and the KV cache come on top.
+    pub weights_in_memory: u64,
     /// The vision half of a llama.cpp / Ollama MedGemma (its mmproj GGUF), when separate.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
@@ -214,6 +218,7 @@ fn invalid(kind: Kind, path: &Path, source: &str, format: &str, msg: &str) -> Mo
         status: "invalid".into(),
         message: Some(format!("{}: {msg}", path.display())),
         bytes: 0,
+        weights_in_memory: 0,
         mmproj: None,
     }
 }
@@ -250,6 +255,7 @@ pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
         status: "ok".into(),
         message: None,
         bytes: 0,
+        weights_in_memory: 0,
         mmproj: None,
     };
     let expected: Result<Vec<(String, Vec<usize>)>, String> = match kind {
@@ -259,6 +265,9 @@ pub fn inspect(path: &Path, source: &str) -> Option<ModelInfo> {
     let check = expected.and_then(|exp| {
         let (headers, bytes) = read_headers(path).map_err(|e| e.to_string())?;
         info.bytes = bytes;
+        // Every tensor of the files, as f32: the loaders widen bf16 and f16 (measured on the
+        // GPU against the loaded model's memory: crates/engine/tests/serve.rs).
+        info.weights_in_memory = headers.values().map(|shape| 4 * shape.iter().map(|&d| d as u64).product::<u64>()).sum();
         check_shapes(&headers, &exp, kind)?;
         let has_tok = path.join("tokenizer.json").is_file() || (kind == Kind::Medsiglip && path.join("spiece.model").is_file());
         if !has_tok {
@@ -292,6 +301,8 @@ fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> Mode
         status: "ok".into(),
         message,
         bytes,
+        // Blocks stay as stored, on the CPU (mapped) and on the GPU (uploaded).
+        weights_in_memory: bytes,
         mmproj,
     };
     let bad = |msg: &str| {
@@ -353,7 +364,9 @@ fn inspect_gguf_with(path: &Path, source: &str, mmproj: Option<PathBuf>) -> Mode
         mp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     );
     let mut info = ok(Some(msg), Some(mp.clone()));
-    info.bytes += std::fs::metadata(&mp).map(|m| m.len()).unwrap_or(0);
+    let mmproj_bytes = std::fs::metadata(&mp).map(|m| m.len()).unwrap_or(0);
+    info.bytes += mmproj_bytes;
+    info.weights_in_memory += mmproj_bytes;
     info
 }
 
