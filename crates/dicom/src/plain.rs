@@ -308,6 +308,12 @@ pub fn decode_file(path: &Path) -> Result<(PlainInfo, Pixels)> {
     }
 }
 
+/// A plain image's headers, from bytes in memory: what decoding it will give, checked
+/// against the memory bound.
+pub fn probe_image(bytes: &[u8]) -> KindResult<PlainInfo> {
+    read(Cursor::new(bytes), bytes.len() as u64, false).map(|(i, _)| i)
+}
+
 /// The first frame of a plain image in memory.
 pub fn decode_image(bytes: &[u8]) -> KindResult<Frame> {
     let (info, p) = read(Cursor::new(bytes), bytes.len() as u64, true)?;
