@@ -62,11 +62,7 @@ pub(crate) fn catch_panic<T>(what: &str, job: impl FnOnce() -> Result<T, String>
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
         Ok(r) => r,
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let msg = medlens_engine::device::panic_text(&*payload).unwrap_or_else(|| "unknown panic".into());
             tracing::error!("{what}: internal error: {msg}");
             // burn cannot return an allocation the GPU refused, or a lost device, as an
             // error: those panics are the GPU's failures, said as such.

@@ -69,7 +69,7 @@ fn main() -> std::process::ExitCode {
     });
     let result = match run {
         Ok(r) => r,
-        Err(payload) => match panic_text(&*payload).as_deref().and_then(medlens_engine::device::gpu_failure) {
+        Err(payload) => match medlens_engine::device::panic_text(&*payload).as_deref().and_then(medlens_engine::device::gpu_failure) {
             Some(e) => Err(e.into()),
             None => std::panic::resume_unwind(payload),
         },
@@ -87,15 +87,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
-    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned())
-}
-
 /// The default panic message, except for a GPU failure's (said once, as an error, by `main`).
 fn quiet_gpu_failures() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if panic_text(info.payload()).as_deref().and_then(medlens_engine::device::gpu_failure).is_none() {
+        if medlens_engine::device::panic_text(info.payload()).as_deref().and_then(medlens_engine::device::gpu_failure).is_none() {
             default(info);
         }
     }));

@@ -167,6 +167,11 @@ pub fn gpu_failure(message: &str) -> Option<crate::EngineError> {
     }
 }
 
+/// A panic's message, when it carries one (`panic!` with a literal or a format).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
 /// Runs `work` on `device`, turning a panic inside burn or CubeCL into an error: a GPU
 /// failure (see [`gpu_failure`]) into [`crate::EngineError::GpuOutOfMemory`] or
 /// [`crate::EngineError::GpuLost`], anything else into a device error that quotes the panic.
@@ -179,11 +184,7 @@ pub fn guard<T>(work: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
         Ok(Err(crate::EngineError::Device(msg))) => Err(gpu_failure(&msg).unwrap_or(crate::EngineError::Device(msg))),
         Ok(r) => r,
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
+            let msg = panic_text(&*payload).unwrap_or_else(|| "a panic without a message".into());
             Err(gpu_failure(&msg).unwrap_or_else(|| crate::EngineError::Device(format!("internal error: {msg}"))))
         }
     }
