@@ -34,6 +34,7 @@ pub struct Selected {
 fn probe_wgpu() -> Result<Device, String> {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
+    WGPU_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
     let r = std::panic::catch_unwind(|| {
         let d = Device::wgpu(DeviceKind::DefaultDevice);
         let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &d);
@@ -54,6 +55,38 @@ fn probe_wgpu() -> Result<Device, String> {
     }
 }
 
+/// Whether this process has made a wgpu device (through [`probe_wgpu`]).
+static WGPU_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The adapters wgpu lists on this machine, as (name, whether it is a CPU), through an
+/// instance of our own that is dropped at once; `None` when the list is not ready without
+/// waiting (never on native wgpu). Telling a machine with only a software rasterizer apart
+/// this way costs no device: making one on lavapipe holds about 85 MiB of host memory for the
+/// life of the process (peak RSS of a CLI run that stops after choosing its device: 109 MiB
+/// with a lavapipe device, 23 MiB with the CPU alone).
+fn listed_adapters() -> Option<Vec<(String, bool)>> {
+    use cubecl::wgpu::wgpu;
+    use std::future::Future;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::all(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let mut list = std::pin::pin!(instance.enumerate_adapters(wgpu::Backends::all()));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match list.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(adapters) => Some(
+            adapters
+                .iter()
+                .map(|a| {
+                    let info = a.get_info();
+                    (info.name, info.device_type == wgpu::DeviceType::Cpu)
+                })
+                .collect(),
+        ),
+        std::task::Poll::Pending => None,
+    }
+}
+
 pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
     let cpu = || Selected { device: Device::flex(), name: "cpu (burn flex)".into(), notice: None };
     match choice {
@@ -61,6 +94,15 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
         DeviceChoice::Gpu => probe_wgpu()
             .map(|device| Selected { device, name: "wgpu".into(), notice: None })
             .map_err(|e| crate::EngineError::Device(format!("no usable wgpu adapter: {e}"))),
+        // Only software adapters listed, and no wgpu device made yet (the Vulkan loader
+        // must not see instances come and go beside a live device's): the CPU, without
+        // making a device on the software adapter first.
+        DeviceChoice::Auto if !WGPU_STARTED.load(std::sync::atomic::Ordering::Relaxed) && software_only().is_some() => {
+            let name = software_only().unwrap_or_default();
+            let mut s = cpu();
+            s.notice = Some(software_notice(&name));
+            Ok(s)
+        }
         DeviceChoice::Auto => match probe_wgpu() {
             // A software rasterizer (lavapipe, llvmpipe, WARP, SwiftShader) runs shaders on
             // the same cores as the CPU kernels, several times slower (measured on the 270M:
@@ -68,9 +110,7 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
             Ok(device) if is_software(&device) => {
                 let name = device.identity().map(|i| i.name).unwrap_or_else(|| "a software adapter".into());
                 let mut s = cpu();
-                s.notice = Some(format!(
-                    "the only GPU adapter, {name}, is a software renderer; running on the CPU, which is faster here (--device gpu forces the adapter)"
-                ));
+                s.notice = Some(software_notice(&name));
                 Ok(s)
             }
             Ok(device) => Ok(Selected { device, name: "wgpu".into(), notice: None }),
@@ -81,6 +121,22 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
             }
         },
     }
+}
+
+/// What `auto` tells the user when it runs on the CPU beside a software adapter.
+fn software_notice(name: &str) -> String {
+    format!("the only GPU adapter, {name}, is a software renderer; running on the CPU, which is faster here (--device gpu forces the adapter)")
+}
+
+/// The software adapter's name when wgpu lists adapters and all of them are CPUs (lavapipe,
+/// llvmpipe, WARP, SwiftShader); listed once per process.
+fn software_only() -> Option<String> {
+    static LISTED: std::sync::OnceLock<Option<Vec<(String, bool)>>> = std::sync::OnceLock::new();
+    let list = LISTED.get_or_init(|| std::panic::catch_unwind(listed_adapters).ok().flatten()).as_ref()?;
+    if list.is_empty() || !list.iter().all(|(_, cpu)| *cpu) {
+        return None;
+    }
+    list.first().map(|(name, _)| name.clone())
 }
 
 /// Whether weights stay quantized on `device` in their ggml block layout (every backend: the
@@ -219,6 +275,22 @@ pub fn keep_large_allocations() {
 mod tests {
     use super::*;
     use crate::EngineError;
+
+    /// Where wgpu lists only software adapters (lavapipe here and in CI), `auto` runs on the
+    /// CPU and names the adapter it passed over; it does so again on a second call.
+    #[test]
+    fn auto_passes_over_a_software_adapter() {
+        let Some(name) = software_only() else {
+            eprintln!("a hardware adapter (or none) is listed: nothing to pass over");
+            return;
+        };
+        for _ in 0..2 {
+            let s = select(DeviceChoice::Auto).unwrap();
+            assert!(!is_cube(&s.device), "auto chose {} beside the software adapter {name}", s.name);
+            let notice = s.notice.unwrap_or_default();
+            assert!(notice.contains(&name) && notice.contains("software renderer"), "{notice}");
+        }
+    }
 
     /// The messages as CubeCL 0.11 and wgpu 30 word them (their `Display`s), each with the
     /// backtrace or context that follows; and failures that are not the GPU's.
