@@ -27,6 +27,7 @@ pub struct LoadedText {
 /// otherwise a `tokenizer.json` next to the model is used, else (GGUF) the one built from its
 /// metadata.
 pub fn load_text(path: &Path, tokenizer: Option<&Path>, device: &Device) -> Result<LoadedText> {
+    must_exist(path)?;
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
     let tok_file: Option<PathBuf> = tokenizer
         .map(Path::to_path_buf)
@@ -54,6 +55,12 @@ pub fn load_text(path: &Path, tokenizer: Option<&Path>, device: &Device) -> Resu
         let model = Gemma3::load(cfg, &st, device)?;
         Ok(LoadedText { model, tokenizer })
     }
+}
+
+/// A model path that is not there is named as such (a missing `x.gguf` would otherwise be
+/// read as a file in a folder and reported as that folder's missing `config.json`).
+fn must_exist(path: &Path) -> Result<()> {
+    std::fs::metadata(path).map(|_| ()).map_err(|source| EngineError::Io { file: path.into(), source })
 }
 
 /// A MedGemma loaded from disk, with what provenance needs to say about it.
@@ -86,6 +93,10 @@ pub fn load_medgemma_with_mmproj(path: &Path, mmproj: Option<&Path>, device: &De
 /// (`total`: the tensors the files hold); `progress` returning false stops the load
 /// ([`EngineError::LoadStopped`]).
 pub fn load_medgemma_reporting(path: &Path, mmproj: Option<&Path>, device: &Device, progress: &dyn Fn(usize, usize) -> bool) -> Result<LoadedMedGemma> {
+    must_exist(path)?;
+    if let Some(m) = mmproj {
+        must_exist(m)?;
+    }
     let is_gguf = path.is_file() && is_gguf(path);
     let is_import = is_gguf && Gguf::read_header(path).is_ok_and(|h| imported::is_import(&h));
     if is_gguf && (!is_import || mmproj.is_some()) {
@@ -129,4 +140,32 @@ pub fn load_medgemma_reporting(path: &Path, mmproj: Option<&Path>, device: &Devi
     let idx = dir.join("model.safetensors.index.json");
     let file = if idx.exists() { idx } else { dir.join("model.safetensors") };
     Ok(LoadedMedGemma { model, tokenizer, file, quantization: "hf (f32 compute)".into(), mmproj: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model path that does not exist is the error, not a `config.json` beside it.
+    #[test]
+    fn a_missing_model_is_named() {
+        let d = Device::flex();
+        let dir = std::env::temp_dir().join(format!("medlens-missing-{}", std::process::id()));
+        let gguf = dir.join("medgemma-4b-it-Q4_K_M.gguf");
+        for e in [
+            load_medgemma(&gguf, &d).err().map(|e| e.to_string()),
+            load_text(&gguf, None, &d).err().map(|e| e.to_string()),
+        ] {
+            let e = e.expect("a missing file must not load");
+            assert!(e.starts_with(&gguf.display().to_string()) && !e.contains("config.json"), "{e}");
+            assert!(e.contains("cannot read"), "{e}");
+        }
+        // An mmproj that is not there is named too, the text model being there.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&gguf, b"GGUF").unwrap();
+        let mm = dir.join("mmproj-f16.gguf");
+        let e = load_medgemma_with_mmproj(&gguf, Some(&mm), &d).err().expect("a missing mmproj must not load").to_string();
+        assert!(e.starts_with(&mm.display().to_string()), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
