@@ -207,7 +207,8 @@ fn fused_rows_on(device: burn::tensor::Device) {
         check(&format!("add_rms_norm sum [{rows}, {n}]"), sum, want_sum.clone(), n);
         check(&format!("add_rms_norm normed [{rows}, {n}]"), normed, norm2.forward_composed(want_sum), n);
         let u = t2(rand(rows * n, 4.0), rows, n);
-        check(&format!("geglu [{rows}, {n}]"), fused::geglu(x.clone(), u.clone()), medlens_engine::nn::gelu_tanh(x.clone()) * u, n);
+        check(&format!("geglu [{rows}, {n}]"), fused::geglu(x.clone(), u.clone()), medlens_engine::nn::gelu_tanh_composed(x.clone()) * u, n);
+        check(&format!("gelu_tanh [{rows}, {n}]"), fused::gelu_tanh(x.clone()), medlens_engine::nn::gelu_tanh_composed(x.clone()), n);
         check(
             &format!("softmax [{rows}, {n}]"),
             fused::softmax(x.clone() * 4.0),

@@ -21,7 +21,8 @@ use cubecl::prelude::{CubeCount, CubeDim};
 
 use super::qmatmul::contiguous;
 use kernels::{
-    add_rms_norm_kernel, argmax_kernel, decode_attention_kernel, geglu_kernel, geglu_packed_kernel, norm_rope_kernel, qkv_store_kernel,
+    add_rms_norm_kernel, argmax_kernel, decode_attention_kernel, geglu_kernel, geglu_packed_kernel, gelu_tanh_kernel, norm_rope_kernel,
+    qkv_store_kernel,
     rms_norm_kernel, softmax_kernel,
 };
 
@@ -414,6 +415,18 @@ pub(super) mod kernels {
         }
     }
 
+    /// `out = gelu_tanh(x)`, element-wise.
+    #[cube(launch_unchecked)]
+    pub(super) fn gelu_tanh_kernel(x: &Tensor<f32>, out: &mut Tensor<f32>, len: usize) {
+        let i = ABSOLUTE_POS;
+        if i < len {
+            let v = x[i];
+            let v3 = v * v * v;
+            let inner = (v + v3 * 0.044715f32) * 0.7978845608028654f32;
+            out[i] = v * (inner.tanh() + 1.0f32) * 0.5f32;
+        }
+    }
+
     /// Softmax over each row of width `n`.
     #[cube(launch_unchecked)]
     pub(super) fn softmax_kernel(x: &Tensor<f32>, out: &mut Tensor<f32>, rows: usize, n: usize) {
@@ -483,6 +496,8 @@ pub trait FusedOps: Backend {
     ) -> FloatTensor<Self>;
     /// `gelu_tanh(g) · u`.
     fn fused_geglu(g: FloatTensor<Self>, u: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// `gelu_tanh(x)`, element-wise (SigLIP's MLP).
+    fn fused_gelu_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// Softmax over the last dimension.
     fn fused_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// One token's attention: `q` `[heads, hd]` (scaled) over the first `n` slots of the
@@ -738,6 +753,24 @@ impl FusedOps for CubeBackend {
         out
     }
 
+    fn fused_gelu_tanh(x: CubeTensor) -> CubeTensor {
+        let x = contiguous(x);
+        let len = x.meta.shape().num_elements();
+        let out = empty_like(&x, x.meta.shape().to_vec());
+        let cubes = len.div_ceil(256);
+        unsafe {
+            gelu_tanh_kernel::launch_unchecked(
+                &x.client,
+                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                CubeDim::new_1d(256),
+                x.clone().into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                len,
+            )
+        };
+        out
+    }
+
     fn fused_softmax(x: CubeTensor) -> CubeTensor {
         let x = contiguous(x);
         let (rows, n) = last_dim(&x);
@@ -797,6 +830,11 @@ pub fn norm_rope(x: Tensor<3>, w: &Tensor<1>, eps: f64, cos: &Tensor<3>, sin: &T
 /// `gelu_tanh(g) · u`.
 pub fn geglu<const D: usize>(g: Tensor<D>, u: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as FusedOps>::fused_geglu(g.into_dispatch(), u.into_dispatch()))
+}
+
+/// `gelu_tanh(x)` (`gelu_pytorch_tanh`), element-wise: one pass where burn's ops are nine.
+pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_gelu_tanh(x.into_dispatch()))
 }
 
 /// Softmax over the last dimension.

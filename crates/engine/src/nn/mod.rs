@@ -20,9 +20,14 @@ pub use linear::{Linear, LinearWeight};
 pub use loader::WeightLoader;
 pub use norm::{add_rms_norm, LayerNorm, RmsNorm};
 
-/// GELU with the tanh approximation (`gelu_pytorch_tanh`), written with `x*x*x` so no
-/// backend evaluates `pow` of a negative base.
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`): one fused kernel.
 pub fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    crate::kernels::fused::gelu_tanh(x)
+}
+
+/// [`gelu_tanh`] composed of burn's ops (the reference the fused kernels are tested
+/// against), written with `x*x*x` so no backend evaluates `pow` of a negative base.
+pub fn gelu_tanh_composed<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     const C: f64 = 0.797_884_560_802_865_4; // sqrt(2/pi)
     let x3 = x.clone() * x.clone() * x.clone();
     let inner = (x.clone() + x3 * 0.044715) * C;
