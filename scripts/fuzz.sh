@@ -15,6 +15,10 @@ fi
 shared=${MEDLENS_SHARED_DICOM:-../../shared/dicom}
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
+  # The committed corpus (minimized with -merge=1 at the end of a campaign) seeds a fresh one.
+  if [ -f "corpora/$t.tar.xz" ]; then
+    tar -xJf "corpora/$t.tar.xz" -C corpus --skip-old-files
+  fi
   if [ -d "seeds/$t" ]; then
     cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   fi
