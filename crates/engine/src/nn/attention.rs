@@ -1,7 +1,9 @@
 //! Unmasked multi-head attention (SigLIP's towers and pooling head), computed in query
 //! blocks so the score matrix fits one GPU buffer.
 
-use burn::tensor::{activation::softmax, Tensor};
+use burn::tensor::Tensor;
+
+use crate::nn::softmax_last;
 
 /// Multi-head attention of `q` `[B, Tq, H]` over `k`, `v` `[B, Tk, H]` (no mask: SigLIP attends
 /// to all positions, padding included, as transformers does without an attention mask).
@@ -25,13 +27,13 @@ pub fn mha_blocked(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, max_s
     // query blocks give the same numbers with at most MAX_SCORE_BYTES of scores at a time.
     let rows = (max_score_bytes / (4 * b * heads * tk).max(1)).clamp(1, tq.max(1));
     let out = if rows >= tq {
-        softmax(q.matmul(kt) * scale, 3).matmul(v)
+        softmax_last(q.matmul(kt) * scale).matmul(v)
     } else {
         let blocks: Vec<Tensor<4>> = (0..tq)
             .step_by(rows)
             .map(|s| {
                 let qs = q.clone().slice([0..b, 0..heads, s..(s + rows).min(tq), 0..hd]);
-                softmax(qs.matmul(kt.clone()) * scale, 3).matmul(v.clone())
+                softmax_last(qs.matmul(kt.clone()) * scale).matmul(v.clone())
             })
             .collect();
         Tensor::cat(blocks, 2)
