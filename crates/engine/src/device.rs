@@ -94,32 +94,40 @@ pub fn select(choice: DeviceChoice) -> crate::Result<Selected> {
         DeviceChoice::Gpu => probe_wgpu()
             .map(|device| Selected { device, name: "wgpu".into(), notice: None })
             .map_err(|e| crate::EngineError::Device(format!("no usable wgpu adapter: {e}"))),
-        // Only software adapters listed, and no wgpu device made yet (the Vulkan loader
-        // must not see instances come and go beside a live device's): the CPU, without
-        // making a device on the software adapter first.
-        DeviceChoice::Auto if !WGPU_STARTED.load(std::sync::atomic::Ordering::Relaxed) && software_only().is_some() => {
-            let name = software_only().unwrap_or_default();
+        DeviceChoice::Auto => {
+            // Only software adapters listed, and no wgpu device made yet (the Vulkan loader
+            // must not see instances come and go beside a live device's): the CPU, without
+            // making a device on the software adapter first.
+            if !WGPU_STARTED.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(name) = software_only() {
+                    let mut s = cpu();
+                    s.notice = Some(software_notice(&name));
+                    return Ok(s);
+                }
+            }
+            auto_probed(cpu)
+        }
+    }
+}
+
+/// `auto` once a wgpu device is made: the adapter, unless it is a software one.
+fn auto_probed(cpu: impl Fn() -> Selected) -> crate::Result<Selected> {
+    match probe_wgpu() {
+        // A software rasterizer (lavapipe, llvmpipe, WARP, SwiftShader) runs shaders on
+        // the same cores as the CPU kernels, several times slower (measured on the 270M:
+        // the CPU path decodes ~20× faster than lavapipe on two cores).
+        Ok(device) if is_software(&device) => {
+            let name = device.identity().map(|i| i.name).unwrap_or_else(|| "a software adapter".into());
             let mut s = cpu();
             s.notice = Some(software_notice(&name));
             Ok(s)
         }
-        DeviceChoice::Auto => match probe_wgpu() {
-            // A software rasterizer (lavapipe, llvmpipe, WARP, SwiftShader) runs shaders on
-            // the same cores as the CPU kernels, several times slower (measured on the 270M:
-            // the CPU path decodes ~20× faster than lavapipe on two cores).
-            Ok(device) if is_software(&device) => {
-                let name = device.identity().map(|i| i.name).unwrap_or_else(|| "a software adapter".into());
-                let mut s = cpu();
-                s.notice = Some(software_notice(&name));
-                Ok(s)
-            }
-            Ok(device) => Ok(Selected { device, name: "wgpu".into(), notice: None }),
-            Err(e) => {
-                let mut s = cpu();
-                s.notice = Some(format!("no usable GPU adapter ({e}); running on the CPU"));
-                Ok(s)
-            }
-        },
+        Ok(device) => Ok(Selected { device, name: "wgpu".into(), notice: None }),
+        Err(e) => {
+            let mut s = cpu();
+            s.notice = Some(format!("no usable GPU adapter ({e}); running on the CPU"));
+            Ok(s)
+        }
     }
 }
 

@@ -530,6 +530,12 @@ pub trait FusedOps: Backend {
     fn fused_argmax(x: FloatTensor<Self>) -> IntTensor<Self>;
 }
 
+/// A grid of 256-unit cubes over `len` elements (beyond 65 535 cubes, a second dimension).
+fn flat_grid(len: usize) -> CubeCount {
+    let cubes = len.div_ceil(256);
+    CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32)
+}
+
 /// A grid of one cube per row.
 fn row_grid(rows: usize) -> CubeCount {
     CubeCount::new_2d(rows.min(65_535) as u32, rows.div_ceil(65_535).max(1) as u32)
@@ -630,11 +636,10 @@ impl FusedOps for CubeBackend {
         let f = two_f / 2;
         let len = rows * f;
         let out = empty_like(&gu, vec![rows, f]);
-        let cubes = len.div_ceil(256);
         unsafe {
             geglu_packed_kernel::launch_unchecked(
                 &gu.client,
-                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                flat_grid(len),
                 CubeDim::new_1d(256),
                 gu.clone().into_tensor_arg(),
                 out.clone().into_tensor_arg(),
@@ -738,11 +743,10 @@ impl FusedOps for CubeBackend {
         let (g, u) = (contiguous(g), contiguous(u));
         let len = g.meta.shape().num_elements();
         let out = empty_like(&g, g.meta.shape().to_vec());
-        let cubes = len.div_ceil(256);
         unsafe {
             geglu_kernel::launch_unchecked(
                 &g.client,
-                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                flat_grid(len),
                 CubeDim::new_1d(256),
                 g.clone().into_tensor_arg(),
                 u.into_tensor_arg(),
@@ -757,11 +761,10 @@ impl FusedOps for CubeBackend {
         let x = contiguous(x);
         let len = x.meta.shape().num_elements();
         let out = empty_like(&x, x.meta.shape().to_vec());
-        let cubes = len.div_ceil(256);
         unsafe {
             gelu_tanh_kernel::launch_unchecked(
                 &x.client,
-                CubeCount::new_2d(cubes.min(65_535) as u32, cubes.div_ceil(65_535).max(1) as u32),
+                flat_grid(len),
                 CubeDim::new_1d(256),
                 x.clone().into_tensor_arg(),
                 out.clone().into_tensor_arg(),
