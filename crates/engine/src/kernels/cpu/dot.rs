@@ -237,16 +237,39 @@ mod avx2 {
         _mm_cvtss_f32(s)
     }
 
+    /// How far ahead of the block being multiplied the weight stream is prefetched, in bytes.
+    /// A decode step reads every weight once, straight from memory; the hardware prefetcher
+    /// alone left one core waiting on its loads (the LM head of the 270M read Q8_0 at 6 GB/s a
+    /// core, against 11 GB/s for a plain summing loop). Asking for the bytes 4 KB ahead brought
+    /// it to 10 GB/s a core, and two cores from 12.6 to 17-20 GB/s (measured on this kind of
+    /// machine: 2 cores, Sapphire Rapids). 2 KB was within the noise of 4 KB; 256 B did nothing.
+    const PREFETCH_AHEAD: usize = 4096;
+
+    /// Asks for the cache line `PREFETCH_AHEAD` bytes past `p`. Only a hint: the address may
+    /// lie past the end of the weights (no fault, nothing read into the program).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn prefetch(p: *const u8) {
+        // A prefetch never faults and reads nothing the program sees (a safe intrinsic); the
+        // pointer is formed with wrapping arithmetic, so no out-of-bounds `add` either.
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH_AHEAD) as *const i8)
+    }
+
     /// Σ over blocks 0..n of scale · products (`$block(i)`: the scale broadcast and eight i32
-    /// sums), with even and odd blocks in two accumulators. A macro, so the block's body is
-    /// compiled into the loop (a closure passed to a `target_feature` function is called, not
-    /// inlined).
+    /// sums), with even and odd blocks in two accumulators; `$ahead(j)` is the weight address
+    /// of block j, prefetched ahead once per pair of blocks (about a cache line). A macro, so
+    /// the block's body is compiled into the loop (a closure passed to a `target_feature`
+    /// function is called, not inlined).
     macro_rules! two_accumulators {
-        ($n:expr, |$i:ident| $block:expr) => {{
+        ($n:expr, ahead |$k:ident| $ahead:expr, |$i:ident| $block:expr) => {{
             let n = $n;
             let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
             let mut j = 0;
             while j + 2 <= n {
+                prefetch({
+                    let $k = j;
+                    $ahead
+                });
                 let (d0, p0) = {
                     let $i = j;
                     $block
@@ -279,7 +302,7 @@ mod avx2 {
     unsafe fn q8_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
         let wp = w.as_ptr();
         unsafe {
-            two_accumulators!(x.len().min(w.len() / 34), |i| {
+            two_accumulators!(x.len().min(w.len() / 34), ahead |j| wp.wrapping_add(34 * j), |i| {
                 let a = x.get_unchecked(i);
                 (_mm256_set1_ps(f16c_at(w, 34 * i) * a.d), dot_i8(load(wp.add(34 * i + 2)), load(a.q.as_ptr() as *const u8)))
             })
@@ -291,7 +314,7 @@ mod avx2 {
     unsafe fn q4_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
         let wp = w.as_ptr();
         unsafe {
-            two_accumulators!(x.len().min(w.len() / 18), |i| {
+            two_accumulators!(x.len().min(w.len() / 18), ahead |j| wp.wrapping_add(18 * j), |i| {
                 let a = x.get_unchecked(i);
                 (_mm256_set1_ps(f16c_at(w, 18 * i) * a.d), dot_i8(q4_0_values(wp.add(18 * i + 2)), load(a.q.as_ptr() as *const u8)))
             })
@@ -301,8 +324,9 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q5_0_row(w: &[u8], x: &[BlockQ8_0]) -> f32 {
+        let wp = w.as_ptr();
         unsafe {
-            two_accumulators!(x.len().min(w.len() / 22), |i| {
+            two_accumulators!(x.len().min(w.len() / 22), ahead |j| wp.wrapping_add(22 * j), |i| {
                 let a = x.get_unchecked(i);
                 (_mm256_set1_ps(f16c_at(w, 22 * i) * a.d), dot_i8(q5_0_values(w, 22 * i), load(a.q.as_ptr() as *const u8)))
             })
@@ -484,6 +508,9 @@ mod avx2 {
                     let mut mins = 0f32;
                     for (i, a) in x.iter().enumerate().take(w.len() / bb) {
                         let o = bb * i;
+                        for l in (0..bb).step_by(64) {
+                            prefetch(wp.wrapping_add(o + l));
+                        }
                         let scales = &w[o + 4..o + 16];
                         let qs = wp.add(o + if five { 48 } else { 16 });
                         let qh = if five { Some(load(wp.add(o + 16))) } else { None };
@@ -511,6 +538,9 @@ mod avx2 {
                     let mut offs = 0f32;
                     for (i, a) in x.iter().enumerate().take(w.len() / 210) {
                         let o = 210 * i;
+                        for l in (0..210).step_by(64) {
+                            prefetch(wp.wrapping_add(o + l));
+                        }
                         let sc = &w[o + 192..o + 208];
                         let xq = a.q.as_ptr() as *const u8;
                         let mut sumi = _mm256_setzero_si256();
