@@ -70,6 +70,43 @@ pub fn snapshot() -> Counts {
     COUNTS.with(|c| c.borrow().clone())
 }
 
+/// Runs `f` with this thread's counts set aside: returns what `f` counted, and leaves the
+/// thread's counts as they were before. Nested calls each keep their own, so a pool thread
+/// that, while waiting inside one request's work, runs another request's (rayon's work
+/// stealing) does not count the second in the first: the second's isolated counts go back
+/// to its own caller ([`absorb`]).
+pub fn isolated<R>(f: impl FnOnce() -> R) -> (R, Counts) {
+    struct Restore(Option<Counts>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(saved) = self.0.take() {
+                COUNTS.with(|c| *c.borrow_mut() = saved);
+            }
+        }
+    }
+    let mut restore = Restore(Some(COUNTS.with(|c| std::mem::take(&mut *c.borrow_mut()))));
+    let r = f();
+    let mine = COUNTS.with(|c| std::mem::replace(&mut *c.borrow_mut(), restore.0.take().unwrap_or_default()));
+    (r, mine)
+}
+
+/// Adds `c` to this thread's counts: work another thread did on this one's behalf (the CPU
+/// backend runs a forward pass on its thread pool, `kernels::cpu::on_pool`).
+pub fn absorb(c: &Counts) {
+    add(|t| {
+        t.launches += c.launches;
+        for (k, &n) in &c.launches_by_kernel {
+            *t.launches_by_kernel.entry(k.clone()).or_insert(0) += n;
+        }
+        t.uploads += c.uploads;
+        t.upload_bytes += c.upload_bytes;
+        t.readbacks += c.readbacks;
+        t.readback_bytes += c.readback_bytes;
+        t.kv_bytes_copied += c.kv_bytes_copied;
+        t.keys_attended += c.keys_attended;
+    });
+}
+
 fn add(f: impl FnOnce(&mut Counts)) {
     COUNTS.with(|c| f(&mut c.borrow_mut()));
 }
@@ -201,4 +238,36 @@ pub fn host_read_bandwidth() -> f64 {
         best = best.min(t.elapsed().as_secs_f64());
     }
     (words * 8) as f64 / best / 1e9
+}
+
+#[cfg(test)]
+mod isolated_tests {
+    use super::*;
+
+    /// Nested isolated runs each see only their own counts, and the thread's counts are
+    /// as they were after each (the pattern of a pool thread that runs another caller's
+    /// pass while it waits inside one).
+    #[test]
+    fn isolated_counts_nest() {
+        count_attention(1, 1);
+        let outer0 = snapshot();
+        let ((_, inner), outer) = isolated(|| {
+            count_attention(10, 0);
+            let r = isolated(|| count_attention(100, 0));
+            count_attention(1000, 0);
+            r
+        });
+        assert_eq!(inner.kv_bytes_copied, 100);
+        assert_eq!(outer.kv_bytes_copied, 1010, "the nested run's counts are not the outer's");
+        assert_eq!(snapshot(), outer0, "the thread's counts are restored");
+        absorb(&outer);
+        assert_eq!(snapshot().since(&outer0).kv_bytes_copied, 1010);
+        // A panic inside restores them too.
+        let r = std::panic::catch_unwind(|| isolated(|| {
+            count_attention(5, 0);
+            panic!("inside")
+        }));
+        assert!(r.is_err());
+        assert_eq!(snapshot().since(&outer0).kv_bytes_copied, 1010);
+    }
 }

@@ -11,7 +11,7 @@ use burn::tensor::TensorData;
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use super::{flex_f32 as tensor, host_f32 as host};
+use super::{dot_f32, flex_f32 as tensor, host_f32 as host, read_f32 as read};
 use crate::kernels::fused::FusedOps;
 
 /// Rows below which the loops stay on one thread (a decode step's rows are a few hundred
@@ -28,7 +28,7 @@ fn rows_mut(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
 }
 
 fn inv_rms(x: &[f32], eps: f32) -> f32 {
-    let ss: f32 = x.iter().map(|v| v * v).sum();
+    let ss = dot_f32(x, x);
     1.0 / (ss / x.len() as f32 + eps).sqrt()
 }
 
@@ -114,19 +114,19 @@ fn softmax_row(o: &mut [f32]) {
 impl FusedOps for Flex {
     fn fused_rms_norm(x: FlexTensor, w: FlexTensor, eps: f32) -> FlexTensor {
         let (mut v, shape) = host(x);
-        let (w, _) = host(w);
+        let w = read(&w);
         let n = w.len();
         rows_mut(&mut v, n, |_, o| {
             let inv = inv_rms(o, eps);
-            o.iter_mut().zip(&w).for_each(|(a, &b)| *a *= inv * b);
+            o.iter_mut().zip(w.iter()).for_each(|(a, &b)| *a *= inv * b);
         });
         tensor(v, shape)
     }
 
     fn fused_add_rms_norm(res: FlexTensor, h: FlexTensor, w1: FlexTensor, w2: FlexTensor, eps1: f32, eps2: f32) -> FlexTensor {
-        let (r, shape) = host(res);
-        let (h, _) = host(h);
-        let ((w1, _), (w2, _)) = (host(w1), host(w2));
+        let shape = res.layout().shape().to_vec();
+        let (r, h, w1, w2) = (read(&res), read(&h), read(&w1), read(&w2));
+        let (r, h, w1, w2) = (&r[..], &h[..], &w1[..], &w2[..]);
         let n = w1.len();
         let len = r.len();
         let mut out = vec![0f32; 2 * len];
@@ -153,9 +153,7 @@ impl FusedOps for Flex {
 
     fn fused_norm_rope(x: FlexTensor, w: FlexTensor, cos: FlexTensor, sin: FlexTensor, pos0: usize, eps: f32, scale: f32) -> FlexTensor {
         let (mut v, shape) = host(x);
-        let (w, _) = host(w);
-        let (cos, _) = host(cos);
-        let (sin, _) = host(sin);
+        let (w, cos, sin) = (read(&w), read(&cos), read(&sin));
         let (heads, hd) = (shape[1], shape[2]);
         let half = hd / 2;
         rows_mut(&mut v, hd, |row, o| {
@@ -174,7 +172,7 @@ impl FusedOps for Flex {
 
     fn fused_geglu(g: FlexTensor, u: FlexTensor) -> FlexTensor {
         let (mut g, shape) = host(g);
-        let (u, _) = host(u);
+        let u = read(&u);
         let body = |(a, b): (&mut [f32], &[f32])| a.iter_mut().zip(b).for_each(|(a, &b)| *a = geglu1(*a, b));
         if g.len() >= PAR_MIN_VALUES {
             g.par_chunks_mut(PAR_MIN_VALUES).zip(u.par_chunks(PAR_MIN_VALUES)).for_each(body);
@@ -203,25 +201,13 @@ impl FusedOps for Flex {
     }
 
     fn fused_decode_attention(q: FlexTensor, k: FlexTensor, v: FlexTensor, n: usize) -> FlexTensor {
-        let (q, qs) = host(q);
+        let qs = q.layout().shape().to_vec();
+        let q = read(&q);
         let kd = k.layout().shape().to_vec();
         let (kv_heads, cap, hd) = (kd[0], kd[1], kd[2]);
         // The caches are read in place (contiguous buffers the model owns); a view is copied.
-        let (kd_owned, vd_owned);
-        let kc: &[f32] = match k.as_slice::<f32>() {
-            Some(s) => s,
-            None => {
-                kd_owned = k.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 cache");
-                &kd_owned
-            }
-        };
-        let vc: &[f32] = match v.as_slice::<f32>() {
-            Some(s) => s,
-            None => {
-                vd_owned = v.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 cache");
-                &vd_owned
-            }
-        };
+        let (kc, vc) = (read(&k), read(&v));
+        let (kc, vc) = (&kc[..], &vc[..]);
         let heads = qs[0];
         let g = heads / kv_heads;
         let mut out = vec![0f32; heads * hd];
@@ -229,7 +215,7 @@ impl FusedOps for Flex {
         let head = |(h, o): (usize, &mut [f32])| {
             let qh = &q[h * hd..(h + 1) * hd];
             let base = (h / g) * cap * hd;
-            let mut scores: Vec<f32> = (0..n).map(|j| qh.iter().zip(&kc[base + j * hd..base + (j + 1) * hd]).map(|(a, b)| a * b).sum()).collect();
+            let mut scores: Vec<f32> = (0..n).map(|j| dot_f32(qh, &kc[base + j * hd..base + (j + 1) * hd])).collect();
             softmax_row(&mut scores);
             for (j, p) in scores.iter().enumerate() {
                 let vr = &vc[base + j * hd..base + (j + 1) * hd];
@@ -269,7 +255,8 @@ impl FusedOps for Flex {
     }
 
     fn fused_geglu_packed(gu: FlexTensor) -> FlexTensor {
-        let (v, shape) = host(gu);
+        let shape = gu.layout().shape().to_vec();
+        let v = read(&gu);
         let (rows, f2) = (shape[0], shape[1]);
         let f = f2 / 2;
         let mut out = vec![0f32; rows * f];
@@ -283,7 +270,7 @@ impl FusedOps for Flex {
     }
 
     fn fused_argmax(x: FlexTensor) -> FlexTensor {
-        let (v, _) = host(x);
+        let v = read(&x);
         // The first of equal maxima, as the host's `generate::argmax`.
         let mut best = 0usize;
         for (i, &a) in v.iter().enumerate() {

@@ -32,12 +32,123 @@ fn host_f32(t: FlexTensor) -> (Vec<f32>, Vec<usize>) {
     (d.try_into_vec::<f32>().expect("f32 after conversion"), shape)
 }
 
+/// The values of a CPU tensor that a kernel only reads: borrowed in place when it is a
+/// contiguous f32 tensor (the weights, the RoPE tables, the caches), copied otherwise.
+/// [`host_f32`] takes the tensor and copies whatever another handle still shares: a decode
+/// step copied each layer's whole RoPE tables four times that way.
+fn read_f32(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(host_f32(t.clone()).0),
+    }
+}
+
+/// `Σ a[i]·b[i]` in eight independent lanes, a shape the compiler vectorizes: a plain
+/// `.sum()` over f32 is one chain of dependent additions (float addition does not
+/// reassociate), four cycles each, and one token's attention spent its time there.
+#[inline]
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// Row-major f32 values as a CPU tensor of `shape`.
 fn flex_f32(v: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 
+/// Runs `f` on a thread of the pool the CPU kernels use, the caller waiting; directly when
+/// the caller is already one. A decode step is ~150 operations, many of them split over the
+/// cores: called from outside the pool, each split is injected into it, the workers woken
+/// and the caller put to sleep until they finish (two futex round trips per operation),
+/// and the caller's own serial work runs as a third thread beside two cores' workers. From
+/// inside, a split is a push onto the worker's own queue that the others steal.
+///
+/// What is per thread follows the work: the caller's [`with_arithmetic`] choice applies
+/// inside, and the [`crate::profile`] counts made there are added to the caller's (and to
+/// no other caller's: see [`crate::profile::isolated`]).
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    let arith = Arithmetic::current();
+    // Counted in isolation: while this pass waits on its splits, its pool thread may run a
+    // whole pass of another caller's (work stealing), whose counts are that caller's.
+    let (r, counts) = rayon::scope(|_| crate::profile::isolated(|| with_arithmetic(arith, f)));
+    crate::profile::absorb(&counts);
+    r
+}
+
 /// Threads the CPU kernels run on (rayon's pool: every core, or `RAYON_NUM_THREADS`).
 pub fn threads() -> usize {
     rayon::current_num_threads()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against an f64 sum, for every length from 0 to 40 (the eight lanes' tail included) and
+    /// a long row: within f32's rounding of the sum of magnitudes.
+    #[test]
+    fn dot_f32_matches_f64() {
+        for n in (0..=40).chain([256, 1000]) {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 19) as f32 - 9.0) * 0.37).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 11 % 23) as f32 - 11.0) * 0.19).collect();
+            let want: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+            let mag: f64 = a.iter().zip(&b).map(|(&x, &y)| (x as f64 * y as f64).abs()).sum();
+            let got = dot_f32(&a, &b) as f64;
+            assert!((got - want).abs() <= 1e-6 * mag + 1e-30, "n = {n}: {got} vs {want}");
+        }
+        // Unequal lengths: the shorter one's.
+        assert_eq!(dot_f32(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0);
+    }
+
+    /// A contiguous f32 tensor is read in place; a view (here transposed) is copied in its
+    /// logical order.
+    #[test]
+    fn read_f32_borrows_contiguous_tensors_and_copies_views() {
+        let v: Vec<f32> = (0..6).map(|i| i as f32).collect();
+        let t = flex_f32(v.clone(), [2, 3]);
+        let r = read_f32(&t);
+        assert!(matches!(r, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(&r[..], &v[..]);
+        let l = t.layout().transpose(0, 1);
+        let tp = t.with_layout(l);
+        let r = read_f32(&tp);
+        assert!(matches!(r, std::borrow::Cow::Owned(_)));
+        assert_eq!(&r[..], &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    }
+
+    /// `on_pool` runs on a pool thread, with the caller's arithmetic, and hands back what
+    /// was counted there to the caller (and only to it).
+    #[test]
+    fn on_pool_carries_the_callers_arithmetic_and_counts() {
+        let before = crate::profile::snapshot();
+        let (inside, arith) = with_arithmetic(Arithmetic::Exact, || {
+            on_pool(|| {
+                crate::profile::count_attention(8, 3);
+                (rayon::current_thread_index(), Arithmetic::current())
+            })
+        });
+        assert!(inside.is_some(), "ran on a pool thread");
+        assert_eq!(arith, Arithmetic::Exact);
+        let got = crate::profile::snapshot().since(&before);
+        assert_eq!((got.kv_bytes_copied, got.keys_attended), (8, 3));
+        // Already on a pool thread: run in place.
+        let nested = rayon::scope(|_| {
+            let here = rayon::current_thread_index();
+            on_pool(move || rayon::current_thread_index() == here)
+        });
+        assert!(nested);
+    }
 }

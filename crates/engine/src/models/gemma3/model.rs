@@ -184,6 +184,27 @@ impl Gemma3 {
         cache: &mut KvCache,
         stop: Option<&std::sync::atomic::AtomicBool>,
     ) -> Result<Tensor<2>> {
+        self.on_cpu_pool(|| self.layers_until(x, blocks, cache, stop))
+    }
+
+    /// Runs `f` on the CPU backend's thread pool ([`crate::kernels::cpu::on_pool`]): a
+    /// pass's many split operations then stay inside the pool instead of each waking it from
+    /// outside. On a GPU, here.
+    fn on_cpu_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        if is_cube(&self.device) {
+            f()
+        } else {
+            crate::kernels::cpu::on_pool(f)
+        }
+    }
+
+    fn layers_until(
+        &self,
+        x: Tensor<2>,
+        blocks: &[std::ops::Range<usize>],
+        cache: &mut KvCache,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<Tensor<2>> {
         let t = x.dims()[0];
         let pos0 = cache.pos;
         if cache.rope.len() != 2 {
@@ -227,7 +248,7 @@ impl Gemma3 {
 
     /// Logits `[rows, vocab]` of hidden states `[rows, hidden]`.
     pub fn lm_head(&self, h: Tensor<2>) -> Tensor<2> {
-        let logits = self.embed_tokens.logits(h);
+        let logits = self.on_cpu_pool(|| self.embed_tokens.logits(h));
         match self.config.final_logit_softcapping {
             Some(cap) => (logits / cap).tanh() * cap,
             None => logits,
