@@ -1318,6 +1318,17 @@ impl QTensor {
     pub fn matmul_t(&self, x: Tensor<2>) -> Tensor<2> {
         let m = x.dims()[0];
         if self.host || (m <= GEMV_MAX_ROWS && self.cols % 32 == 0) {
+            if let [p] = &self.parts[..] {
+                // One part: its product is the output (no empty output to fill).
+                return Tensor::from_dispatch(<Dispatch as GgmlOps>::ggml_gemv(
+                    x.into_dispatch(),
+                    p.words.clone().into_dispatch(),
+                    self.ty.id(),
+                    p.rows,
+                    self.cols,
+                    self.per_row,
+                ));
+            }
             // Every part's gemv writes its columns of one output: no concatenation.
             let device = x.device();
             let mut out = Tensor::<2>::empty([m, self.rows], &device).into_dispatch();

@@ -17,23 +17,25 @@ pub fn mha_blocked(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, max_s
     let [b, tq, h] = q.dims();
     let tk = k.dims()[1];
     let hd = h / heads;
-    let q = q.reshape([b, tq, heads, hd]).swap_dims(1, 2);
+    let scale = (hd as f64).powf(-0.5);
+    // The scale rides on q, (s·q)·kᵀ: a pass over Tq·H values instead of over every score
+    // (Tq·Tk per head: 4,096 times more for MedGemma's tower).
+    let q = (q * scale).reshape([b, tq, heads, hd]).swap_dims(1, 2);
     let k = k.reshape([b, tk, heads, hd]).swap_dims(1, 2);
     let v = v.reshape([b, tk, heads, hd]).swap_dims(1, 2);
-    let scale = (hd as f64).powf(-0.5);
     let kt = k.swap_dims(2, 3);
     // The score matrix is B·heads·Tq·Tk floats: 1 GiB for MedGemma's tower at 896 px (4096
     // patches, 16 heads), more than a wgpu buffer may hold. Softmax is per query row, so
     // query blocks give the same numbers with at most MAX_SCORE_BYTES of scores at a time.
     let rows = (max_score_bytes / (4 * b * heads * tk).max(1)).clamp(1, tq.max(1));
     let out = if rows >= tq {
-        softmax_last(q.matmul(kt) * scale).matmul(v)
+        softmax_last(q.matmul(kt)).matmul(v)
     } else {
         let blocks: Vec<Tensor<4>> = (0..tq)
             .step_by(rows)
             .map(|s| {
                 let qs = q.clone().slice([0..b, 0..heads, s..(s + rows).min(tq), 0..hd]);
-                softmax_last(qs.matmul(kt.clone()) * scale).matmul(v.clone())
+                softmax_last(qs.matmul(kt.clone())).matmul(v.clone())
             })
             .collect();
         Tensor::cat(blocks, 2)
@@ -44,10 +46,10 @@ pub fn mha_blocked(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, max_s
 /// Largest attention score block computed at once (bytes) on a GPU.
 const MAX_SCORE_BYTES: usize = 128 << 20;
 
-/// The same on the CPU, where a block's scores, their scaled copy and their softmax are all
-/// live at once in host memory: at 128 MiB they added about 270 MiB to the peak of
-/// MedGemma's 896 px encode (heap profile of the 4B-shaped pair); at 32 MiB, a quarter of that
-/// (a block is then 128 query rows × 16 heads × 4,096 keys).
+/// The same on the CPU, where a block's scores and their softmax are live at once in host
+/// memory (with a scaled copy, before the scale moved onto q): at 128 MiB they added about
+/// 270 MiB to the peak of MedGemma's 896 px encode (heap profile of the 4B-shaped pair); at
+/// 32 MiB, a quarter of that (a block is then 128 query rows × 16 heads × 4,096 keys).
 const MAX_SCORE_BYTES_CPU: usize = 32 << 20;
 
 #[cfg(test)]

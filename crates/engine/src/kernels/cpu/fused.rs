@@ -11,22 +11,24 @@ use burn::tensor::TensorData;
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use super::{dot_f32, flex_f32 as tensor, host_f32 as host, read_f32 as read};
+use super::{dot_f32, flex_f32 as tensor, host_f32 as host, max_f32, read_f32 as read, sum_f32, vectorized};
 use crate::kernels::fused::FusedOps;
 
 /// Rows below which the loops stay on one thread (a decode step's rows are a few hundred
 /// values; waking the pool costs more than it saves).
 const PAR_MIN_VALUES: usize = 1 << 15;
 
-/// Runs `f` over every `n`-wide row of `out` (with the row index), in parallel when large.
+/// Runs `f` over every `n`-wide row of `out` (with the row index), in parallel when large,
+/// each row compiled for the widest vectors the CPU has ([`vectorized`]).
 fn rows_mut(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     if out.len() >= PAR_MIN_VALUES {
-        out.par_chunks_mut(n).enumerate().for_each(|(r, o)| f(r, o));
+        out.par_chunks_mut(n).enumerate().for_each(|(r, o)| vectorized(|| f(r, o)));
     } else {
-        out.chunks_mut(n).enumerate().for_each(|(r, o)| f(r, o));
+        vectorized(|| out.chunks_mut(n).enumerate().for_each(|(r, o)| f(r, o)));
     }
 }
 
+#[inline(always)]
 fn inv_rms(x: &[f32], eps: f32) -> f32 {
     let ss = dot_f32(x, x);
     1.0 / (ss / x.len() as f32 + eps).sqrt()
@@ -98,16 +100,13 @@ pub fn geglu1(g: f32, u: f32) -> f32 {
     gelu1(g) * u
 }
 
+#[inline(always)]
 fn softmax_row(o: &mut [f32]) {
-    let mx = o.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
+    let mx = max_f32(o);
     for v in o.iter_mut() {
         *v = exp_neg_fast(*v - mx);
     }
-    for v in o.iter() {
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / sum_f32(o);
     o.iter_mut().for_each(|v| *v *= inv);
 }
 
@@ -141,6 +140,7 @@ impl FusedOps for Flex {
                 o[i] = s[i] * inv2 * w2[i];
             }
         };
+        let body = |x| vectorized(|| body(x));
         if len >= PAR_MIN_VALUES {
             sum.par_chunks_mut(n).zip(normed.par_chunks_mut(n)).zip(r.par_chunks(n).zip(h.par_chunks(n))).for_each(body);
         } else {
@@ -173,7 +173,7 @@ impl FusedOps for Flex {
     fn fused_geglu(g: FlexTensor, u: FlexTensor) -> FlexTensor {
         let (mut g, shape) = host(g);
         let u = read(&u);
-        let body = |(a, b): (&mut [f32], &[f32])| a.iter_mut().zip(b).for_each(|(a, &b)| *a = geglu1(*a, b));
+        let body = |(a, b): (&mut [f32], &[f32])| vectorized(|| a.iter_mut().zip(b).for_each(|(a, &b)| *a = geglu1(*a, b)));
         if g.len() >= PAR_MIN_VALUES {
             g.par_chunks_mut(PAR_MIN_VALUES).zip(u.par_chunks(PAR_MIN_VALUES)).for_each(body);
         } else {
@@ -184,7 +184,7 @@ impl FusedOps for Flex {
 
     fn fused_gelu_tanh(x: FlexTensor) -> FlexTensor {
         let (mut v, shape) = host(x);
-        let body = |a: &mut [f32]| a.iter_mut().for_each(|a| *a = gelu1(*a));
+        let body = |a: &mut [f32]| vectorized(|| a.iter_mut().for_each(|a| *a = gelu1(*a)));
         if v.len() >= PAR_MIN_VALUES {
             v.par_chunks_mut(PAR_MIN_VALUES).for_each(body);
         } else {
@@ -212,7 +212,7 @@ impl FusedOps for Flex {
         let g = heads / kv_heads;
         let mut out = vec![0f32; heads * hd];
         let n = n.min(cap);
-        let head = |(h, o): (usize, &mut [f32])| {
+        let head = |(h, o): (usize, &mut [f32])| vectorized(|| {
             let qh = &q[h * hd..(h + 1) * hd];
             let base = (h / g) * cap * hd;
             let mut scores: Vec<f32> = (0..n).map(|j| dot_f32(qh, &kc[base + j * hd..base + (j + 1) * hd])).collect();
@@ -221,7 +221,7 @@ impl FusedOps for Flex {
                 let vr = &vc[base + j * hd..base + (j + 1) * hd];
                 o.iter_mut().zip(vr).for_each(|(a, &b)| *a += p * b);
             }
-        };
+        });
         if heads * n * hd >= PAR_MIN_VALUES {
             out.par_chunks_mut(hd).enumerate().for_each(head);
         } else {

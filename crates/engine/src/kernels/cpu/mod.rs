@@ -46,7 +46,7 @@ fn read_f32(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
 /// `Σ a[i]·b[i]` in eight independent lanes, a shape the compiler vectorizes: a plain
 /// `.sum()` over f32 is one chain of dependent additions (float addition does not
 /// reassociate), four cycles each, and one token's attention spent its time there.
-#[inline]
+#[inline(always)]
 fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -59,6 +59,55 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `Σ x[i]` in eight independent lanes (see [`dot_f32`]).
+#[inline(always)]
+fn sum_f32(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let c = x.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().sum();
+    for v in c {
+        for l in 0..8 {
+            acc[l] += v[l];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// The largest of `x` (NaN ignored, as `f32::max` does; −∞ for none) in eight lanes: a
+/// fold of `f32::max` is one dependent chain, as a sum is. A softmax over the vision
+/// tower's 4,096 keys did its maximum and its sum that way, 7 G values per MedGemma image.
+#[inline(always)]
+fn max_f32(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let c = x.chunks_exact(8);
+    let tail = c.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    for v in c {
+        for l in 0..8 {
+            acc[l] = acc[l].max(v[l]);
+        }
+    }
+    acc.iter().fold(tail, |m, &v| m.max(v))
+}
+
+/// Runs `f` compiled for AVX2 + FMA when this CPU has them (and the kernels are not forced
+/// portable), else as built (x86-64's baseline is SSE2). `f` is inlined into the AVX2
+/// instance, so loops in it vectorize eight wide: the element-wise kernels (GELU, softmax,
+/// norms) ran four wide.
+#[inline]
+fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if dot::detect() != Simd::Portable {
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: `detect` saw AVX2 and FMA on this CPU.
+        return unsafe { avx2(f) };
+    }
+    f()
 }
 
 /// Row-major f32 values as a CPU tensor of `shape`.

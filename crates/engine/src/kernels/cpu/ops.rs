@@ -2,10 +2,11 @@
 //! holding the ggml bytes (read in place, no copy), the activations are read as f32 and the
 //! results come back as new Flex tensors.
 
+use burn::tensor::DType;
 use burn_flex::{Flex, FlexTensor};
 
 use super::matmul::{dequantize_rows_into, matmul_t_into, row_bytes};
-use super::{flex_f32 as tensor, host_f32};
+use super::{flex_f32 as tensor, host_f32, read_f32};
 use crate::kernels::qmatmul::GgmlOps;
 use crate::quant::GgmlType;
 
@@ -32,6 +33,15 @@ fn rows_f32(x: FlexTensor) -> (Vec<f32>, usize) {
     (v, m)
 }
 
+/// The activations `x` (a matrix) read in place when they can be (see [`read_f32`]), and
+/// their row count: the caller usually still holds them (`x.clone()` for q, k and v), and
+/// taking them copied the vision tower's `[4096, 1152]` inputs twice per product.
+fn rows_read(x: &FlexTensor) -> (std::borrow::Cow<'_, [f32]>, usize) {
+    let shape = x.layout().shape().to_vec();
+    let [m, _] = shape[..] else { panic!("activations are a matrix, not shape {shape:?}") };
+    (read_f32(x), m)
+}
+
 /// The ids as indices (whatever integer type the caller used).
 fn ids_of(ids: FlexTensor) -> Vec<i64> {
     ids.into_data().iter::<i64>().collect()
@@ -39,15 +49,21 @@ fn ids_of(ids: FlexTensor) -> Vec<i64> {
 
 impl GgmlOps for Flex {
     fn ggml_gemv(x: FlexTensor, w: FlexTensor, ty: u32, n: usize, k: usize, _per_row: bool) -> FlexTensor {
-        let (xv, m) = rows_f32(x);
+        let (xv, m) = rows_read(&x);
         let mut out = vec![0f32; m * n];
         matmul_t_into(format(ty), blocks(&w), n, k, &xv, m, &mut out, n, 0);
         tensor(out, [m, n])
     }
 
-    fn ggml_gemv_into(x: FlexTensor, w: FlexTensor, out: FlexTensor, ty: u32, n: usize, k: usize, _per_row: bool, col0: usize) -> FlexTensor {
-        let (xv, m) = rows_f32(x);
+    fn ggml_gemv_into(x: FlexTensor, w: FlexTensor, mut out: FlexTensor, ty: u32, n: usize, k: usize, _per_row: bool, col0: usize) -> FlexTensor {
+        let (xv, m) = rows_read(&x);
         let ld = out.layout().shape().dims::<2>()[1];
+        if out.dtype() == DType::F32 && out.layout().contiguous_offsets() == Some((0, m * ld)) {
+            // Written in place (a copy only if another handle shares the buffer).
+            let ov = out.storage_mut::<f32>();
+            matmul_t_into(format(ty), blocks(&w), n, k, &xv, m, &mut ov[..m * ld], ld, col0);
+            return out;
+        }
         let (mut ov, _) = rows_f32(out);
         matmul_t_into(format(ty), blocks(&w), n, k, &xv, m, &mut ov, ld, col0);
         tensor(ov, [m, ld])
@@ -78,7 +94,7 @@ impl GgmlOps for Flex {
         k: usize,
         _per_row: bool,
     ) -> FlexTensor {
-        let (xv, m) = rows_f32(x);
+        let (xv, m) = rows_read(&x);
         let ld = ns.iter().sum();
         let mut out = vec![0f32; m * ld];
         let mut col0 = 0;
