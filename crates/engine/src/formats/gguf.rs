@@ -118,8 +118,38 @@ pub struct Gguf {
 }
 
 enum Bytes {
-    Mapped(memmap2::Mmap),
+    Mapped(std::sync::Arc<memmap2::Mmap>),
     Owned(Vec<u8>),
+}
+
+/// The bytes of one tensor in a mapped GGUF, holding the map open (a clone is a reference
+/// count): what the CPU backend keeps as a quantized weight instead of a copy, so a model
+/// costs page cache the kernel can drop and re-read, and loading copies nothing.
+#[derive(Clone)]
+pub struct MappedTensor {
+    map: std::sync::Arc<memmap2::Mmap>,
+    start: usize,
+    len: usize,
+}
+
+impl std::fmt::Debug for MappedTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedTensor({} bytes at {})", self.len, self.start)
+    }
+}
+
+impl MappedTensor {
+    /// Lets the tensor's pages go from this process's resident set: they are clean file
+    /// pages, read again (from the page cache, usually) when next touched.
+    pub fn release(&self) {
+        release_range(&self.map, self.start, self.len);
+    }
+}
+
+impl AsRef<[u8]> for MappedTensor {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.start + self.len]
+    }
 }
 
 impl std::ops::Deref for Bytes {
@@ -310,7 +340,7 @@ impl Gguf {
         // truncated while it is open (as with llama.cpp and candle, which map models too).
         // Every span read through it was checked against the file's length at open.
         let map = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
-        Self::parse_bytes(path, Bytes::Mapped(map))
+        Self::parse_bytes(path, Bytes::Mapped(std::sync::Arc::new(map)))
     }
 
     /// Parses and validates GGUF bytes held in memory; `path` is only used in messages.
@@ -375,6 +405,13 @@ impl Gguf {
         let t = self.tensor_info(name)?;
         let v = crate::quant::dequantize(t.ty, self.tensor_bytes(t))?;
         Some((t.shape(), v))
+    }
+
+    /// Tensor `name`'s bytes as a handle on the mapped file (`None` for a GGUF read into
+    /// memory, or no such tensor).
+    pub fn mapped_tensor(&self, name: &str) -> Option<MappedTensor> {
+        let (Bytes::Mapped(m), Some(t)) = (&self.data, self.tensor_info(name)) else { return None };
+        Some(MappedTensor { map: m.clone(), start: self.data_start + t.offset as usize, len: t.n_bytes as usize })
     }
 
     /// Drops the pages of tensor `name` from this process's resident set once its bytes were

@@ -1251,6 +1251,8 @@ pub struct QTensor {
     /// On burn's CPU backend: one part, and every product (any number of rows of `x`) runs
     /// the CPU kernels, which never dequantize a whole weight.
     host: bool,
+    /// The file the one part reads in place ([`Self::from_mapped`]).
+    mapped: Option<crate::formats::gguf::MappedTensor>,
 }
 
 impl QTensor {
@@ -1260,6 +1262,63 @@ impl QTensor {
         // wgpu caps one storage binding; the CPU has no such limit.
         let part = if crate::device::is_cube(device) { PART_BYTES } else { usize::MAX };
         Self::upload_parts(ty, rows, cols, bytes, device, part)
+    }
+
+    /// A weight for burn's CPU backend that stays where it is in a mapped file: its one part
+    /// is a `u32` tensor over the file's bytes, no copy. `None` when the bytes cannot be read
+    /// as `u32` words in place (a length or address not a multiple of 4: GGUF aligns its
+    /// tensors to 32 bytes, so only a hand-made file), or on a GPU: then [`upload`](Self::upload).
+    pub fn from_mapped(
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+        m: crate::formats::gguf::MappedTensor,
+        device: &Device,
+    ) -> crate::Result<Option<Self>> {
+        let b = m.as_ref();
+        if crate::device::is_cube(device) || b.len() % 4 != 0 || b.as_ptr() as usize % 4 != 0 {
+            return Ok(None);
+        }
+        Self::check(ty, rows, cols, b.len())?;
+        let words = b.len() / 4;
+        let shared = burn::tensor::Bytes::from_shared(bytes::Bytes::from_owner(m.clone()), burn::tensor::AllocationProperty::File);
+        let t = Tensor::<1, Int>::from_data(TensorData::from_bytes(shared, [words], DType::U32), (device, DType::U32));
+        Ok(Some(Self { ty, rows, cols, parts: vec![Part { row0: 0, rows, words: t }], per_row: crate::device::gemv_per_row(device), host: true, mapped: Some(m) }))
+    }
+
+    /// Whether `ty` blocks of `[rows, cols]` are `len` bytes the kernels take.
+    fn check(ty: GgmlType, rows: usize, cols: usize, len: usize) -> crate::Result<()> {
+        let be = ty.block_elems();
+        if !ty.has_kernel() || cols % be != 0 || rows == 0 {
+            return Err(crate::EngineError::Unsupported(format!(
+                "{} matrix [{rows}, {cols}] in the quantized kernels",
+                ty.name()
+            )));
+        }
+        let rb = cols / be * ty.block_bytes();
+        if len != rows * rb {
+            return Err(crate::EngineError::Unsupported(format!(
+                "{} matrix [{rows}, {cols}] needs {} bytes, got {len}",
+                ty.name(),
+                rows * rb,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the weight is a view of a mapped file (CPU weights from
+    /// [`from_mapped`](Self::from_mapped)), not a copy.
+    pub fn file_backed(&self) -> bool {
+        self.mapped.is_some()
+    }
+
+    /// For a weight read in place from a mapped file: lets its pages go from the resident
+    /// set until the next product touches them again. A tower that runs once per image
+    /// (MedGemma's vision encoder) then does not sit in memory beside the decoder.
+    pub fn release_pages(&self) {
+        if let Some(m) = &self.mapped {
+            m.release();
+        }
     }
 
     /// [`upload`](Self::upload) with parts of at most `part_bytes` (whole rows; tests use
@@ -1272,22 +1331,8 @@ impl QTensor {
         device: &Device,
         part_bytes: usize,
     ) -> crate::Result<Self> {
-        let be = ty.block_elems();
-        if !ty.has_kernel() || cols % be != 0 || rows == 0 {
-            return Err(crate::EngineError::Unsupported(format!(
-                "{} matrix [{rows}, {cols}] in the quantized kernels",
-                ty.name()
-            )));
-        }
-        let rb = cols / be * ty.block_bytes();
-        if bytes.len() != rows * rb {
-            return Err(crate::EngineError::Unsupported(format!(
-                "{} matrix [{rows}, {cols}] needs {} bytes, got {}",
-                ty.name(),
-                rows * rb,
-                bytes.len()
-            )));
-        }
+        Self::check(ty, rows, cols, bytes.len())?;
+        let rb = cols / ty.block_elems() * ty.block_bytes();
         let rows_per_part = (part_bytes / rb).max(1);
         let mut parts = Vec::new();
         let mut row0 = 0;
@@ -1305,7 +1350,7 @@ impl QTensor {
             row0 += n;
         }
         let host = !crate::device::is_cube(device);
-        Ok(Self { ty, rows, cols, parts, per_row: crate::device::gemv_per_row(device), host })
+        Ok(Self { ty, rows, cols, parts, per_row: crate::device::gemv_per_row(device), host, mapped: None })
     }
 
     /// Bytes of the ggml blocks.

@@ -21,6 +21,13 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// [`QTensor::release_pages`] for a quantized weight read from a mapped file.
+    pub fn release_pages(&self) {
+        if let LinearWeight::Quant(q) = &self.weight {
+            q.release_pages();
+        }
+    }
+
     /// `x [rows, in]` → `[rows, out]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let y = match &self.weight {

@@ -72,6 +72,17 @@ impl<'a> WeightLoader<'a> {
         if shape != [rows, cols] {
             return Err(self.shape_err(full, shape, &[rows, cols]));
         }
+        // On the CPU, a weight that is the file's bytes stays there (zero-copy) when the
+        // kernels can read it in place; anything else is copied where the model keeps it and
+        // the file's pages are let go.
+        if !crate::device::is_cube(self.device) {
+            let same = |m: &crate::formats::gguf::MappedTensor| std::ptr::eq(m.as_ref(), &bytes[..]);
+            if let Some(m) = self.src.mapped(&full).filter(same) {
+                if let Some(q) = QTensor::from_mapped(ty, rows, cols, m, self.device)? {
+                    return Ok(Some(q));
+                }
+            }
+        }
         let q = QTensor::upload(ty, rows, cols, &bytes, self.device)?;
         drop(bytes);
         self.src.release(&full);
@@ -121,5 +132,54 @@ impl<'a> WeightLoader<'a> {
             return Ok(Embedding::Quant(q));
         }
         Ok(Embedding::dense(&self.raw(name, &[rows, h])?, h, self.device))
+    }
+}
+
+#[cfg(test)]
+mod mapped_tests {
+    use super::*;
+    use crate::formats::gguf::Gguf;
+    use crate::formats::gguf_write::GgufWriter;
+    use crate::quant::GgmlType;
+    use burn::tensor::{Tensor, TensorData};
+
+    /// On the CPU, a quantized weight of a GGUF opened from disk is read in place (no copy),
+    /// and multiplies as the same bytes copied do; one from a GGUF in memory is copied.
+    /// Letting its pages go changes nothing but where they are.
+    #[test]
+    fn cpu_weights_of_a_mapped_gguf_stay_in_the_file() {
+        let (rows, cols) = (8, 64);
+        let blocks: Vec<u8> = (0..rows * cols / 32)
+            .flat_map(|b| {
+                // Q8_0: an f16 scale (0.5 + b/64), then 32 signed bytes.
+                let d = half::f16::from_f32(0.5 + b as f32 / 64.0).to_le_bytes();
+                d.into_iter().chain((0..32).map(move |i| ((i * 7 + b * 13) % 255) as u8))
+            })
+            .collect();
+        let mut w = GgufWriter::new();
+        w.string("general.architecture", "gemma3").tensor("blk.0.attn_q.weight", &[cols as u64, rows as u64], GgmlType::Q8_0, blocks.clone());
+        let dir = std::env::temp_dir().join(format!("medlens-mapped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.gguf");
+        std::fs::write(&path, w.to_bytes()).unwrap();
+        let device = Device::flex();
+        let name = "model.layers.0.self_attn.q_proj.weight";
+
+        let file = Gguf::open(&path).unwrap();
+        let mapped = WeightLoader::new(&file, &device, "").quantized(name, rows, cols).unwrap().unwrap();
+        assert!(mapped.file_backed(), "read in place from the mapped file");
+        let memory = Gguf::from_bytes(&path, w.to_bytes()).unwrap();
+        let copied = WeightLoader::new(&memory, &device, "").quantized(name, rows, cols).unwrap().unwrap();
+        assert!(!copied.file_backed(), "a GGUF in memory is copied");
+
+        let x: Vec<f32> = (0..3 * cols).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(x, [3, cols]), &device);
+        let out = |q: &QTensor| q.matmul_t(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let want = out(&copied);
+        assert_eq!(out(&mapped), want);
+        mapped.release_pages();
+        assert_eq!(out(&mapped), want, "pages let go are read again");
+        drop((mapped, file));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

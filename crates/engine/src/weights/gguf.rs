@@ -51,6 +51,9 @@ impl WeightSource for Gguf {
     fn get_quantized(&self, hf_name: &str) -> Result<Option<Blocks<'_>>> {
         Ok(gguf_name(hf_name).and_then(|name| self.quantized_tensor(&name)).map(|(s, t, b)| (s, t, Cow::Borrowed(b))))
     }
+    fn mapped(&self, hf_name: &str) -> Option<crate::formats::gguf::MappedTensor> {
+        gguf_name(hf_name).and_then(|name| self.mapped_tensor(&name))
+    }
     fn release(&self, hf_name: &str) {
         if let Some(name) = gguf_name(hf_name) {
             Gguf::release(self, &name);

@@ -55,6 +55,9 @@ impl WeightSource for ImportedGguf {
     fn get_quantized(&self, hf_name: &str) -> Result<Option<Blocks<'_>>> {
         Ok(self.gguf.quantized_tensor(hf_name).map(|(s, t, b)| (s, t, Cow::Borrowed(b))))
     }
+    fn mapped(&self, hf_name: &str) -> Option<crate::formats::gguf::MappedTensor> {
+        self.gguf.mapped_tensor(hf_name)
+    }
     fn release(&self, hf_name: &str) {
         self.gguf.release(hf_name);
     }

@@ -207,6 +207,10 @@ impl WeightSource for Pair {
         let Some((g, name)) = self.locate(hf_name) else { return Ok(None) };
         Ok(g.quantized_tensor(&name).map(|(s, t, b)| (s, t, Cow::Borrowed(b))))
     }
+    fn mapped(&self, hf_name: &str) -> Option<crate::formats::gguf::MappedTensor> {
+        let (g, name) = self.locate(hf_name)?;
+        g.mapped_tensor(&name)
+    }
     fn release(&self, hf_name: &str) {
         if let Some((g, name)) = self.locate(hf_name) {
             g.release(&name);

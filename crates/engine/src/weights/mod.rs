@@ -31,6 +31,11 @@ pub trait WeightSource {
     fn get_quantized(&self, _hf_name: &str) -> Result<Option<Blocks<'_>>> {
         Ok(None)
     }
+    /// [`Self::get_quantized`]'s bytes as a handle on a memory-mapped file, when they are
+    /// exactly the file's: the CPU backend keeps such a weight in place (zero-copy).
+    fn mapped(&self, _hf_name: &str) -> Option<crate::formats::gguf::MappedTensor> {
+        None
+    }
     /// The tensor was copied where the model keeps it: a memory-mapped source may drop its
     /// pages, so loading costs the model's size in memory, not the file's plus the model's.
     fn release(&self, _hf_name: &str) {}
@@ -94,6 +99,10 @@ impl WeightSource for Reporting<'_> {
             self.tick();
         }
         Ok(r)
+    }
+
+    fn mapped(&self, hf_name: &str) -> Option<crate::formats::gguf::MappedTensor> {
+        self.inner.mapped(hf_name)
     }
 
     fn release(&self, hf_name: &str) {

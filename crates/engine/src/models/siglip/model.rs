@@ -105,6 +105,15 @@ pub struct SiglipVision {
 }
 
 impl SiglipVision {
+    /// [`Linear::release_pages`] for every layer's weights (see `QTensor::release_pages`).
+    pub fn release_pages(&self) {
+        for l in &self.layers {
+            for lin in [&l.q_proj, &l.k_proj, &l.v_proj, &l.out_proj, &l.fc1, &l.fc2] {
+                lin.release_pages();
+            }
+        }
+    }
+
     /// Loads from names under `prefix` (`vision_model.` in a `SiglipModel`;
     /// `vision_tower.vision_model.` or `model.vision_tower.vision_model.` in MedGemma).
     pub fn load(config: VisionConfig, src: &dyn WeightSource, prefix: &str, device: &Device) -> Result<Self> {
