@@ -112,6 +112,28 @@ pub fn dot_row_f32(ty: GgmlType, w: &[u8], x: &[f32], xsum32: &[f32], simd: Simd
         .sum()
 }
 
+/// One row `w` of a block format as f32 into `out` (whole blocks), with the instruction set
+/// `simd`: the same values as the reference dequantizer (`quant::dequantize_block`), bit
+/// for bit (the same products in the same order, no fused multiply-add). Returns false for
+/// a format it leaves to the reference (F16/BF16, or any format on the portable path).
+/// The prompt and vision GEMMs dequantize every weight once per product: one block at a
+/// time through the reference was most of a short prompt's time on the 270M.
+pub fn dequantize_row(ty: GgmlType, w: &[u8], out: &mut [f32], simd: Simd) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if simd != Simd::Portable {
+        let (be, bb) = (ty.block_elems(), ty.block_bytes());
+        if !matches!(ty, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K) {
+            return false;
+        }
+        assert!(out.len() % be == 0 && w.len() >= out.len() / be * bb);
+        // SAFETY: `available` saw AVX2, FMA and F16C; the lengths are checked above.
+        unsafe { avx2::dequantize_row(ty, w, out) };
+        return true;
+    }
+    let _ = (ty, w, out, simd);
+    false
+}
+
 #[inline]
 fn f16_at(b: &[u8], i: usize) -> f32 {
     f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
@@ -699,4 +721,86 @@ mod avx2 {
         }
         hsum(acc) - mins
     }
+    /// Stores `s · q` for 32 values `q` (signed bytes) at `o`: elements 0-15 with `s0`,
+    /// 16-31 with `s1`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store_scaled(o: *mut f32, q: __m256i, s0: f32, s1: f32) {
+        let f = i8_to_f32x4(q);
+        let (a, b) = (_mm256_set1_ps(s0), _mm256_set1_ps(s1));
+        unsafe {
+            _mm256_storeu_ps(o, _mm256_mul_ps(a, f[0]));
+            _mm256_storeu_ps(o.add(8), _mm256_mul_ps(a, f[1]));
+            _mm256_storeu_ps(o.add(16), _mm256_mul_ps(b, f[2]));
+            _mm256_storeu_ps(o.add(24), _mm256_mul_ps(b, f[3]));
+        }
+    }
+
+    /// Stores `d · q − m` for 32 values `q` (unsigned bytes below 128) at `o`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store_affine(o: *mut f32, q: __m256i, d: f32, m: f32) {
+        let f = i8_to_f32x4(q);
+        let (d, m) = (_mm256_set1_ps(d), _mm256_set1_ps(m));
+        for (i, v) in f.into_iter().enumerate() {
+            unsafe { _mm256_storeu_ps(o.add(8 * i), _mm256_sub_ps(_mm256_mul_ps(d, v), m)) };
+        }
+    }
+
+    /// [`super::dequantize_row`] with AVX2 (the caller checked the lengths and the format).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dequantize_row(ty: GgmlType, w: &[u8], out: &mut [f32]) {
+        let (be, bb) = (ty.block_elems(), ty.block_bytes());
+        let wp = w.as_ptr();
+        for (i, ob) in out.chunks_exact_mut(be).enumerate() {
+            let o = bb * i;
+            let op = ob.as_mut_ptr();
+            unsafe {
+                match ty {
+                    GgmlType::Q8_0 => {
+                        let d = f16c_at(w, o);
+                        store_scaled(op, load(wp.add(o + 2)), d, d);
+                    }
+                    GgmlType::Q4_0 => {
+                        let d = f16c_at(w, o);
+                        store_scaled(op, q4_0_values(wp.add(o + 2)), d, d);
+                    }
+                    GgmlType::Q5_0 => {
+                        let d = f16c_at(w, o);
+                        store_scaled(op, q5_0_values(w, o), d, d);
+                    }
+                    GgmlType::Q4K | GgmlType::Q5K => {
+                        let five = ty == GgmlType::Q5K;
+                        let (d, dmin) = (f16c_at(w, o), f16c_at(w, o + 2));
+                        let scales = &w[o + 4..o + 16];
+                        let qs = wp.add(o + if five { 48 } else { 16 });
+                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
+                        for g in 0..4 {
+                            let (lo, hi) = k4_group(qs, qh, g);
+                            let (s0, m0) = scale_min_k4(2 * g, scales);
+                            let (s1, m1) = scale_min_k4(2 * g + 1, scales);
+                            store_affine(op.add(64 * g), lo, d * s0 as f32, dmin * m0 as f32);
+                            store_affine(op.add(64 * g + 32), hi, d * s1 as f32, dmin * m1 as f32);
+                        }
+                    }
+                    GgmlType::Q6K => {
+                        let sc = &w[o + 192..o + 208];
+                        let d = f16c_at(w, o + 208);
+                        let off = _mm256_set1_epi8(32);
+                        for n in 0..2 {
+                            let q = q6k_half(wp.add(o), n);
+                            for (k, qk) in q.into_iter().enumerate() {
+                                let g = 8 * n + 2 * k;
+                                // The reference's order: (d · scale) · q.
+                                let (s0, s1) = (d * (sc[g] as i8) as f32, d * (sc[g + 1] as i8) as f32);
+                                store_scaled(op.add(128 * n + 32 * k), _mm256_sub_epi8(qk, off), s0, s1);
+                            }
+                        }
+                    }
+                    _ => unreachable!("checked by the caller"),
+                }
+            }
+        }
+    }
+
 }
