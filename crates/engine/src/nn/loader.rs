@@ -73,14 +73,12 @@ impl<'a> WeightLoader<'a> {
             return Err(self.shape_err(full, shape, &[rows, cols]));
         }
         // On the CPU, a weight that is the file's bytes stays there (zero-copy) when the
-        // kernels can read it in place; anything else is copied where the model keeps it and
-        // the file's pages are let go.
-        if !crate::device::is_cube(self.device) {
-            let same = |m: &crate::formats::gguf::MappedTensor| std::ptr::eq(m.as_ref(), &bytes[..]);
-            if let Some(m) = self.src.mapped(&full).filter(same) {
-                if let Some(q) = QTensor::from_mapped(ty, rows, cols, m, self.device)? {
-                    return Ok(Some(q));
-                }
+        // kernels can read it in place (`from_mapped` says when); anything else is copied
+        // where the model keeps it and the file's pages are let go.
+        let same = |m: &crate::formats::gguf::MappedTensor| std::ptr::eq(m.as_ref(), &bytes[..]);
+        if let Some(m) = self.src.mapped(&full).filter(same) {
+            if let Some(q) = QTensor::from_mapped(ty, rows, cols, m, self.device)? {
+                return Ok(Some(q));
             }
         }
         let q = QTensor::upload(ty, rows, cols, &bytes, self.device)?;

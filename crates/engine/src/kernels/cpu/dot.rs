@@ -453,6 +453,26 @@ mod avx2 {
         _mm256_or_si256(lo, _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8(0xF0u8 as i8)))
     }
 
+    /// The fields of the Q4_K/Q5_K block at byte `o` of `w`: its scale and minimum scale,
+    /// the 12 bytes of packed sub-block scales and minimums, where its nibbles start, and
+    /// (Q5_K) its 32 bytes of fifth bits, as [`k4_group`] takes them.
+    struct K4Block<'a> {
+        d: f32,
+        dmin: f32,
+        scales: &'a [u8],
+        qs: *const u8,
+        qh: Option<__m256i>,
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    fn k4_block(w: &[u8], o: usize, five: bool) -> K4Block<'_> {
+        let b = &w[o..o + if five { 176 } else { 144 }];
+        // SAFETY: the 32 bytes of fifth bits lie inside the block (checked by the slice).
+        let qh = five.then(|| unsafe { load(b.as_ptr().add(16)) });
+        K4Block { d: f16c_at(b, 0), dmin: f16c_at(b, 2), scales: &b[4..16], qs: b[if five { 48 } else { 16 }..].as_ptr(), qh }
+    }
+
     /// Q4_K/Q5_K: group `g` of a block (sub-blocks 2g and 2g + 1, 64 weights) whose nibbles
     /// start at `qs`, as two vectors of 32 unsigned bytes: 0..15, or 0..31 when `qh` holds
     /// Q5_K's high bits.
@@ -533,9 +553,7 @@ mod avx2 {
                         for l in (0..bb).step_by(64) {
                             prefetch(wp.wrapping_add(o + l));
                         }
-                        let scales = &w[o + 4..o + 16];
-                        let qs = wp.add(o + if five { 48 } else { 16 });
-                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
+                        let K4Block { d, dmin, scales, qs, qh } = k4_block(w, o, five);
                         let xq = a.q.as_ptr() as *const u8;
                         let mut sumi = _mm256_setzero_si256();
                         let mut summ = 0i32;
@@ -549,9 +567,8 @@ mod avx2 {
                             summ += m0 as i32 * (a.bsums[4 * g] as i32 + a.bsums[4 * g + 1] as i32)
                                 + m1 as i32 * (a.bsums[4 * g + 2] as i32 + a.bsums[4 * g + 3] as i32);
                         }
-                        let d = f16c_at(w, o) * a.d;
-                        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-                        mins += f16c_at(w, o + 2) * a.d * summ as f32;
+                        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * a.d), _mm256_cvtepi32_ps(sumi), acc);
+                        mins += dmin * a.d * summ as f32;
                     }
                     hsum(acc) - mins
                 }
@@ -683,11 +700,7 @@ mod avx2 {
                 GgmlType::Q4K | GgmlType::Q5K => {
                     let five = ty == GgmlType::Q5K;
                     for i in 0..nb {
-                        let o = bb * i;
-                        let (d, dmin) = (f16c_at(w, o), f16c_at(w, o + 2));
-                        let scales = &w[o + 4..o + 16];
-                        let qs = wp.add(o + if five { 48 } else { 16 });
-                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
+                        let K4Block { d, dmin, scales, qs, qh } = k4_block(w, bb * i, five);
                         for g in 0..4 {
                             let (lo, hi) = k4_group(qs, qh, g);
                             let (s0, m0) = scale_min_k4(2 * g, scales);
@@ -770,11 +783,7 @@ mod avx2 {
                         store_scaled(op, q5_0_values(w, o), d, d);
                     }
                     GgmlType::Q4K | GgmlType::Q5K => {
-                        let five = ty == GgmlType::Q5K;
-                        let (d, dmin) = (f16c_at(w, o), f16c_at(w, o + 2));
-                        let scales = &w[o + 4..o + 16];
-                        let qs = wp.add(o + if five { 48 } else { 16 });
-                        let qh = if five { Some(load(wp.add(o + 16))) } else { None };
+                        let K4Block { d, dmin, scales, qs, qh } = k4_block(w, o, ty == GgmlType::Q5K);
                         for g in 0..4 {
                             let (lo, hi) = k4_group(qs, qh, g);
                             let (s0, m0) = scale_min_k4(2 * g, scales);
