@@ -23,6 +23,7 @@
 use rayon::prelude::*;
 
 use super::act::{quantize_q8_0, quantize_q8_k, BlockQ8K, BlockQ8_0};
+use super::amx;
 use super::dot::{detect, dot_row, dot_row_f32, dot_rows, Acts, Simd};
 use crate::quant::{dequantize_block, GgmlType, QK, QK_K};
 
@@ -36,7 +37,11 @@ pub enum Arithmetic {
     Exact,
     /// Activations quantized to Q8_0/Q8_K, integer dot products (llama.cpp's CPU path).
     Q8,
-    /// Q8 below [`GEMM_MIN_ROWS`] rows of `x`, the exact GEMM from there (the default).
+    /// f32 values as pairs of bf16 on AMX tiles ([`amx`]): within `3·2⁻¹⁶` of each exact
+    /// product, f32's precision class, where the CPU has AMX; [`Arithmetic::Exact`] elsewhere.
+    Split,
+    /// Q8 below [`GEMM_MIN_ROWS`] rows of `x`, from there [`Arithmetic::Split`] where the
+    /// CPU has AMX, else the exact GEMM (the default).
     Auto,
 }
 
@@ -66,6 +71,7 @@ impl Arithmetic {
         *A.get_or_init(|| match std::env::var("MEDLENS_CPU_ACTIVATIONS").as_deref() {
             Ok("f32") => Arithmetic::Exact,
             Ok("q8") => Arithmetic::Q8,
+            Ok("bf16x3") => Arithmetic::Split,
             _ => Arithmetic::Auto,
         })
     }
@@ -79,7 +85,8 @@ impl Arithmetic {
     pub fn for_rows(self, m: usize) -> Self {
         match self {
             Arithmetic::Auto if m < GEMM_MIN_ROWS => Arithmetic::Q8,
-            Arithmetic::Auto => Arithmetic::Exact,
+            Arithmetic::Auto | Arithmetic::Split if amx::available() => Arithmetic::Split,
+            Arithmetic::Auto | Arithmetic::Split => Arithmetic::Exact,
             a => a,
         }
     }
@@ -88,6 +95,8 @@ impl Arithmetic {
         match self {
             Arithmetic::Exact => "f32 activations",
             Arithmetic::Q8 => "q8 activations",
+            Arithmetic::Split => "bf16 pairs on AMX tiles",
+            Arithmetic::Auto if amx::available() => "q8 activations below 16 rows, AMX bf16-pair GEMM above",
             Arithmetic::Auto => "q8 activations below 16 rows, f32 GEMM above",
         }
     }
@@ -182,6 +191,9 @@ pub fn matmul_t_into_with(
         return;
     }
     let arith = arith.for_rows(m);
+    if arith == Arithmetic::Split {
+        return gemm_amx(ty, w, n, k, &x[..m * k], m, out, ld, col0, simd);
+    }
     if m >= GEMM_MIN_ROWS && (arith == Arithmetic::Exact || matches!(ty, GgmlType::F16 | GgmlType::BF16)) {
         return gemm_panels(ty, w, n, k, &x[..m * k], m, out, ld, col0, simd);
     }
@@ -320,6 +332,104 @@ fn dequantize_row(ty: GgmlType, r: &[u8], out: &mut [f32], simd: Simd) {
     }
 }
 
+/// Largest packed panel of [`gemm_amx`] (bytes of bf16 pairs): with the 32 rows of packed
+/// `x` the kernel reads against it, it stays in a core's L2.
+const AMX_PANEL_BYTES: usize = 1 << 20;
+
+/// [`gemm_panels`] on AMX tiles ([`amx`]'s bf16 pairs): each task dequantizes a panel of
+/// weight rows and packs it into B tiles, then multiplies every 32 rows of `x` (packed once
+/// for all tasks) by it, 32 × 32 outputs at a time.
+#[allow(clippy::too_many_arguments)]
+fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out: &mut [f32], ld: usize, col0: usize, simd: Simd) {
+    assert!(amx::available());
+    let rb = row_bytes(ty, k);
+    let kp = amx::padded(k);
+    thread_local! {
+        /// Packed `x`, kept between calls (7 MiB for a MedSigLIP layer: allocating and
+        /// zeroing it each time cost 5 % of the image). Taken while in use, so a nested call
+        /// (rayon may run another product on this thread while it waits) gets its own.
+        static XS: std::cell::Cell<amx::Aligned> = std::cell::Cell::new(amx::Aligned::default());
+        /// A task's packed panel and its f32 rows, likewise.
+        static PANEL: std::cell::Cell<(amx::Aligned, Vec<f32>, amx::Aligned)> = std::cell::Cell::new(Default::default());
+    }
+    let mut xs_buf = XS.take();
+    amx::pack_x(x, m, k, &mut xs_buf);
+    let xs = xs_buf.as_slice();
+    let (mp, steps, group) = (m.next_multiple_of(32), 3 * kp / 32, 3 * kp * 16);
+    let threads = rayon::current_num_threads().max(1);
+    let by_bytes = (AMX_PANEL_BYTES / (6 * kp)) / 32 * 32;
+    let rows_per_panel = n.div_ceil(threads * 4).next_multiple_of(32).clamp(32, by_bytes.max(32));
+    #[derive(Clone, Copy)]
+    struct Out(*mut f32);
+    // SAFETY: the tasks write disjoint column ranges of `out` (see below).
+    unsafe impl Send for Out {}
+    unsafe impl Sync for Out {}
+    let base = Out(out.as_mut_ptr());
+    let panels = n.div_ceil(rows_per_panel);
+    (0..panels).into_par_iter().for_each(|p| {
+        let base = base;
+        let (mut panel_buf, mut rows_f32, mut c_buf) = PANEL.take();
+        panel_buf.resize(rows_per_panel * 3 * kp);
+        let panel = panel_buf.as_mut_slice();
+        rows_f32.resize(16 * kp, 0.0);
+        let p0 = p * rows_per_panel;
+        let rows = rows_per_panel.min(n - p0);
+        let pairs = rows.div_ceil(32);
+        for g in 0..2 * pairs {
+            let (r0, r1) = ((p0 + 16 * g).min(p0 + rows), (p0 + 16 * g + 16).min(p0 + rows));
+            // Rows of `kp` values, zeros past `k` and past the panel's last row (the
+            // buffer may hold another product's rows).
+            for (o, r) in rows_f32.chunks_exact_mut(kp).zip(w[r0 * rb..r1 * rb].chunks_exact(rb)) {
+                dequantize_row(ty, r, &mut o[..k], simd);
+                o[k..].fill(0.0);
+            }
+            rows_f32[(r1 - r0) * kp..].fill(0.0);
+            amx::pack_rows(&rows_f32, kp, &mut panel[g * group..(g + 1) * group]);
+        }
+        // SAFETY: `amx::available` was asserted above.
+        let tiles = unsafe { amx::Tiles::configure() };
+        // For each 32 rows of `x`: their sums against the whole panel (`[32][rows]`, in
+        // L1), built over K in slices of `AMX_K_STEPS` chunks, so the slice of `x` (16 KiB)
+        // stays in L1 across the panel's tiles, streamed from L2.
+        let ldc = 32 * pairs;
+        // The sums, on 64-byte boundaries as the tiles want (as f32).
+        c_buf.resize(2 * 32 * ldc);
+        // SAFETY: `2 · 32 · ldc` u16 are `32 · ldc` f32, 64-byte aligned.
+        let c: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(c_buf.as_mut_slice().as_mut_ptr() as *mut f32, 32 * ldc) };
+        // Each 32 rows of `x` against the whole panel, over the whole of K at once: slicing K
+        // so that 32 rows' slice of `x` stayed in L1 (and reloading the sums) measured
+        // 10-20 % slower.
+        for t0 in (0..mp).step_by(32) {
+            for j in 0..pairs {
+                // SAFETY: `xs` holds `mp / 16` groups of `steps` tiles and `t0 + 32 ≤ mp`;
+                // the panel holds `2·pairs` groups of `steps` tiles; `c` is 32 rows of `ldc`
+                // with `32·j + 32 ≤ ldc`.
+                unsafe {
+                    tiles.block(
+                        xs.as_ptr().add(t0 / 16 * group),
+                        xs.as_ptr().add((t0 / 16 + 1) * group),
+                        panel.as_ptr().add(2 * j * group),
+                        panel.as_ptr().add((2 * j + 1) * group),
+                        steps,
+                        c.as_mut_ptr().add(32 * j),
+                        4 * ldc,
+                    );
+                }
+            }
+            for (t, cr) in (t0..m.min(t0 + 32)).zip(c.chunks_exact(ldc)) {
+                // SAFETY: row `t < m` of `out`, columns `col0 + p0 ..` + `rows` ≤ `col0 +
+                // n ≤ ld` (asserted by the caller): this task's own columns.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(cr.as_ptr(), base.0.add(t * ld + col0 + p0), rows);
+                }
+            }
+        }
+        drop(tiles);
+        PANEL.set((panel_buf, rows_f32, c_buf));
+    });
+    XS.set(xs_buf);
+}
+
 /// Dequantizes whole rows (`w`: a multiple of the row size) into `out`, in parallel.
 pub fn dequantize_rows_into(ty: GgmlType, w: &[u8], k: usize, out: &mut [f32]) {
     let rb = row_bytes(ty, k);
@@ -374,16 +484,7 @@ mod tests {
         bytes
     }
 
-    const FORMATS: [GgmlType; 8] = [
-        GgmlType::F16,
-        GgmlType::BF16,
-        GgmlType::Q4_0,
-        GgmlType::Q5_0,
-        GgmlType::Q8_0,
-        GgmlType::Q4K,
-        GgmlType::Q5K,
-        GgmlType::Q6K,
-    ];
+    const FORMATS: [GgmlType; 8] = [GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q5K, GgmlType::Q6K];
 
     /// `Σ w·x` in f64 and how far a kernel may be from it: f32 rounding, 1e-5 of `Σ|w·x|`,
     /// plus, with activations quantized in blocks of `q8_block`, half a step per activation,
@@ -398,6 +499,58 @@ mod tests {
             }
         }
         (exact, bound)
+    }
+
+    /// How far one product of the bf16-pair arithmetic may be from exact, relative to
+    /// `|w·x|`: each of `x` and `w` is carried as `hi + lo` within `2⁻¹⁶` of itself (`hi`
+    /// rounded to 8 bits leaves at most `2⁻⁸·|v|`, and `lo` rounds that to 8 bits), and the
+    /// dropped `lo·lo` is at most `2⁻⁸ · 2⁻⁸` of the product: `3·2⁻¹⁶` in all.
+    const SPLIT_BOUND: f64 = 3.0 / 65536.0;
+
+    fn abs_sum(wr: &[f32], xr: &[f32]) -> f64 {
+        wr.iter().zip(xr).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum()
+    }
+
+    /// The AMX GEMM's edges: rows of `x` and weight rows that fill no whole 32 × 32 block,
+    /// K that is not a multiple of a tile's 32, and an output with a row stride and column
+    /// offset, for a float format and two block formats, against the reference dequantizer
+    /// within [`SPLIT_BOUND`]. Skipped (saying so) on CPUs without AMX.
+    #[test]
+    fn amx_gemm_edges_match_the_reference() {
+        if !amx::available() {
+            eprintln!("no AMX-BF16 on this CPU: the bf16-pair GEMM is not run here");
+            return;
+        }
+        for (ty, k) in [(GgmlType::F16, 100), (GgmlType::BF16, 40), (GgmlType::Q8_0, 96), (GgmlType::Q4K, 256)] {
+            let n = 70;
+            let w = random_blocks(ty, n, k, ty.id() as u64 + 3);
+            let wf = dequantize(ty, &w).unwrap();
+            for m in [1usize, 16, 37] {
+                let x = lcg(m * k, 9 + m as u64, 3.0);
+                let ld = n + 7;
+                let mut out = vec![f32::NAN; m * ld];
+                matmul_t_into_with(ty, &w, n, k, &x, m, &mut out, ld, 4, detect(), Arithmetic::Split);
+                for t in 0..m {
+                    let xr = &x[t * k..(t + 1) * k];
+                    for r in 0..n {
+                        let wr = &wf[r * k..(r + 1) * k];
+                        let (exact, bound) = reference_and_bound(wr, xr, None);
+                        let bound = bound + SPLIT_BOUND * abs_sum(wr, xr);
+                        let got = out[t * ld + 4 + r] as f64;
+                        assert!((got - exact).abs() <= bound, "{} m={m} row {r} tok {t}: {got} vs {exact} (bound {bound})", ty.name());
+                    }
+                    assert!(out[t * ld..t * ld + 4].iter().chain(&out[t * ld + 4 + n..(t + 1) * ld]).all(|v| v.is_nan()));
+                }
+                // Not the exact GEMM's result: the tiles ran (bf16 pairs differ from f32
+                // in the last bits somewhere in 70 · m dot products of random values).
+                let mut exact_out = vec![f32::NAN; m * ld];
+                matmul_t_into_with(ty, &w, n, k, &x, m, &mut exact_out, ld, 4, detect(), Arithmetic::Exact);
+                let cols = |o: &[f32]| o.chunks(ld).flat_map(|r| r[4..4 + n].to_vec()).collect::<Vec<f32>>();
+                if m >= GEMM_MIN_ROWS {
+                    assert_ne!(cols(&out), cols(&exact_out), "{} m={m}: the split GEMM equals the f32 one bit for bit", ty.name());
+                }
+            }
+        }
     }
 
     /// Every format, both arithmetics, portable and (where the CPU has it) AVX2, one row of
@@ -415,7 +568,8 @@ mod tests {
             for m in [1usize, 3, 20] {
                 let x = lcg(m * k, 5 + m as u64, 2.0);
                 let ab = if matches!(ty, GgmlType::Q4K | GgmlType::Q5K | GgmlType::Q6K) { QK_K } else { QK };
-                for (simd, arith) in simds.iter().flat_map(|s| [(*s, Arithmetic::Exact), (*s, Arithmetic::Q8), (*s, Arithmetic::Auto)]) {
+                for (simd, arith) in simds.iter().flat_map(|s| [(*s, Arithmetic::Exact), (*s, Arithmetic::Q8), (*s, Arithmetic::Split), (*s, Arithmetic::Auto)])
+                {
                     let ld = n + 5;
                     let mut out = vec![f32::NAN; m * ld];
                     matmul_t_into_with(ty, &w, n, k, &x, m, &mut out, ld, 3, simd, arith);
@@ -424,13 +578,12 @@ mod tests {
                         for r in 0..n {
                             let wr = &wf[r * k..(r + 1) * k];
                             let q8 = arith.for_rows(m) == Arithmetic::Q8 && !matches!(ty, GgmlType::F16 | GgmlType::BF16);
-                            let (exact, bound) = reference_and_bound(wr, xr, q8.then_some(ab));
+                            let (exact, mut bound) = reference_and_bound(wr, xr, q8.then_some(ab));
+                            if arith.for_rows(m) == Arithmetic::Split {
+                                bound += SPLIT_BOUND * abs_sum(wr, xr);
+                            }
                             let got = out[t * ld + 3 + r] as f64;
-                            assert!(
-                                (got - exact).abs() <= bound,
-                                "{} {simd:?} {arith:?} m={m} row {r} tok {t}: {got} vs {exact} (bound {bound})",
-                                ty.name()
-                            );
+                            assert!((got - exact).abs() <= bound, "{} {simd:?} {arith:?} m={m} row {r} tok {t}: {got} vs {exact} (bound {bound})", ty.name());
                         }
                         // Columns outside `col0..col0 + n` are left alone.
                         assert!(out[t * ld..t * ld + 3].iter().chain(&out[t * ld + 3 + n..(t + 1) * ld]).all(|v| v.is_nan()));

@@ -12,6 +12,7 @@
 //!   (norms, RoPE, GeGLU, softmax, one token's attention, arg-max) as host loops.
 
 pub mod act;
+pub mod amx;
 pub mod dot;
 mod fused;
 pub mod matmul;

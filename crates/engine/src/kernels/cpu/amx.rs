@@ -1,0 +1,362 @@
+//! The many-row GEMM on Intel's AMX tiles (Sapphire Rapids and later), at f32-class
+//! precision from bf16 tile products.
+//!
+//! An AMX `TDPBF16PS` multiplies a 16 × 32 tile of bf16 by a 32 × 16 one into 16 × 16 f32
+//! sums: 8,192 multiply-adds an instruction, sixteen times the f32 FMA rate of an AVX-512
+//! core. One bf16 keeps 8 significant bits, so each f32 value `v` is carried as two,
+//! `hi = bf16(v)` (rounded to nearest) and `lo = bf16(v - hi)`: `hi + lo` is `v` to within
+//! `2⁻¹⁶·|v|`, and exactly `v` for every f16 or bf16 weight. The product of two such pairs is
+//! three bf16 products, `hi·hi + hi·lo + lo·hi` (each exact in f32), so the GEMM runs over a
+//! K three times as long: `x` packed as `(hi, hi, lo)` per 32 values, the weights as
+//! `(hi, lo, hi)`. The dropped `lo·lo` term and the two splits leave each product within
+//! `3·2⁻¹⁶` of exact, against f32's own `2⁻²⁴` per rounding times K accumulated: the
+//! precision of the f32 GEMM it replaces, at up to 16/3 times its peak rate (the tests hold
+//! it to that bound against the reference dequantizer).
+//!
+//! Layouts, in u16 (bf16 bits):
+//! - `x`: `[mp][3·kp]` row-major, `mp` = rows rounded up to 32, `kp` = K rounded up to 32,
+//!   zeros in the padding; a 16 × 32 A tile is 16 rows at a stride of `6·kp` bytes.
+//! - weights: per group of 16 weight rows, `3·kp / 32` B tiles of 1 KiB, each the
+//!   "VNNI" layout `[16 pairs of K][16 rows][2]` that `TDPBF16PS` reads.
+//!
+//! The kernel keeps four 16 × 16 sums (32 rows of `x` × 32 weight rows) in tiles 0-3 and
+//! loads two A and two B tiles per 32 of K: four tile products per four loads.
+
+/// Whether this CPU has AMX-TILE and AMX-BF16 and the kernel lets this process use them
+/// (Linux asks each process to request the tile state once). `MEDLENS_CPU_AMX=0` turns it
+/// off (comparisons); asked once.
+pub fn available() -> bool {
+    static A: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *A.get_or_init(|| !std::env::var("MEDLENS_CPU_AMX").is_ok_and(|v| v == "0") && detect())
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn detect() -> bool {
+    // CPUID leaf 7: EDX bit 22 AMX-BF16, bit 24 AMX-TILE.
+    let max = core::arch::x86_64::__cpuid(0).eax;
+    if max < 7 {
+        return false;
+    }
+    let edx = core::arch::x86_64::__cpuid_count(7, 0).edx;
+    if edx & (1 << 22) == 0 || edx & (1 << 24) == 0 {
+        return false;
+    }
+    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_long = 18;
+    // SAFETY: a plain system call with integer arguments; it fails cleanly on kernels
+    // without AMX support.
+    unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0 }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn detect() -> bool {
+    false
+}
+
+/// K rounded up to whole 32-value chunks (one tile's depth).
+pub fn padded(k: usize) -> usize {
+    k.next_multiple_of(32)
+}
+
+/// `v` as `(hi, lo)` bf16 bits: `hi` rounded to nearest even, `lo` the remainder rounded.
+#[inline(always)]
+fn split(v: f32) -> (u16, u16) {
+    let hi = round_bf16(v);
+    let rest = v - f32::from_bits((hi as u32) << 16);
+    (hi, round_bf16(rest))
+}
+
+/// f32 → bf16 bits, rounded to nearest even (finite values; the models' activations are).
+#[inline(always)]
+fn round_bf16(v: f32) -> u16 {
+    let b = v.to_bits();
+    ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// A buffer of u16 on 64-byte boundaries: a tile row that straddles two cache lines costs
+/// two loads, and the kernel ran at a third of its speed on `Vec<u16>`'s 16-byte alignment.
+#[derive(Default)]
+pub struct Aligned(Vec<Line>);
+
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([u16; 32]);
+
+impl Aligned {
+    /// `n` values (a multiple of 32), keeping what fits and zeros after.
+    pub fn resize(&mut self, n: usize) {
+        assert!(n % 32 == 0);
+        self.0.resize(n / 32, Line([0; 32]));
+    }
+
+    pub fn as_slice(&self) -> &[u16] {
+        // SAFETY: `Line` is 32 u16 with no padding.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr() as *const u16, self.0.len() * 32) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u16] {
+        // SAFETY: as above.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut u16, self.0.len() * 32) }
+    }
+}
+
+/// `x` (`[m, k]` f32) packed as the A operand into `out`: per 16 rows (`m` rounded up to 32,
+/// zero rows past `m`), `3·padded(k)/32` A tiles of 512 u16, each 16 rows of 32 bf16 (a
+/// 32-value chunk's `hi`, `hi` and `lo`), so every tile load reads 1 KiB in a row.
+pub fn pack_x(x: &[f32], m: usize, k: usize, out: &mut Aligned) {
+    use rayon::prelude::*;
+    let (mp, kp) = (m.next_multiple_of(32), padded(k));
+    let group = 3 * kp * 16;
+    out.resize(mp * 3 * kp);
+    out.as_mut_slice().par_chunks_mut(group).enumerate().for_each(|(g, tiles)| {
+        for r in 0..16 {
+            let t = 16 * g + r;
+            for c in 0..kp / 32 {
+                let at = |s: usize| (3 * c + s) * 512 + r * 32;
+                let (mut h, mut l) = ([0u16; 32], [0u16; 32]);
+                if t < m && (c + 1) * 32 <= k {
+                    split32(&x[t * k + c * 32..t * k + (c + 1) * 32], &mut h, &mut l);
+                } else if t < m {
+                    for (i, &v) in x[t * k + c * 32..(t + 1) * k].iter().enumerate() {
+                        (h[i], l[i]) = split(v);
+                    }
+                }
+                tiles[at(0)..at(0) + 32].copy_from_slice(&h);
+                tiles[at(1)..at(1) + 32].copy_from_slice(&h);
+                tiles[at(2)..at(2) + 32].copy_from_slice(&l);
+            }
+        }
+    });
+}
+
+/// 32 values as their `hi` and `lo` bf16 halves.
+#[inline]
+fn split32(v: &[f32], hi: &mut [u16], lo: &mut [u16]) {
+    assert!(v.len() == 32 && hi.len() == 32 && lo.len() == 32);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AMX's CPUs all have AVX-512 F and BW (Sapphire Rapids onwards); the lengths
+    // are asserted above.
+    unsafe {
+        if available() {
+            return x86::split32(v.as_ptr(), hi.as_mut_ptr(), lo.as_mut_ptr());
+        }
+    }
+    for i in 0..32 {
+        (hi[i], lo[i]) = split(v[i]);
+    }
+}
+
+/// 16 weight rows (`rows`, `[16][kp]` f32, `kp = padded(k)`, zeros past each row's `k`
+/// values and in rows past the last) packed as B tiles into `out` (`3·kp/32` tiles of 512
+/// u16): per 32-value chunk, the `hi`, `lo` and `hi` tiles.
+pub fn pack_rows(rows: &[f32], kp: usize, out: &mut [u16]) {
+    debug_assert!(rows.len() == 16 * kp && kp % 32 == 0 && out.len() == 3 * kp * 16);
+    // hi and lo of one 32-value chunk of each row: 16 rows of 16 bf16 pairs.
+    let mut hi = [[0u16; 32]; 16];
+    let mut lo = [[0u16; 32]; 16];
+    for (c, tiles) in out.chunks_exact_mut(3 * 512).enumerate() {
+        for r in 0..16 {
+            split32(&rows[r * kp + c * 32..r * kp + c * 32 + 32], &mut hi[r], &mut lo[r]);
+        }
+        let (t_hi, rest) = tiles.split_at_mut(512);
+        let (t_lo, t_hi2) = rest.split_at_mut(512);
+        transpose_pairs(&hi, t_hi);
+        transpose_pairs(&lo, t_lo);
+        t_hi2.copy_from_slice(t_hi);
+    }
+}
+
+/// `tile[p][r] = src[r][p]` for the 16 × 16 bf16 pairs: the VNNI layout of a B tile.
+#[inline]
+fn transpose_pairs(src: &[[u16; 32]; 16], tile: &mut [u16]) {
+    assert!(tile.len() == 512);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `split32`; `src` is 1 KiB and `tile` 512 u16.
+    unsafe {
+        if available() {
+            return x86::transpose16(src.as_ptr() as *const u32, tile.as_mut_ptr() as *mut u32);
+        }
+    }
+    for p in 0..16 {
+        for r in 0..16 {
+            tile[(p * 16 + r) * 2] = src[r][2 * p];
+            tile[(p * 16 + r) * 2 + 1] = src[r][2 * p + 1];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    /// `(b + 0x7fff + (b >> 16 & 1)) >> 16`: f32 bits rounded to bf16 (nearest, even).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn round(b: __m512i) -> __m512i {
+        let lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+        _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)), lsb), 16)
+    }
+
+    /// # Safety
+    /// AVX-512 F; `v` 32 f32, `hi` and `lo` 32 u16 each.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn split32(v: *const f32, hi: *mut u16, lo: *mut u16) {
+        for half in 0..2 {
+            // SAFETY: the caller's lengths.
+            unsafe {
+                let x = _mm512_loadu_ps(v.add(16 * half));
+                let h = round(_mm512_castps_si512(x));
+                let rest = _mm512_sub_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+                let l = round(_mm512_castps_si512(rest));
+                _mm256_storeu_si256(hi.add(16 * half) as *mut __m256i, _mm512_cvtepi32_epi16(h));
+                _mm256_storeu_si256(lo.add(16 * half) as *mut __m256i, _mm512_cvtepi32_epi16(l));
+            }
+        }
+    }
+
+    /// 16 × 16 u32 transposed: unpacks of 32 then 64 bits transpose each 128-bit lane's 4 × 4
+    /// blocks, then shuffles of whole lanes transpose the 4 × 4 grid of blocks.
+    ///
+    /// # Safety
+    /// AVX-512 F; `src` and `dst` 256 u32 each.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn transpose16(src: *const u32, dst: *mut u32) {
+        // SAFETY: the caller's lengths.
+        let a: [__m512i; 16] = core::array::from_fn(|i| unsafe { _mm512_loadu_si512(src.add(16 * i) as *const __m512i) });
+        let mut t = [_mm512_setzero_si512(); 16];
+        for i in (0..16).step_by(2) {
+            t[i] = _mm512_unpacklo_epi32(a[i], a[i + 1]);
+            t[i + 1] = _mm512_unpackhi_epi32(a[i], a[i + 1]);
+        }
+        // u[4g + c], lane L: column 4L + c of rows 4g..4g + 4.
+        let mut u = [_mm512_setzero_si512(); 16];
+        for g in (0..16).step_by(4) {
+            u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+            u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+            u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+            u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+        }
+        for c in 0..4 {
+            let (v0, v1, v2, v3) = (u[c], u[4 + c], u[8 + c], u[12 + c]);
+            let x0 = _mm512_shuffle_i32x4(v0, v1, 0x44);
+            let x1 = _mm512_shuffle_i32x4(v0, v1, 0xee);
+            let x2 = _mm512_shuffle_i32x4(v2, v3, 0x44);
+            let x3 = _mm512_shuffle_i32x4(v2, v3, 0xee);
+            let o = [
+                _mm512_shuffle_i32x4(x0, x2, 0x88),
+                _mm512_shuffle_i32x4(x0, x2, 0xdd),
+                _mm512_shuffle_i32x4(x1, x3, 0x88),
+                _mm512_shuffle_i32x4(x1, x3, 0xdd),
+            ];
+            for (l, v) in o.into_iter().enumerate() {
+                // SAFETY: row `4l + c < 16` of `dst`.
+                unsafe { _mm512_storeu_si512(dst.add(16 * (4 * l + c)) as *mut __m512i, v) };
+            }
+        }
+    }
+}
+
+/// The tile shapes: palette 1, tiles 0-7 each 16 rows of 64 bytes.
+#[repr(C, align(64))]
+struct TileConfig([u8; 64]);
+
+impl TileConfig {
+    const fn new() -> Self {
+        let mut c = [0u8; 64];
+        c[0] = 1;
+        let mut t = 0;
+        while t < 8 {
+            c[16 + 2 * t] = 64;
+            c[48 + t] = 16;
+            t += 1;
+        }
+        TileConfig(c)
+    }
+}
+
+static CONFIG: TileConfig = TileConfig::new();
+
+/// The tile state for one task: configured on creation, released on drop (so the kernel
+/// need not save 8 KiB of tiles when the thread is switched out between tasks).
+pub struct Tiles(());
+
+impl Tiles {
+    /// # Safety
+    /// [`available`] must have returned true.
+    pub unsafe fn configure() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AMX-TILE is present and permitted (the caller's contract); the config is
+        // a valid palette-1 layout.
+        unsafe {
+            core::arch::asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
+        }
+        Tiles(())
+    }
+
+    /// `A · B` into the 32 × 32 sums at `c` (row stride `sc` bytes): 32 rows of packed `x`
+    /// (`a0`, `a1`: the first A tiles of two groups of 16) times 32 weight rows (`b0`, `b1`:
+    /// the first B tiles of two groups of 16), over `steps` 32-deep chunks (consecutive tiles
+    /// of 1 KiB).
+    ///
+    /// # Safety
+    /// `a0`, `a1`, `b0` and `b1` must each hold `steps` tiles of 1 KiB; `c` 32 rows of 32 f32
+    /// at stride `sc`, 64-byte aligned like the tiles (a tile row across two cache lines
+    /// costs two loads); `steps > 0`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn block(&self, a0: *const u16, a1: *const u16, b0: *const u16, b1: *const u16, steps: usize, c: *mut f32, sc: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller's contract bounds every tile load and store.
+        unsafe {
+            let (c1, c2) = (c.add(16), c.byte_add(16 * sc));
+            let c3 = c2.add(16);
+            core::arch::asm!(
+                "tilezero tmm0",
+                "tilezero tmm1",
+                "tilezero tmm2",
+                "tilezero tmm3",
+                "2:",
+                "tileloadd tmm4, [{a0} + {s}*1]",
+                "tileloadd tmm6, [{b0} + {s}*1]",
+                "tileloadd tmm5, [{a1} + {s}*1]",
+                "tileloadd tmm7, [{b1} + {s}*1]",
+                "tdpbf16ps tmm0, tmm4, tmm6",
+                "tdpbf16ps tmm1, tmm4, tmm7",
+                "tdpbf16ps tmm2, tmm5, tmm6",
+                "tdpbf16ps tmm3, tmm5, tmm7",
+                "add {a0}, 1024",
+                "add {a1}, 1024",
+                "add {b0}, 1024",
+                "add {b1}, 1024",
+                "dec {n}",
+                "jnz 2b",
+                "tilestored [{c0} + {sc}*1], tmm0",
+                "tilestored [{c1} + {sc}*1], tmm1",
+                "tilestored [{c2} + {sc}*1], tmm2",
+                "tilestored [{c3} + {sc}*1], tmm3",
+                a0 = inout(reg) a0 => _,
+                a1 = inout(reg) a1 => _,
+                b0 = inout(reg) b0 => _,
+                b1 = inout(reg) b1 => _,
+                n = inout(reg) steps => _,
+                s = in(reg) 64usize,
+                sc = in(reg) sc,
+                c0 = in(reg) c,
+                c1 = in(reg) c1,
+                c2 = in(reg) c2,
+                c3 = in(reg) c3,
+                options(nostack),
+            );
+        }
+    }
+}
+
+impl Drop for Tiles {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: releasing a configured tile state.
+        unsafe {
+            core::arch::asm!("tilerelease", options(nostack, nomem));
+        }
+    }
+}
