@@ -8,6 +8,18 @@ use crate::nn::softmax_last;
 /// Multi-head attention of `q` `[B, Tq, H]` over `k`, `v` `[B, Tk, H]` (no mask: SigLIP attends
 /// to all positions, padding included, as transformers does without an attention mask).
 pub fn mha(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize) -> Tensor<3> {
+    let device = q.device();
+    if !crate::device::is_cube(&device) && crate::kernels::cpu::amx::available() {
+        // On the CPU with AMX: one fused kernel per head (scores kept in cache), see
+        // `kernels::cpu::attention`.
+        let [b, tq, h] = q.dims();
+        let tk = k.dims()[1];
+        let host = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after conversion");
+        let (q, k, v) = (host(q), host(k), host(v));
+        let hd = h / heads;
+        let out = crate::kernels::cpu::attention::mha(&q, &k, &v, b, tq, tk, heads, hd, (hd as f32).powf(-0.5));
+        return Tensor::from_data(burn::tensor::TensorData::new(out, [b, tq, h]), &device);
+    }
     let budget = if crate::device::is_cube(&q.device()) { MAX_SCORE_BYTES } else { MAX_SCORE_BYTES_CPU };
     mha_blocked(q, k, v, heads, budget)
 }

@@ -58,12 +58,50 @@ pub fn padded(k: usize) -> usize {
     k.next_multiple_of(32)
 }
 
-/// `v` as `(hi, lo)` bf16 bits: `hi` rounded to nearest even, `lo` the remainder rounded.
+/// How many bf16 parts carry each f32 value, and so the tile products per 32 values of K.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// `hi + lo`, within `2⁻¹⁸` of the value: `hi·hi + hi·lo + lo·hi`, 3 products, each
+    /// within `3·2⁻¹⁸` of exact (the GEMMs).
+    Two,
+    /// `hi + mid + lo`, within `2⁻²⁷`: `hi·hi + hi·mid + mid·hi + hi·lo + lo·hi + mid·mid`, 6
+    /// products, each within `5·2⁻²⁷` (below f32's own `2⁻²⁴` rounding): attention, whose
+    /// scores go through `exp`, so that their absolute error becomes the weights' relative
+    /// one (with `Two` the SigLIP goldens' logits drifted 1.5e-5 from transformers', over
+    /// their 1e-5 bound; f32 gives 7e-7).
+    Three,
+}
+
+impl Parts {
+    fn count(self) -> usize {
+        match self {
+            Parts::Two => 2,
+            Parts::Three => 3,
+        }
+    }
+
+    /// The part in each A tile and each B tile of a 32-value chunk, in product order.
+    fn orders(self) -> (&'static [usize], &'static [usize]) {
+        match self {
+            Parts::Two => (&[0, 0, 1], &[0, 1, 0]),
+            Parts::Three => (&[0, 0, 1, 0, 2, 1], &[0, 1, 0, 2, 0, 1]),
+        }
+    }
+
+    /// Tiles per 32 values of K (a chunk), on each side.
+    pub fn tiles(self) -> usize {
+        self.orders().0.len()
+    }
+}
+
+/// `v` as bf16 parts, each rounded to nearest even from what the earlier ones left.
 #[inline(always)]
-fn split(v: f32) -> (u16, u16) {
-    let hi = round_bf16(v);
-    let rest = v - f32::from_bits((hi as u32) << 16);
-    (hi, round_bf16(rest))
+fn split(v: f32, parts: &mut [u16]) {
+    let mut rest = v;
+    for p in parts.iter_mut() {
+        *p = round_bf16(rest);
+        rest -= f32::from_bits((*p as u32) << 16);
+    }
 }
 
 /// f32 → bf16 bits, rounded to nearest even (finite values; the models' activations are).
@@ -101,68 +139,96 @@ impl Aligned {
 }
 
 /// `x` (`[m, k]` f32) packed as the A operand into `out`: per 16 rows (`m` rounded up to 32,
-/// zero rows past `m`), `3·padded(k)/32` A tiles of 512 u16, each 16 rows of 32 bf16 (a
-/// 32-value chunk's `hi`, `hi` and `lo`), so every tile load reads 1 KiB in a row.
-pub fn pack_x(x: &[f32], m: usize, k: usize, out: &mut Aligned) {
+/// zero rows past `m`), `parts.tiles()·padded(k)/32` A tiles of 512 u16, each 16 rows of 32
+/// bf16 (one part of a 32-value chunk), so every tile load reads 1 KiB in a row.
+pub fn pack_x(x: &[f32], m: usize, k: usize, parts: Parts, out: &mut Aligned) {
     use rayon::prelude::*;
-    let (mp, kp) = (m.next_multiple_of(32), padded(k));
-    let group = 3 * kp * 16;
-    out.resize(mp * 3 * kp);
-    out.as_mut_slice().par_chunks_mut(group).enumerate().for_each(|(g, tiles)| {
-        for r in 0..16 {
-            let t = 16 * g + r;
-            for c in 0..kp / 32 {
-                let at = |s: usize| (3 * c + s) * 512 + r * 32;
-                let (mut h, mut l) = ([0u16; 32], [0u16; 32]);
-                if t < m && (c + 1) * 32 <= k {
-                    split32(&x[t * k + c * 32..t * k + (c + 1) * 32], &mut h, &mut l);
-                } else if t < m {
-                    for (i, &v) in x[t * k + c * 32..(t + 1) * k].iter().enumerate() {
-                        (h[i], l[i]) = split(v);
-                    }
-                }
-                tiles[at(0)..at(0) + 32].copy_from_slice(&h);
-                tiles[at(1)..at(1) + 32].copy_from_slice(&h);
-                tiles[at(2)..at(2) + 32].copy_from_slice(&l);
-            }
-        }
-    });
+    let group = parts.tiles() * padded(k) * 16;
+    out.resize(m.next_multiple_of(32) / 16 * group);
+    out.as_mut_slice().par_chunks_mut(group).enumerate().for_each(|(g, tiles)| pack_a_group(x, k, m, k, g, parts, tiles));
 }
 
-/// 32 values as their `hi` and `lo` bf16 halves.
-#[inline]
-fn split32(v: &[f32], hi: &mut [u16], lo: &mut [u16]) {
-    assert!(v.len() == 32 && hi.len() == 32 && lo.len() == 32);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AMX's CPUs all have AVX-512 F and BW (Sapphire Rapids onwards); the lengths
-    // are asserted above.
-    unsafe {
-        if available() {
-            return x86::split32(v.as_ptr(), hi.as_mut_ptr(), lo.as_mut_ptr());
+/// [`pack_x`] on this thread, for rows `x[t·ldx..t·ldx + k]` (a head's slice of a wider row).
+pub fn pack_a(x: &[f32], ldx: usize, m: usize, k: usize, parts: Parts, out: &mut Aligned) {
+    let group = parts.tiles() * padded(k) * 16;
+    out.resize(m.next_multiple_of(32) / 16 * group);
+    for (g, tiles) in out.as_mut_slice().chunks_exact_mut(group).enumerate() {
+        pack_a_group(x, ldx, m, k, g, parts, tiles);
+    }
+}
+
+/// Rows `16·g..16·g + 16` of `x` (row `t` at `t·ldx`, `k` values, zeros from row `m`) as A
+/// tiles.
+fn pack_a_group(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Parts, tiles: &mut [u16]) {
+    let (order, _) = parts.orders();
+    let mut p = [[0u16; 32]; 3];
+    for r in 0..16 {
+        let t = 16 * g + r;
+        for c in 0..padded(k) / 32 {
+            let p = &mut p[..parts.count()];
+            if t < m && (c + 1) * 32 <= k {
+                split32(&x[t * ldx + c * 32..t * ldx + (c + 1) * 32], p);
+            } else {
+                p.iter_mut().for_each(|q| q.fill(0));
+                if t < m {
+                    for (i, &v) in x[t * ldx + c * 32..t * ldx + k].iter().enumerate() {
+                        let mut one = [0u16; 3];
+                        split(v, &mut one[..p.len()]);
+                        for (q, o) in p.iter_mut().zip(one) {
+                            q[i] = o;
+                        }
+                    }
+                }
+            }
+            for (s, &part) in order.iter().enumerate() {
+                let at = (order.len() * c + s) * 512 + r * 32;
+                tiles[at..at + 32].copy_from_slice(&p[part]);
+            }
         }
     }
-    for i in 0..32 {
-        (hi[i], lo[i]) = split(v[i]);
+}
+
+/// 32 values as their bf16 parts (`p.len()` of them).
+#[inline]
+fn split32(v: &[f32], p: &mut [[u16; 32]]) {
+    assert!(v.len() == 32 && (1..=3).contains(&p.len()));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AMX's CPUs all have AVX-512 F (Sapphire Rapids onwards); the lengths are
+    // asserted above.
+    unsafe {
+        if available() {
+            return x86::split32(v.as_ptr(), p.as_mut_ptr() as *mut u16, p.len());
+        }
+    }
+    for (i, &x) in v.iter().enumerate() {
+        let mut one = [0u16; 3];
+        split(x, &mut one[..p.len()]);
+        for (q, o) in p.iter_mut().zip(one) {
+            q[i] = o;
+        }
     }
 }
 
 /// 16 weight rows (`rows`, `[16][kp]` f32, `kp = padded(k)`, zeros past each row's `k`
-/// values and in rows past the last) packed as B tiles into `out` (`3·kp/32` tiles of 512
-/// u16): per 32-value chunk, the `hi`, `lo` and `hi` tiles.
-pub fn pack_rows(rows: &[f32], kp: usize, out: &mut [u16]) {
-    debug_assert!(rows.len() == 16 * kp && kp % 32 == 0 && out.len() == 3 * kp * 16);
-    // hi and lo of one 32-value chunk of each row: 16 rows of 16 bf16 pairs.
-    let mut hi = [[0u16; 32]; 16];
-    let mut lo = [[0u16; 32]; 16];
-    for (c, tiles) in out.chunks_exact_mut(3 * 512).enumerate() {
-        for r in 0..16 {
-            split32(&rows[r * kp + c * 32..r * kp + c * 32 + 32], &mut hi[r], &mut lo[r]);
+/// values and in rows past the last) packed as B tiles into `out` (`parts.tiles()·kp/32`
+/// tiles of 512 u16).
+pub fn pack_rows(rows: &[f32], kp: usize, parts: Parts, out: &mut [u16]) {
+    let (_, order) = parts.orders();
+    debug_assert!(rows.len() == 16 * kp && kp % 32 == 0 && out.len() == order.len() * kp * 16);
+    // Each part of one 32-value chunk of each row: 16 rows of 16 bf16 pairs, transposed once.
+    let mut split_rows = [[[0u16; 32]; 3]; 16];
+    let mut part_tiles = [[0u16; 512]; 3];
+    for (c, tiles) in out.chunks_exact_mut(order.len() * 512).enumerate() {
+        for (r, sr) in split_rows.iter_mut().enumerate() {
+            split32(&rows[r * kp + c * 32..r * kp + c * 32 + 32], &mut sr[..parts.count()]);
         }
-        let (t_hi, rest) = tiles.split_at_mut(512);
-        let (t_lo, t_hi2) = rest.split_at_mut(512);
-        transpose_pairs(&hi, t_hi);
-        transpose_pairs(&lo, t_lo);
-        t_hi2.copy_from_slice(t_hi);
+        for (part, tile) in part_tiles.iter_mut().enumerate().take(parts.count()) {
+            let src: [[u16; 32]; 16] = std::array::from_fn(|r| split_rows[r][part]);
+            transpose_pairs(&src, tile);
+        }
+        for (s, &part) in order.iter().enumerate() {
+            tiles[s * 512..(s + 1) * 512].copy_from_slice(&part_tiles[part]);
+        }
     }
 }
 
@@ -198,18 +264,18 @@ mod x86 {
     }
 
     /// # Safety
-    /// AVX-512 F; `v` 32 f32, `hi` and `lo` 32 u16 each.
+    /// AVX-512 F; `v` 32 f32, `p` `n ≤ 3` rows of 32 u16.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn split32(v: *const f32, hi: *mut u16, lo: *mut u16) {
+    pub unsafe fn split32(v: *const f32, p: *mut u16, n: usize) {
         for half in 0..2 {
             // SAFETY: the caller's lengths.
             unsafe {
-                let x = _mm512_loadu_ps(v.add(16 * half));
-                let h = round(_mm512_castps_si512(x));
-                let rest = _mm512_sub_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
-                let l = round(_mm512_castps_si512(rest));
-                _mm256_storeu_si256(hi.add(16 * half) as *mut __m256i, _mm512_cvtepi32_epi16(h));
-                _mm256_storeu_si256(lo.add(16 * half) as *mut __m256i, _mm512_cvtepi32_epi16(l));
+                let mut rest = _mm512_loadu_ps(v.add(16 * half));
+                for i in 0..n {
+                    let h = round(_mm512_castps_si512(rest));
+                    rest = _mm512_sub_ps(rest, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+                    _mm256_storeu_si256(p.add(32 * i + 16 * half) as *mut __m256i, _mm512_cvtepi32_epi16(h));
+                }
             }
         }
     }

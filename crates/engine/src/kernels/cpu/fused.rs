@@ -101,7 +101,7 @@ pub fn geglu1(g: f32, u: f32) -> f32 {
 }
 
 #[inline(always)]
-fn softmax_row(o: &mut [f32]) {
+pub(super) fn softmax_row(o: &mut [f32]) {
     let mx = max_f32(o);
     for v in o.iter_mut() {
         *v = exp_neg_fast(*v - mx);

@@ -335,6 +335,8 @@ fn dequantize_row(ty: GgmlType, r: &[u8], out: &mut [f32], simd: Simd) {
 /// Largest packed panel of [`gemm_amx`] (bytes of bf16 pairs): with the 32 rows of packed
 /// `x` the kernel reads against it, it stays in a core's L2.
 const AMX_PANEL_BYTES: usize = 1 << 20;
+/// The GEMMs' split: two bf16 parts (see [`amx::Parts`]).
+const PARTS: amx::Parts = amx::Parts::Two;
 
 /// [`gemm_panels`] on AMX tiles ([`amx`]'s bf16 pairs): each task dequantizes a panel of
 /// weight rows and packs it into B tiles, then multiplies every 32 rows of `x` (packed once
@@ -353,11 +355,12 @@ fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out
         static PANEL: std::cell::Cell<(amx::Aligned, Vec<f32>, amx::Aligned)> = std::cell::Cell::new(Default::default());
     }
     let mut xs_buf = XS.take();
-    amx::pack_x(x, m, k, &mut xs_buf);
+    amx::pack_x(x, m, k, PARTS, &mut xs_buf);
     let xs = xs_buf.as_slice();
-    let (mp, steps, group) = (m.next_multiple_of(32), 3 * kp / 32, 3 * kp * 16);
+    let tiles_per_chunk = PARTS.tiles();
+    let (mp, steps, group) = (m.next_multiple_of(32), tiles_per_chunk * kp / 32, tiles_per_chunk * kp * 16);
     let threads = rayon::current_num_threads().max(1);
-    let by_bytes = (AMX_PANEL_BYTES / (6 * kp)) / 32 * 32;
+    let by_bytes = (AMX_PANEL_BYTES / (2 * tiles_per_chunk * kp)) / 32 * 32;
     let rows_per_panel = n.div_ceil(threads * 4).next_multiple_of(32).clamp(32, by_bytes.max(32));
     #[derive(Clone, Copy)]
     struct Out(*mut f32);
@@ -369,7 +372,7 @@ fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out
     (0..panels).into_par_iter().for_each(|p| {
         let base = base;
         let (mut panel_buf, mut rows_f32, mut c_buf) = PANEL.take();
-        panel_buf.resize(rows_per_panel * 3 * kp);
+        panel_buf.resize(rows_per_panel * tiles_per_chunk * kp);
         let panel = panel_buf.as_mut_slice();
         rows_f32.resize(16 * kp, 0.0);
         let p0 = p * rows_per_panel;
@@ -384,7 +387,7 @@ fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out
                 o[k..].fill(0.0);
             }
             rows_f32[(r1 - r0) * kp..].fill(0.0);
-            amx::pack_rows(&rows_f32, kp, &mut panel[g * group..(g + 1) * group]);
+            amx::pack_rows(&rows_f32, kp, PARTS, &mut panel[g * group..(g + 1) * group]);
         }
         // SAFETY: `amx::available` was asserted above.
         let tiles = unsafe { amx::Tiles::configure() };

@@ -13,6 +13,7 @@
 
 pub mod act;
 pub mod amx;
+pub mod attention;
 pub mod dot;
 mod fused;
 pub mod matmul;
