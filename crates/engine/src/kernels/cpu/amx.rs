@@ -158,8 +158,20 @@ pub fn pack_a(x: &[f32], ldx: usize, m: usize, k: usize, parts: Parts, out: &mut
 }
 
 /// Rows `16·g..16·g + 16` of `x` (row `t` at `t·ldx`, `k` values, zeros from row `m`) as A
-/// tiles.
+/// tiles: AVX-512 where the CPU has AMX, with the split inlined (as a call per 32 values it
+/// took a tenth of MedSigLIP's image).
 fn pack_a_group(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Parts, tiles: &mut [u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: every AMX CPU has AVX-512 F.
+        return unsafe { x86::pack_a_group(x, ldx, m, k, g, parts, tiles) };
+    }
+    pack_a_group_with::<Portable>(x, ldx, m, k, g, parts, tiles)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pack_a_group_with<K: Kit>(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Parts, tiles: &mut [u16]) {
     let (order, _) = parts.orders();
     let mut p = [[0u16; 32]; 3];
     for r in 0..16 {
@@ -167,7 +179,7 @@ fn pack_a_group(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Part
         for c in 0..padded(k) / 32 {
             let p = &mut p[..parts.count()];
             if t < m && (c + 1) * 32 <= k {
-                split32(&x[t * ldx + c * 32..t * ldx + (c + 1) * 32], p);
+                K::split32(&x[t * ldx + c * 32..t * ldx + (c + 1) * 32], p);
             } else {
                 p.iter_mut().for_each(|q| q.fill(0));
                 if t < m {
@@ -188,23 +200,32 @@ fn pack_a_group(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Part
     }
 }
 
-/// 32 values as their bf16 parts (`p.len()` of them).
-#[inline]
-fn split32(v: &[f32], p: &mut [[u16; 32]]) {
-    assert!(v.len() == 32 && (1..=3).contains(&p.len()));
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AMX's CPUs all have AVX-512 F (Sapphire Rapids onwards); the lengths are
-    // asserted above.
-    unsafe {
-        if available() {
-            return x86::split32(v.as_ptr(), p.as_mut_ptr() as *mut u16, p.len());
+/// The packers' two steps: 32 values into their bf16 parts, and a B tile's transpose.
+trait Kit {
+    fn split32(v: &[f32], p: &mut [[u16; 32]]);
+    fn transpose(src: &[[u16; 32]; 16], tile: &mut [u16]);
+}
+
+/// Plain Rust, for CPUs without AMX (and the tests' reference for the AVX-512 kit).
+struct Portable;
+
+impl Kit for Portable {
+    fn split32(v: &[f32], p: &mut [[u16; 32]]) {
+        for (i, &x) in v.iter().enumerate() {
+            let mut one = [0u16; 3];
+            split(x, &mut one[..p.len()]);
+            for (q, o) in p.iter_mut().zip(one) {
+                q[i] = o;
+            }
         }
     }
-    for (i, &x) in v.iter().enumerate() {
-        let mut one = [0u16; 3];
-        split(x, &mut one[..p.len()]);
-        for (q, o) in p.iter_mut().zip(one) {
-            q[i] = o;
+
+    fn transpose(src: &[[u16; 32]; 16], tile: &mut [u16]) {
+        for p in 0..16 {
+            for r in 0..16 {
+                tile[(p * 16 + r) * 2] = src[r][2 * p];
+                tile[(p * 16 + r) * 2 + 1] = src[r][2 * p + 1];
+            }
         }
     }
 }
@@ -213,18 +234,31 @@ fn split32(v: &[f32], p: &mut [[u16; 32]]) {
 /// values and in rows past the last) packed as B tiles into `out` (`parts.tiles()·kp/32`
 /// tiles of 512 u16).
 pub fn pack_rows(rows: &[f32], kp: usize, parts: Parts, out: &mut [u16]) {
+    assert!(rows.len() == 16 * kp && kp % 32 == 0 && out.len() == parts.tiles() * kp * 16);
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: every AMX CPU has AVX-512 F.
+        return unsafe { x86::pack_rows(rows, kp, parts, out) };
+    }
+    pack_rows_with::<Portable>(rows, kp, parts, out)
+}
+
+#[inline(always)]
+fn pack_rows_with<K: Kit>(rows: &[f32], kp: usize, parts: Parts, out: &mut [u16]) {
     let (_, order) = parts.orders();
-    debug_assert!(rows.len() == 16 * kp && kp % 32 == 0 && out.len() == order.len() * kp * 16);
     // Each part of one 32-value chunk of each row: 16 rows of 16 bf16 pairs, transposed once.
-    let mut split_rows = [[[0u16; 32]; 3]; 16];
+    let mut split_rows = [[[0u16; 32]; 16]; 3];
     let mut part_tiles = [[0u16; 512]; 3];
+    let mut one = [[0u16; 32]; 3];
     for (c, tiles) in out.chunks_exact_mut(order.len() * 512).enumerate() {
-        for (r, sr) in split_rows.iter_mut().enumerate() {
-            split32(&rows[r * kp + c * 32..r * kp + c * 32 + 32], &mut sr[..parts.count()]);
+        for r in 0..16 {
+            K::split32(&rows[r * kp + c * 32..r * kp + c * 32 + 32], &mut one[..parts.count()]);
+            for (sr, o) in split_rows.iter_mut().zip(&one).take(parts.count()) {
+                sr[r] = *o;
+            }
         }
-        for (part, tile) in part_tiles.iter_mut().enumerate().take(parts.count()) {
-            let src: [[u16; 32]; 16] = std::array::from_fn(|r| split_rows[r][part]);
-            transpose_pairs(&src, tile);
+        for (tile, src) in part_tiles.iter_mut().zip(&split_rows).take(parts.count()) {
+            K::transpose(src, tile);
         }
         for (s, &part) in order.iter().enumerate() {
             tiles[s * 512..(s + 1) * 512].copy_from_slice(&part_tiles[part]);
@@ -232,28 +266,45 @@ pub fn pack_rows(rows: &[f32], kp: usize, parts: Parts, out: &mut [u16]) {
     }
 }
 
-/// `tile[p][r] = src[r][p]` for the 16 × 16 bf16 pairs: the VNNI layout of a B tile.
-#[inline]
-fn transpose_pairs(src: &[[u16; 32]; 16], tile: &mut [u16]) {
-    assert!(tile.len() == 512);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `split32`; `src` is 1 KiB and `tile` 512 u16.
-    unsafe {
-        if available() {
-            return x86::transpose16(src.as_ptr() as *const u32, tile.as_mut_ptr() as *mut u32);
-        }
-    }
-    for p in 0..16 {
-        for r in 0..16 {
-            tile[(p * 16 + r) * 2] = src[r][2 * p];
-            tile[(p * 16 + r) * 2 + 1] = src[r][2 * p + 1];
-        }
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
+
+    use super::{Kit, Parts};
+
+    /// AVX-512 F: only inlined into the `target_feature` functions below.
+    struct Avx512;
+
+    impl Kit for Avx512 {
+        #[inline(always)]
+        fn split32(v: &[f32], p: &mut [[u16; 32]]) {
+            assert!(v.len() == 32 && p.len() <= 3);
+            // SAFETY: only called from the AVX-512 functions below; lengths asserted.
+            unsafe { split32(v.as_ptr(), p.as_mut_ptr() as *mut u16, p.len()) }
+        }
+
+        #[inline(always)]
+        fn transpose(src: &[[u16; 32]; 16], tile: &mut [u16]) {
+            assert!(tile.len() == 512);
+            // SAFETY: as above; `src` is 1 KiB and `tile` 512 u16.
+            unsafe { transpose16(src.as_ptr() as *const u32, tile.as_mut_ptr() as *mut u32) }
+        }
+    }
+
+    /// # Safety
+    /// AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn pack_a_group(x: &[f32], ldx: usize, m: usize, k: usize, g: usize, parts: Parts, tiles: &mut [u16]) {
+        super::pack_a_group_with::<Avx512>(x, ldx, m, k, g, parts, tiles)
+    }
+
+    /// # Safety
+    /// AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn pack_rows(rows: &[f32], kp: usize, parts: Parts, out: &mut [u16]) {
+        super::pack_rows_with::<Avx512>(rows, kp, parts, out)
+    }
 
     /// `(b + 0x7fff + (b >> 16 & 1)) >> 16`: f32 bits rounded to bf16 (nearest, even).
     #[inline]
@@ -265,8 +316,9 @@ mod x86 {
 
     /// # Safety
     /// AVX-512 F; `v` 32 f32, `p` `n ≤ 3` rows of 32 u16.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn split32(v: *const f32, p: *mut u16, n: usize) {
+    unsafe fn split32(v: *const f32, p: *mut u16, n: usize) {
         for half in 0..2 {
             // SAFETY: the caller's lengths.
             unsafe {
@@ -285,8 +337,9 @@ mod x86 {
     ///
     /// # Safety
     /// AVX-512 F; `src` and `dst` 256 u32 each.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn transpose16(src: *const u32, dst: *mut u32) {
+    unsafe fn transpose16(src: *const u32, dst: *mut u32) {
         // SAFETY: the caller's lengths.
         let a: [__m512i; 16] = core::array::from_fn(|i| unsafe { _mm512_loadu_si512(src.add(16 * i) as *const __m512i) });
         let mut t = [_mm512_setzero_si512(); 16];
@@ -423,6 +476,46 @@ impl Drop for Tiles {
         // SAFETY: releasing a configured tile state.
         unsafe {
             core::arch::asm!("tilerelease", options(nostack, nomem));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX-512 packers (used where the CPU has AMX) write the portable ones' tiles bit for
+    /// bit, for both splits, with rows and K off the tile edges; and the parts add back up to
+    /// each value within the split's bound.
+    #[test]
+    fn packers_agree_with_the_portable_ones() {
+        let vals: Vec<f32> = (0..40 * 70).map(|i| ((i * 7919 % 1999) as f32 - 999.0) * 1.37e-3 * (1.0 + (i % 13) as f32)).collect();
+        for parts in [Parts::Two, Parts::Three] {
+            let (m, k) = (37, 70);
+            let kp = padded(k);
+            let mut a = Aligned::default();
+            pack_a(&vals, k, m, k, parts, &mut a);
+            let group = parts.tiles() * kp * 16;
+            let mut want = vec![0u16; group];
+            for g in 0..m.next_multiple_of(32) / 16 {
+                pack_a_group_with::<Portable>(&vals, k, m, k, g, parts, &mut want);
+                assert_eq!(&a.as_slice()[g * group..(g + 1) * group], &want[..], "{parts:?} A group {g}");
+            }
+            let mut rows = vec![0f32; 16 * kp];
+            for r in 0..13 {
+                rows[r * kp..r * kp + k].copy_from_slice(&vals[r * k..(r + 1) * k]);
+            }
+            let (mut got, mut want) = (vec![0u16; group], vec![0u16; group]);
+            pack_rows(&rows, kp, parts, &mut got);
+            pack_rows_with::<Portable>(&rows, kp, parts, &mut want);
+            assert_eq!(got, want, "{parts:?} B tiles");
+            let bound = if parts == Parts::Two { 2f32.powi(-17) } else { 2f32.powi(-26) };
+            for &v in &vals {
+                let mut p = [0u16; 3];
+                split(v, &mut p[..parts.count()]);
+                let back: f64 = p.iter().map(|&h| f32::from_bits((h as u32) << 16) as f64).sum();
+                assert!((back - v as f64).abs() <= bound as f64 * v.abs() as f64, "{parts:?} {v}: {back}");
+            }
         }
     }
 }
