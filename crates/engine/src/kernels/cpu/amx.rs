@@ -1,26 +1,30 @@
-//! The many-row GEMM on Intel's AMX tiles (Sapphire Rapids and later), at f32-class
-//! precision from bf16 tile products.
+//! The many-row products on Intel's AMX tiles (Sapphire Rapids and later), at f32-class
+//! precision from bf16 tile products: the GEMM of `super::matmul` and SigLIP's attention
+//! (`super::attention`).
 //!
 //! An AMX `TDPBF16PS` multiplies a 16 × 32 tile of bf16 by a 32 × 16 one into 16 × 16 f32
 //! sums: 8,192 multiply-adds an instruction, sixteen times the f32 FMA rate of an AVX-512
-//! core. One bf16 keeps 8 significant bits, so each f32 value `v` is carried as two,
-//! `hi = bf16(v)` (rounded to nearest) and `lo = bf16(v - hi)`: `hi + lo` is `v` to within
-//! `2⁻¹⁶·|v|`, and exactly `v` for every f16 or bf16 weight. The product of two such pairs is
-//! three bf16 products, `hi·hi + hi·lo + lo·hi` (each exact in f32), so the GEMM runs over a
-//! K three times as long: `x` packed as `(hi, hi, lo)` per 32 values, the weights as
-//! `(hi, lo, hi)`. The dropped `lo·lo` term and the two splits leave each product within
-//! `3·2⁻¹⁶` of exact, against f32's own `2⁻²⁴` per rounding times K accumulated: the
-//! precision of the f32 GEMM it replaces, at up to 16/3 times its peak rate (the tests hold
-//! it to that bound against the reference dequantizer).
+//! core. One bf16 keeps 8 significant bits, so each f32 value `v` is carried as [`Parts`]:
+//! `hi = bf16(v)` (rounded to nearest), `lo = bf16(v - hi)` (and for three parts a `mid`
+//! between them). `hi + lo` is `v` to within `2⁻¹⁸·|v|`, and exactly `v` for every f16 or
+//! bf16 weight. The product of two such pairs is three bf16 products, `hi·hi + hi·lo +
+//! lo·hi` (each exact in f32), so the GEMM runs over a K three times as long: `x` packed as
+//! `(hi, hi, lo)` per 32 values, the weights as `(hi, lo, hi)`. The dropped `lo·lo` term and
+//! the two splits leave each product within `3·2⁻¹⁸` of exact (the tests hold it to a looser
+//! `3·2⁻¹⁶` against the reference dequantizer). Measured on 2 cores: MedSigLIP's
+//! 1,024 × 1,152 × 4,304 product at 641 GFLOP/s against the f32 GEMM's 268.
 //!
-//! Layouts, in u16 (bf16 bits):
-//! - `x`: `[mp][3·kp]` row-major, `mp` = rows rounded up to 32, `kp` = K rounded up to 32,
-//!   zeros in the padding; a 16 × 32 A tile is 16 rows at a stride of `6·kp` bytes.
-//! - weights: per group of 16 weight rows, `3·kp / 32` B tiles of 1 KiB, each the
-//!   "VNNI" layout `[16 pairs of K][16 rows][2]` that `TDPBF16PS` reads.
+//! Layouts, in u16 (bf16 bits), every buffer on 64-byte lines ([`Aligned`]: a tile row across
+//! two cache lines costs two loads, and the kernel ran at a third of its speed without):
+//! - A (`x`): per 16 rows (rows rounded up to 32, zeros past the last), `tiles·kp/32` tiles
+//!   of 1 KiB, `kp` = K rounded up to 32 with zeros: 16 rows of 32 bf16, one part of a
+//!   32-value chunk each.
+//! - B (weights): per group of 16 weight rows, as many tiles, each the "VNNI" layout
+//!   `[16 pairs of K][16 rows][2]` that `TDPBF16PS` reads (a 16 × 16 transpose of u32).
 //!
 //! The kernel keeps four 16 × 16 sums (32 rows of `x` × 32 weight rows) in tiles 0-3 and
-//! loads two A and two B tiles per 32 of K: four tile products per four loads.
+//! loads two A and two B tiles per step: four tile products per four loads, over the whole
+//! of K at once (slicing K so a slice of `x` stayed in L1 measured slower).
 
 /// Whether this CPU has AMX-TILE and AMX-BF16 and the kernel lets this process use them
 /// (Linux asks each process to request the tile state once). `MEDLENS_CPU_AMX=0` turns it

@@ -16,9 +16,11 @@
 //! of x: Q8 reads Q8_0 at 13 GB/s, the memory's pace, Exact at 7 GB/s, bound by converting
 //! bytes to floats. So by default ([`Arithmetic::Auto`]) the few-row products (decode steps,
 //! a prompt's last-position logits) take Q8, which halves a decode step's matmul time, and
-//! the GEMMs (prompts, images) are exact. `MEDLENS_CPU_ACTIVATIONS=f32` or `=q8` forces one
-//! everywhere, and [`with_arithmetic`] for one thread's work (the transformers goldens run
-//! exact).
+//! the GEMMs (prompts, images) are exact, or, where the CPU has AMX, *Split*: f32 values as
+//! bf16 pairs on AMX tiles ([`amx`]), f32's precision class at 2.4 times the f32 GEMM's
+//! speed. `MEDLENS_CPU_ACTIVATIONS=f32`, `=q8` or `=bf16x3` forces one everywhere,
+//! `MEDLENS_CPU_AMX=0` keeps the tiles off, and [`with_arithmetic`] sets one for one thread's
+//! work (the transformers goldens run exact).
 
 use rayon::prelude::*;
 
@@ -521,7 +523,7 @@ mod tests {
     #[test]
     fn amx_gemm_edges_match_the_reference() {
         if !amx::available() {
-            eprintln!("no AMX-BF16 on this CPU: the bf16-pair GEMM is not run here");
+            eprintln!("AMX off or absent on this CPU: the bf16-pair GEMM is not run here");
             return;
         }
         for (ty, k) in [(GgmlType::F16, 100), (GgmlType::BF16, 40), (GgmlType::Q8_0, 96), (GgmlType::Q4K, 256)] {
