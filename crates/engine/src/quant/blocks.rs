@@ -257,6 +257,7 @@ pub fn dequantize(ty: GgmlType, data: &[u8]) -> Option<Vec<f32>> {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::lcg;
     use super::*;
     use crate::quant::*;
 
@@ -310,21 +311,11 @@ mod tests {
         assert_eq!(y[161], 0.5 * 0x25 as f32 * 9.0 - 0.25 * 0x13 as f32);
     }
 
-    fn lcg(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
-            })
-            .collect()
-    }
-
     /// Round trip through the reference dequantizer: the error of each value is at most half
     /// a quantization step (plus the 6-bit scale rounding), measured against the block's range.
     #[test]
     fn k_quant_roundtrips() {
-        let x = lcg(QK_K * 64, 7);
+        let x = lcg(QK_K * 64, 7, 0.2);
         // Bounds: one step of the format's grid (15 levels for Q4_K, 31 per sign for Q6_K):
         // half a step from rounding the value, the rest from rounding the sub-block scale to
         // its 6-bit (Q4_K) or i8 (Q6_K) multiple of the super-block scale.

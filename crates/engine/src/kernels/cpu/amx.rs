@@ -140,6 +140,13 @@ impl Aligned {
         // SAFETY: as above.
         unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut u16, self.0.len() * 32) }
     }
+
+    /// The buffer resized to `n` f32 (a multiple of 16), viewed as f32: the tiles' sums.
+    pub fn f32_mut(&mut self, n: usize) -> &mut [f32] {
+        self.resize(2 * n);
+        // SAFETY: `2·n` u16 on 64-byte lines are `n` f32 (any bits are a valid f32).
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr() as *mut f32, n) }
+    }
 }
 
 /// `x` (`[m, k]` f32) packed as the A operand into `out`: per 16 rows (`m` rounded up to 32,
@@ -416,6 +423,31 @@ impl Tiles {
         Tiles(())
     }
 
+    /// `c[32][32·pairs] = A · Bᵀ`: 32 rows packed as A (`a`: two groups of `group` u16,
+    /// [`pack_x`]/[`pack_a`]) times `32·pairs` rows packed as B (`b`: `2·pairs` groups,
+    /// [`pack_rows`]), `c` with row stride `ldc ≥ 32·pairs` and on 64-byte lines (an
+    /// [`Aligned::f32_mut`] buffer).
+    pub fn rows32(&self, a: &[u16], b: &[u16], group: usize, pairs: usize, c: &mut [f32], ldc: usize) {
+        let steps = group / 512;
+        assert!(steps > 0 && group % 512 == 0 && a.len() >= 2 * group && b.len() >= 2 * pairs * group);
+        assert!(ldc >= 32 * pairs && c.len() >= 31 * ldc + 32 * pairs && (c.as_ptr() as usize) % 64 == 0 && ldc % 16 == 0);
+        for j in 0..pairs {
+            // SAFETY: each group holds `steps` tiles of 1 KiB (asserted above), and block `j` of
+            // `c` is 32 rows of 32 f32 at stride `ldc` inside `c`, on 64-byte lines.
+            unsafe {
+                self.block(
+                    a.as_ptr(),
+                    a.as_ptr().add(group),
+                    b.as_ptr().add(2 * j * group),
+                    b.as_ptr().add((2 * j + 1) * group),
+                    steps,
+                    c.as_mut_ptr().add(32 * j),
+                    4 * ldc,
+                );
+            }
+        }
+    }
+
     /// `A · B` into the 32 × 32 sums at `c` (row stride `sc` bytes): 32 rows of packed `x`
     /// (`a0`, `a1`: the first A tiles of two groups of 16) times 32 weight rows (`b0`, `b1`:
     /// the first B tiles of two groups of 16), over `steps` 32-deep chunks (consecutive tiles
@@ -427,7 +459,7 @@ impl Tiles {
     /// costs two loads); `steps > 0`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn block(&self, a0: *const u16, a1: *const u16, b0: *const u16, b1: *const u16, steps: usize, c: *mut f32, sc: usize) {
+    unsafe fn block(&self, a0: *const u16, a1: *const u16, b0: *const u16, b1: *const u16, steps: usize, c: *mut f32, sc: usize) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller's contract bounds every tile load and store.
         unsafe {

@@ -82,51 +82,17 @@ fn head(q: &[f32], k: &[f32], v: &[f32], bi: usize, hh: usize, tq: usize, tk: us
     // Scores `[32][32·key_pairs]` and outputs `[32][32·dim_pairs]`, as f32 on 64-byte lines.
     let (lds, ldo) = (32 * key_pairs, 32 * dim_pairs);
     let (mut sbuf, mut obuf) = (Aligned::default(), Aligned::default());
-    sbuf.resize(2 * 32 * lds);
-    obuf.resize(2 * 32 * ldo);
-    // SAFETY: `Aligned` holds u16 on 64-byte lines: twice as many as the f32 viewed.
-    let s: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(sbuf.as_mut_slice().as_mut_ptr() as *mut f32, 32 * lds) };
-    let o: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(obuf.as_mut_slice().as_mut_ptr() as *mut f32, 32 * ldo) };
+    let (s, o) = (sbuf.f32_mut(32 * lds), obuf.f32_mut(32 * ldo));
     // SAFETY: `amx::available` was asserted by `mha`.
     let tiles = unsafe { amx::Tiles::configure() };
     for t0 in (0..tq).step_by(32) {
         let m = 32.min(tq - t0);
         let base = (bi * tq + t0) * h + hh * hd;
         amx::pack_a(&q[base..], h, m, hd, SCORES, &mut qa);
-        let qs = qa.as_slice();
-        for j in 0..key_pairs {
-            // SAFETY: `qa` holds two groups of `SCORES.tiles()·hdp/32` tiles, `kb` `2·key_pairs` groups;
-            // `s` is 32 rows of `lds ≥ 32·j + 32` f32, 64-byte aligned.
-            unsafe {
-                tiles.block(
-                    qs.as_ptr(),
-                    qs.as_ptr().add(key_group),
-                    kb.as_slice().as_ptr().add(2 * j * key_group),
-                    kb.as_slice().as_ptr().add((2 * j + 1) * key_group),
-                    SCORES.tiles() * hdp / 32,
-                    s.as_mut_ptr().add(32 * j),
-                    4 * lds,
-                );
-            }
-        }
+        tiles.rows32(qa.as_slice(), kb.as_slice(), key_group, key_pairs, s, lds);
         softmax_rows(s, lds, m, tk);
         amx::pack_a(s, lds, m, tk, WEIGHTS, &mut pa);
-        let ps = pa.as_slice();
-        for j in 0..dim_pairs {
-            // SAFETY: `pa` holds two groups of `WEIGHTS.tiles()·tkp/32` tiles, `vb` `2·dim_pairs` groups; `o`
-            // is 32 rows of `ldo ≥ 32·j + 32` f32, 64-byte aligned.
-            unsafe {
-                tiles.block(
-                    ps.as_ptr(),
-                    ps.as_ptr().add(value_group),
-                    vb.as_slice().as_ptr().add(2 * j * value_group),
-                    vb.as_slice().as_ptr().add((2 * j + 1) * value_group),
-                    WEIGHTS.tiles() * tkp / 32,
-                    o.as_mut_ptr().add(32 * j),
-                    4 * ldo,
-                );
-            }
-        }
+        tiles.rows32(pa.as_slice(), vb.as_slice(), value_group, dim_pairs, o, ldo);
         for (t, row) in o.chunks_exact(ldo).take(m).enumerate() {
             out[(t0 + t) * hd..(t0 + t + 1) * hd].copy_from_slice(&row[..hd]);
         }
@@ -159,16 +125,7 @@ fn softmax_rows(s: &mut [f32], lds: usize, m: usize, tk: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0
-            })
-            .collect()
-    }
+    use crate::testing::lcg;
 
     /// Against attention in f64, with shapes off every tile edge (37 queries, 45 keys, head
     /// width 40 of 2 heads, 2 batches). Each output is a convex combination of values, so
@@ -183,7 +140,7 @@ mod tests {
         }
         let (b, tq, tk, heads, hd) = (2, 37, 45, 2, 40);
         let h = heads * hd;
-        let (q, k, v) = (lcg(b * tq * h, 1), lcg(b * tk * h, 2), lcg(b * tk * h, 3));
+        let (q, k, v) = (lcg(b * tq * h, 1, 4.0), lcg(b * tk * h, 2, 4.0), lcg(b * tk * h, 3, 4.0));
         let scale = (hd as f32).powf(-0.5);
         let got = mha(&q, &k, &v, b, tq, tk, heads, hd, scale);
         let f32_sum = 64.0 / (1u64 << 24) as f64;

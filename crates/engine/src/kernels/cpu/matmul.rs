@@ -239,6 +239,13 @@ pub fn matmul_t_into_with(
     }
 }
 
+/// `out`'s base pointer, shared by a GEMM's tasks: each writes only its own columns.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: the GEMMs' tasks write disjoint column ranges of `out` (see their loops).
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
 /// Many rows of `x`: panels of dequantized weight rows through `gemm`, one panel per task
 /// over the cores (each task dequantizes its own panel, which its GEMM then reads from cache,
 /// and writes its own columns of `out`).
@@ -253,12 +260,6 @@ fn gemm_panels(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, 
     // wide) as 32-row ones only; the edge kernels took half of the 4B's prompt GEMM time.
     let by_bytes = (PANEL_BYTES / (4 * k)) / PANEL_MR * PANEL_MR;
     let rows_per_panel = n.div_ceil(threads * 4).next_multiple_of(PANEL_MR).clamp(PANEL_MR, by_bytes.clamp(PANEL_MR, PANEL_ROWS));
-    /// `out`'s base pointer, shared by the tasks: each writes only its own columns.
-    #[derive(Clone, Copy)]
-    struct Out(*mut f32);
-    // SAFETY: the tasks write disjoint column ranges of `out` (see below).
-    unsafe impl Send for Out {}
-    unsafe impl Sync for Out {}
     let base = Out(out.as_mut_ptr());
     let panels = n.div_ceil(rows_per_panel);
     (0..panels).into_par_iter().for_each_init(
@@ -360,15 +361,10 @@ fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out
     amx::pack_x(x, m, k, PARTS, &mut xs_buf);
     let xs = xs_buf.as_slice();
     let tiles_per_chunk = PARTS.tiles();
-    let (mp, steps, group) = (m.next_multiple_of(32), tiles_per_chunk * kp / 32, tiles_per_chunk * kp * 16);
+    let (mp, group) = (m.next_multiple_of(32), tiles_per_chunk * kp * 16);
     let threads = rayon::current_num_threads().max(1);
     let by_bytes = (AMX_PANEL_BYTES / (2 * tiles_per_chunk * kp)) / 32 * 32;
     let rows_per_panel = n.div_ceil(threads * 4).next_multiple_of(32).clamp(32, by_bytes.max(32));
-    #[derive(Clone, Copy)]
-    struct Out(*mut f32);
-    // SAFETY: the tasks write disjoint column ranges of `out` (see below).
-    unsafe impl Send for Out {}
-    unsafe impl Sync for Out {}
     let base = Out(out.as_mut_ptr());
     let panels = n.div_ceil(rows_per_panel);
     (0..panels).into_par_iter().for_each(|p| {
@@ -393,34 +389,13 @@ fn gemm_amx(ty: GgmlType, w: &[u8], n: usize, k: usize, x: &[f32], m: usize, out
         }
         // SAFETY: `amx::available` was asserted above.
         let tiles = unsafe { amx::Tiles::configure() };
-        // For each 32 rows of `x`: their sums against the whole panel (`[32][rows]`, in
-        // L1), built over K in slices of `AMX_K_STEPS` chunks, so the slice of `x` (16 KiB)
-        // stays in L1 across the panel's tiles, streamed from L2.
         let ldc = 32 * pairs;
-        // The sums, on 64-byte boundaries as the tiles want (as f32).
-        c_buf.resize(2 * 32 * ldc);
-        // SAFETY: `2 · 32 · ldc` u16 are `32 · ldc` f32, 64-byte aligned.
-        let c: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(c_buf.as_mut_slice().as_mut_ptr() as *mut f32, 32 * ldc) };
+        let c = c_buf.f32_mut(32 * ldc);
         // Each 32 rows of `x` against the whole panel, over the whole of K at once: slicing K
         // so that 32 rows' slice of `x` stayed in L1 (and reloading the sums) measured
         // 10-20 % slower.
         for t0 in (0..mp).step_by(32) {
-            for j in 0..pairs {
-                // SAFETY: `xs` holds `mp / 16` groups of `steps` tiles and `t0 + 32 ≤ mp`;
-                // the panel holds `2·pairs` groups of `steps` tiles; `c` is 32 rows of `ldc`
-                // with `32·j + 32 ≤ ldc`.
-                unsafe {
-                    tiles.block(
-                        xs.as_ptr().add(t0 / 16 * group),
-                        xs.as_ptr().add((t0 / 16 + 1) * group),
-                        panel.as_ptr().add(2 * j * group),
-                        panel.as_ptr().add((2 * j + 1) * group),
-                        steps,
-                        c.as_mut_ptr().add(32 * j),
-                        4 * ldc,
-                    );
-                }
-            }
+            tiles.rows32(&xs[t0 / 16 * group..], panel, group, pairs, c, ldc);
             for (t, cr) in (t0..m.min(t0 + 32)).zip(c.chunks_exact(ldc)) {
                 // SAFETY: row `t < m` of `out`, columns `col0 + p0 ..` + `rows` ≤ `col0 +
                 // n ≤ ld` (asserted by the caller): this task's own columns.
@@ -449,16 +424,7 @@ mod tests {
     use super::*;
     use crate::kernels::cpu::dot::available;
     use crate::quant::{dequantize, quantize};
-
-    fn lcg(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
-            })
-            .collect()
-    }
+    use crate::testing::lcg;
 
     /// Random bytes with valid (finite, modest) block scales, so every bit pattern of the
     /// quantized values is exercised, not only what our quantizers write.
