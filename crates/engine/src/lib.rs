@@ -30,8 +30,6 @@ pub mod image;
 pub mod models;
 pub mod generate;
 pub mod serve;
-#[cfg(test)]
-pub(crate) mod testing;
 
 /// The burn device type every model here runs on (wgpu or CPU), re-exported for callers.
 pub use burn::tensor::Device;

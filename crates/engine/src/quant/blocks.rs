@@ -257,7 +257,7 @@ pub fn dequantize(ty: GgmlType, data: &[u8]) -> Option<Vec<f32>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::lcg;
+    use crate::quant::testing::lcg;
     use super::*;
     use crate::quant::*;
 

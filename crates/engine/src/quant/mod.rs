@@ -3,6 +3,8 @@
 
 mod blocks;
 mod quantize;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use blocks::*;
 pub use quantize::*;

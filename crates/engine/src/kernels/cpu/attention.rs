@@ -125,7 +125,7 @@ fn softmax_rows(s: &mut [f32], lds: usize, m: usize, tk: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::lcg;
+    use crate::quant::testing::lcg;
 
     /// Against attention in f64, with shapes off every tile edge (37 queries, 45 keys, head
     /// width 40 of 2 heads, 2 batches). Each output is a convex combination of values, so

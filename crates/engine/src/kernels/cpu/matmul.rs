@@ -424,7 +424,7 @@ mod tests {
     use super::*;
     use crate::kernels::cpu::dot::available;
     use crate::quant::{dequantize, quantize};
-    use crate::testing::lcg;
+    use crate::quant::testing::lcg;
 
     /// Random bytes with valid (finite, modest) block scales, so every bit pattern of the
     /// quantized values is exercised, not only what our quantizers write.

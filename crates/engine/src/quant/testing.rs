@@ -1,4 +1,5 @@
-//! Helpers for the unit tests.
+//! Helpers for the unit tests, on the lowest floor that has tests so every floor above
+//! may use them.
 
 /// `n` reproducible pseudo-random values in `[-scale/2, scale/2)` (a 64-bit LCG's top bits).
 pub fn lcg(n: usize, seed: u64, scale: f32) -> Vec<f32> {
